@@ -1,0 +1,263 @@
+/* pycore-analyze: command table, options, exit codes.
+ * Each command declares what it needs; the session builds only that. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "interp/interp.h"
+#include "layout/layout.h"
+#include "report/report.h"
+#include "symbols/symbols.h"
+#include "target/target.h"
+
+#ifndef PCA_VERSION
+#define PCA_VERSION "0.1.0"
+#endif
+
+enum exit_status {
+	EXIT_COMPLETE = 0,
+	EXIT_PARTIAL = 1,
+	EXIT_NO_RESULT = 2,
+	EXIT_USAGE = 64,
+};
+
+enum { MAX_DEBUG_DIRS = 32 };
+
+struct options {
+	bool json;
+	bool no_progress;
+	const char *exe;
+	const char *debug_dirs[MAX_DEBUG_DIRS];
+	size_t ndebug_dirs;
+	long limit;
+	const char *core;
+	const char *command;
+};
+
+/* Everything a command may need, built in order as far as it asks. */
+struct session {
+	struct options *opts;
+	struct pca_target *target;
+	struct pca_symbols *symbols;
+	struct pca_layout layout;
+	bool have_layout;
+	struct pca_interp interp;
+	struct pca_warnings warnings;
+	struct pca_facts facts;
+};
+
+enum need {
+	NEED_TARGET = 1,
+	NEED_INTERP = 2,
+};
+
+struct command {
+	const char *name;
+	enum need needs;
+	int (*run)(struct session *s);
+	const char *help;
+};
+
+static int run_stacks(struct session *s);
+static int run_report(struct session *s);
+
+static const struct command commands[] = {
+	{"report", NEED_INTERP, run_report,
+	 "process and interpreter facts and every thread's Python stack"},
+	{"stacks", NEED_INTERP, run_stacks,
+	 "the Python stack of every thread, innermost frame first; the crashed thread marked"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pycore-analyze [OPTIONS] CORE [EXECUTABLE]          (same as: report CORE)\n"
+		"       pycore-analyze [OPTIONS] COMMAND CORE [EXECUTABLE]\n"
+		"       pycore-analyze --help | --version\n\n"
+		"commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(out,
+		"\noptions:\n"
+		"  --json            one JSON object on stdout (schema 1, see docs/contract)\n"
+		"  --exe PATH        the executable the core was made with (default: found from the core)\n"
+		"  --debug-dir DIR   also look for debug info in DIR (repeatable)\n"
+		"  -n, --limit N     rows per table (default 20)\n"
+		"  --no-progress     no progress on stderr\n"
+		"\nenvironment:\n"
+		"  DEBUGINFOD_URLS      fetch missing debug info from these debuginfod servers\n"
+		"  PCA_DEBUGINFO_PATH   replaces the default debug-info root /usr/lib/debug\n"
+		"\nexit status: 0 complete, 1 partial (see warnings), 2 no result, 64 bad usage\n");
+}
+
+static int fail(struct session *s, struct pca_error *err)
+{
+	(void)s;
+	fprintf(stderr, "pycore-analyze: %s\n", err->message);
+	pca_error_destroy(err);
+	return EXIT_NO_RESULT;
+}
+
+static int finish_status(struct session *s)
+{
+	return s->warnings.count ? EXIT_PARTIAL : EXIT_COMPLETE;
+}
+
+static struct pca_error *session_open(struct session *s, enum need needs)
+{
+	struct pca_error *err = pca_target_open_core(s->opts->core, &s->target);
+	if (err)
+		return err;
+	s->facts.core_path = s->opts->core;
+	s->facts.pid = pca_target_pid(s->target);
+	s->facts.signal = pca_target_signal(s->target);
+	uint64_t missing = pca_target_missing_bytes(s->target);
+	if (missing)
+		pca_warnings_add(&s->warnings,
+				 "the core is truncated: %llu bytes of saved memory are missing from the file",
+				 (unsigned long long)missing);
+	if (!(needs & NEED_INTERP))
+		return NULL;
+	struct pca_symbols_options so = {
+		.executable = s->opts->exe,
+		.debug_dirs = s->opts->debug_dirs,
+		.ndebug_dirs = s->opts->ndebug_dirs,
+	};
+	err = pca_symbols_open(s->target, &so, &s->warnings, &s->symbols);
+	if (err)
+		return err;
+	s->facts.executable = pca_symbols_executable(s->symbols);
+	s->facts.python_file = pca_symbols_python_file(s->symbols);
+	err = pca_layout_resolve(s->symbols, s->target, &s->layout);
+	if (err)
+		return err;
+	s->have_layout = true;
+	s->facts.layout = &s->layout;
+	return pca_interp_init(&s->interp, s->target, s->symbols, &s->layout);
+}
+
+static void session_close(struct session *s)
+{
+	pca_symbols_destroy(s->symbols);
+	pca_target_destroy(s->target);
+	pca_warnings_deinit(&s->warnings);
+}
+
+static int run_stacks_or_report(struct session *s, bool report)
+{
+	struct pca_pythread *threads;
+	size_t count;
+	struct pca_error *err = pca_interp_threads(&s->interp, &s->warnings, &threads, &count);
+	if (err)
+		return fail(s, err);
+	if (s->opts->json) {
+		struct pca_json j;
+		pca_json_init(&j, stdout);
+		pca_report_json_begin(&j, &s->facts);
+		pca_report_json_threads(&j, threads, count);
+		pca_report_json_end(&j, &s->warnings);
+	} else {
+		pca_report_facts_text(stdout, &s->facts);
+		if (report)
+			printf("\nthreads:     %zu\n", count);
+		pca_report_stacks_text(stdout, threads, count);
+		pca_report_warnings_text(stdout, &s->warnings);
+	}
+	pca_pythreads_free(threads, count);
+	return finish_status(s);
+}
+
+static int run_stacks(struct session *s) { return run_stacks_or_report(s, false); }
+static int run_report(struct session *s) { return run_stacks_or_report(s, true); }
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts = {.limit = 20};
+	enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION };
+	static const struct option long_options[] = {
+		{"json", no_argument, NULL, OPT_JSON},
+		{"exe", required_argument, NULL, OPT_EXE},
+		{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+		{"limit", required_argument, NULL, 'n'},
+		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "hn:", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			opts.json = true;
+			break;
+		case OPT_EXE:
+			opts.exe = optarg;
+			break;
+		case OPT_DEBUG_DIR:
+			if (opts.ndebug_dirs == MAX_DEBUG_DIRS) {
+				fprintf(stderr, "pycore-analyze: at most %d --debug-dir\n", MAX_DEBUG_DIRS);
+				return EXIT_USAGE;
+			}
+			opts.debug_dirs[opts.ndebug_dirs++] = optarg;
+			break;
+		case 'n': {
+			char *end;
+			opts.limit = strtol(optarg, &end, 10);
+			if (*end || opts.limit < 0) {
+				fprintf(stderr, "pycore-analyze: -n needs a non-negative number\n");
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case OPT_NO_PROGRESS:
+			opts.no_progress = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_COMPLETE;
+		case OPT_VERSION:
+			printf("pycore-analyze %s\n", PCA_VERSION);
+			return EXIT_COMPLETE;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	int pos = optind;
+	const struct command *cmd = NULL;
+	if (pos < argc)
+		cmd = find_command(argv[pos]);
+	if (cmd)
+		pos++;
+	else
+		cmd = find_command("report");
+	if (pos >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	opts.core = argv[pos++];
+	if (pos < argc && !opts.exe)
+		opts.exe = argv[pos++];
+	if (pos < argc) {
+		fprintf(stderr, "pycore-analyze: unexpected argument '%s'\n", argv[pos]);
+		return EXIT_USAGE;
+	}
+	opts.command = cmd->name;
+	struct session s = {.opts = &opts};
+	pca_warnings_init(&s.warnings);
+	struct pca_error *err = session_open(&s, cmd->needs);
+	int status = err ? fail(&s, err) : cmd->run(&s);
+	session_close(&s);
+	return status;
+}

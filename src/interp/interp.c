@@ -1,0 +1,484 @@
+#include "interp/interp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "interp/linetable.h"
+
+/* Bounds for walks over pointers from the core. A process cannot hold more
+ * interpreters or threads than this, and Python's recursion limit is far
+ * below the frame bound. */
+static const size_t max_interpreters = 4096;
+static const size_t max_threads = 1u << 16;
+static const size_t max_frames = 1u << 20;
+static const size_t max_name_chars = 4096;
+/* Line tables above this are not produced by any real source file. */
+static const size_t max_linetable = 16u << 20;
+
+static bool read_field(struct pca_interp *in, uint64_t base, enum pca_field f, uint64_t *ret)
+{
+	const struct pca_layout_field *fl = &in->layout->fields[f];
+	uint64_t v = 0;
+	size_t size = fl->size && fl->size <= 8 ? fl->size : 8;
+	if (!fl->present || !pca_target_try_read(in->target, base + fl->offset, &v, size))
+		return false;
+	if (fl->bit_size) {
+		v >>= fl->bit_offset;
+		v &= fl->bit_size >= 64 ? ~0ull : (1ull << fl->bit_size) - 1;
+	}
+	*ret = v;
+	return true;
+}
+
+/* Sign-extend a field read as unsigned (ints like f_lasti may be -1). */
+static int64_t as_signed(struct pca_interp *in, enum pca_field f, uint64_t v)
+{
+	uint64_t size = in->layout->fields[f].size;
+	if (size == 0 || size >= 8)
+		return (int64_t)v;
+	uint64_t sign = 1ull << (size * 8 - 1);
+	return (int64_t)((v ^ sign) - sign);
+}
+
+static bool has_type(struct pca_interp *in, uint64_t obj, uint64_t type)
+{
+	uint64_t t;
+	return obj && type && read_field(in, obj, PCA_F_OB_TYPE, &t) && t == type;
+}
+
+struct pca_error *pca_interp_init(struct pca_interp *in, struct pca_target *t,
+				  struct pca_symbols *s, const struct pca_layout *l)
+{
+	memset(in, 0, sizeof(*in));
+	in->target = t;
+	in->symbols = s;
+	in->layout = l;
+	in->owner_generator = -1;
+	int64_t value;
+	if (pca_symbols_find_enumerator(s, "FRAME_OWNED_BY_GENERATOR", &value))
+		in->owner_generator = (int)value;
+	if (!pca_symbols_lookup(s, "PyCode_Type", &in->code_type) ||
+	    !pca_symbols_lookup(s, "PyUnicode_Type", &in->unicode_type) ||
+	    !pca_symbols_lookup(s, "PyBytes_Type", &in->bytes_type))
+		return pca_error_create(PCA_ERROR_DEBUGINFO,
+					"%s has no symbols PyCode_Type/PyUnicode_Type/PyBytes_Type: its symbol table is missing",
+					pca_symbols_python_file(s));
+	uint64_t addr;
+	/* 3.7+: _PyRuntime.interpreters.head; 3.6: the global interp_head (Python/pystate.c). */
+	if (l->sizes[PCA_S_RUNTIME] && pca_symbols_lookup(s, "_PyRuntime", &addr)) {
+		if (!read_field(in, addr, PCA_F_RUNTIME_INTERP_HEAD, &in->first_interp))
+			return pca_error_create(PCA_ERROR_CORRUPT,
+						"_PyRuntime at 0x%llx is not in the core: the core is truncated or incomplete",
+						(unsigned long long)addr);
+	} else if (pca_symbols_lookup(s, "interp_head", &addr)) {
+		if (!pca_target_try_read_u64(t, addr, &in->first_interp))
+			return pca_error_create(PCA_ERROR_CORRUPT,
+						"interp_head at 0x%llx is not in the core",
+						(unsigned long long)addr);
+	} else {
+		return pca_error_create(PCA_ERROR_DEBUGINFO,
+					"%s has neither _PyRuntime nor interp_head",
+					pca_symbols_python_file(s));
+	}
+	if (!in->first_interp)
+		return pca_error_create(PCA_ERROR_NOT_PYTHON,
+					"the Python runtime has no interpreter: it was not initialised yet or already finalised");
+	return NULL;
+}
+
+static void utf8_put(char **p, uint32_t c)
+{
+	uint8_t *o = (uint8_t *)*p;
+	if (c >= 0xd800 && c < 0xe000) /* lone surrogates are not valid UTF-8 */
+		c = 0xfffd;
+	if (c < 0x80) {
+		*o++ = (uint8_t)c;
+	} else if (c < 0x800) {
+		*o++ = (uint8_t)(0xc0 | (c >> 6));
+		*o++ = (uint8_t)(0x80 | (c & 0x3f));
+	} else if (c < 0x10000) {
+		*o++ = (uint8_t)(0xe0 | (c >> 12));
+		*o++ = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+		*o++ = (uint8_t)(0x80 | (c & 0x3f));
+	} else {
+		if (c > 0x10ffff)
+			c = 0xfffd;
+		*o++ = (uint8_t)(0xf0 | (c >> 18));
+		*o++ = (uint8_t)(0x80 | ((c >> 12) & 0x3f));
+		*o++ = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+		*o++ = (uint8_t)(0x80 | (c & 0x3f));
+	}
+	*p = (char *)o;
+}
+
+struct pca_error *pca_interp_read_str(struct pca_interp *in, uint64_t addr, size_t max_chars,
+				      char **ret)
+{
+	const struct pca_layout *l = in->layout;
+	if (!has_type(in, addr, in->unicode_type))
+		return pca_error_create(PCA_ERROR_CORRUPT, "0x%llx is not a str object",
+					(unsigned long long)addr);
+	uint64_t length, kind, compact, ascii;
+	if (!read_field(in, addr, PCA_F_UNICODE_LENGTH, &length) ||
+	    !read_field(in, addr, PCA_F_UNICODE_KIND, &kind) ||
+	    !read_field(in, addr, PCA_F_UNICODE_COMPACT, &compact) ||
+	    !read_field(in, addr, PCA_F_UNICODE_ASCII, &ascii))
+		return pca_error_fault(addr, l->sizes[PCA_S_ASCII]);
+	/* Include/cpython/unicodeobject.h: kinds 1, 2, 4 bytes per character
+	 * (0 was the 3.6-3.11 wchar_t kind of a not-ready legacy string). */
+	if (kind != 1 && kind != 2 && kind != 4)
+		return pca_error_create(PCA_ERROR_CORRUPT, "str at 0x%llx has kind %llu",
+					(unsigned long long)addr, (unsigned long long)kind);
+	if ((int64_t)length < 0)
+		return pca_error_create(PCA_ERROR_CORRUPT, "str at 0x%llx has a negative length",
+					(unsigned long long)addr);
+	uint64_t data;
+	if (compact)
+		data = addr + (ascii ? l->sizes[PCA_S_ASCII] : l->sizes[PCA_S_COMPACT_UNICODE]);
+	else if (!read_field(in, addr, PCA_F_UNICODE_DATA, &data))
+		return pca_error_fault(addr, l->sizes[PCA_S_UNICODE]);
+	size_t n = length < max_chars ? (size_t)length : max_chars;
+	uint8_t *raw = malloc(n * kind + 1);
+	char *out = malloc(n * 4 + 1);
+	if (!raw || !out) {
+		free(raw);
+		free(out);
+		return &pca_error_nomem;
+	}
+	if (!pca_target_try_read(in->target, data, raw, n * kind)) {
+		free(raw);
+		free(out);
+		return pca_error_fault(data, n * kind);
+	}
+	char *p = out;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c;
+		if (kind == 1) {
+			c = raw[i];
+		} else if (kind == 2) {
+			uint16_t c16;
+			memcpy(&c16, raw + 2 * i, 2);
+			c = c16;
+		} else {
+			memcpy(&c, raw + 4 * i, 4);
+		}
+		utf8_put(&p, c);
+	}
+	*p = '\0';
+	free(raw);
+	*ret = out;
+	return NULL;
+}
+
+struct pca_error *pca_interp_read_bytes(struct pca_interp *in, uint64_t addr, size_t max_len,
+					uint8_t **ret, size_t *ret_len)
+{
+	if (!has_type(in, addr, in->bytes_type))
+		return pca_error_create(PCA_ERROR_CORRUPT, "0x%llx is not a bytes object",
+					(unsigned long long)addr);
+	uint64_t size;
+	if (!read_field(in, addr, PCA_F_OB_SIZE, &size))
+		return pca_error_fault(addr, in->layout->sizes[PCA_S_BYTES]);
+	if ((int64_t)size < 0 || size > max_len)
+		return pca_error_create(PCA_ERROR_CORRUPT, "bytes at 0x%llx has implausible size %lld",
+					(unsigned long long)addr, (long long)size);
+	uint8_t *buf = malloc(size ? size : 1);
+	if (!buf)
+		return &pca_error_nomem;
+	uint64_t data = addr + pca_layout_offset(in->layout, PCA_F_BYTES_SVAL);
+	if (!pca_target_try_read(in->target, data, buf, size)) {
+		free(buf);
+		return pca_error_fault(data, size);
+	}
+	*ret = buf;
+	*ret_len = size;
+	return NULL;
+}
+
+static int code_addr2line(struct pca_interp *in, uint64_t code, int64_t byte_offset)
+{
+	uint64_t table, first;
+	if (!read_field(in, code, PCA_F_CODE_LINETABLE, &table) ||
+	    !read_field(in, code, PCA_F_CODE_FIRSTLINENO, &first))
+		return -1;
+	uint8_t *bytes;
+	size_t len;
+	struct pca_error *err = pca_interp_read_bytes(in, table, max_linetable, &bytes, &len);
+	if (err) {
+		pca_error_destroy(err);
+		return -1;
+	}
+	int line = pca_linetable_addr2line(in->layout->linetable, bytes, len,
+					   (int)as_signed(in, PCA_F_CODE_FIRSTLINENO, first),
+					   byte_offset > INT32_MAX ? INT32_MAX : (int)byte_offset);
+	free(bytes);
+	return line;
+}
+
+static struct pca_error *fill_frame_names(struct pca_interp *in, uint64_t code,
+					  struct pca_pyframe *f)
+{
+	uint64_t name, filename, qualname;
+	f->code = code;
+	if (!read_field(in, code, PCA_F_CODE_NAME, &name) ||
+	    !read_field(in, code, PCA_F_CODE_FILENAME, &filename))
+		return pca_error_fault(code, in->layout->sizes[PCA_S_CODE]);
+	struct pca_error *err = pca_interp_read_str(in, name, max_name_chars, &f->function);
+	if (!err)
+		err = pca_interp_read_str(in, filename, max_name_chars, &f->filename);
+	if (!err && read_field(in, code, PCA_F_CODE_QUALNAME, &qualname))
+		err = pca_interp_read_str(in, qualname, max_name_chars, &f->qualname);
+	return err;
+}
+
+static void frame_free(struct pca_pyframe *f)
+{
+	free(f->function);
+	free(f->qualname);
+	free(f->filename);
+}
+
+static struct pca_error *push_frame(struct pca_pythread *th, size_t *cap, struct pca_pyframe *f)
+{
+	if (th->nframes == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct pca_pyframe *frames = realloc(th->frames, ncap * sizeof(*frames));
+		if (!frames)
+			return &pca_error_nomem;
+		th->frames = frames;
+		*cap = ncap;
+	}
+	th->frames[th->nframes++] = *f;
+	return NULL;
+}
+
+/* 3.6-3.10: PyFrameObject chain through f_back. Line as PyFrame_GetLineNumber
+ * (Objects/frameobject.c): 3.6-3.9 use f_lineno only while tracing (f_trace
+ * set), else PyCode_Addr2Line(f_code, f_lasti); 3.10 uses f_lineno when
+ * non-zero, else PyCode_Addr2Line(f_code, f_lasti * 2). */
+static int object_frame_line(struct pca_interp *in, uint64_t frame, uint64_t code)
+{
+	uint64_t lasti_raw = 0, lineno = 0, trace = 0;
+	read_field(in, frame, PCA_F_FRAME_LASTI, &lasti_raw);
+	read_field(in, frame, PCA_F_FRAME_LINENO, &lineno);
+	read_field(in, frame, PCA_F_FRAME_TRACE, &trace);
+	int64_t lasti = as_signed(in, PCA_F_FRAME_LASTI, lasti_raw);
+	int64_t line = as_signed(in, PCA_F_FRAME_LINENO, lineno);
+	if (in->layout->lasti_unit == 1) {
+		if (trace)
+			return (int)line;
+		return code_addr2line(in, code, lasti);
+	}
+	if (line != 0)
+		return (int)line;
+	return code_addr2line(in, code, lasti * in->layout->lasti_unit);
+}
+
+static struct pca_error *walk_object_frames(struct pca_interp *in, uint64_t tstate,
+					    struct pca_pythread *th, struct pca_warnings *w)
+{
+	uint64_t frame;
+	size_t cap = 0;
+	if (!read_field(in, tstate, PCA_F_TSTATE_FRAME, &frame))
+		return pca_error_fault(tstate, in->layout->sizes[PCA_S_TSTATE]);
+	for (size_t depth = 0; frame; depth++) {
+		if (depth >= max_frames) {
+			pca_warnings_add(w, "thread %llu: frame chain longer than %zu, cut",
+					 (unsigned long long)th->thread_id, max_frames);
+			break;
+		}
+		uint64_t code, back;
+		if (!read_field(in, frame, PCA_F_FRAME_CODE, &code) ||
+		    !read_field(in, frame, PCA_F_FRAME_BACK, &back) ||
+		    !has_type(in, code, in->code_type)) {
+			pca_warnings_add(w, "thread %llu: frame at 0x%llx is unreadable or corrupt; stack cut there",
+					 (unsigned long long)th->thread_id, (unsigned long long)frame);
+			break;
+		}
+		struct pca_pyframe f = {0};
+		struct pca_error *err = fill_frame_names(in, code, &f);
+		if (err) {
+			pca_warnings_add(w, "thread %llu: %s", (unsigned long long)th->thread_id,
+					 err->message);
+			pca_error_destroy(err);
+		}
+		f.line = object_frame_line(in, frame, code);
+		err = push_frame(th, &cap, &f);
+		if (err) {
+			frame_free(&f);
+			return err;
+		}
+		frame = back;
+	}
+	return NULL;
+}
+
+/* 3.11+: _PyInterpreterFrame chain through `previous`. Frames that are not
+ * yet running user code are skipped as traceback and sys._current_frames do
+ * (_PyFrame_IsIncomplete in Include/internal/pycore_frame.h: owner is not a
+ * generator and the instruction is before _co_firsttraceable), and so are
+ * 3.12+ C-stack shim frames (owner FRAME_OWNED_BY_CSTACK). The instruction
+ * offset is instr_ptr/prev_instr minus the code's first instruction
+ * (co_code_adaptive), as _PyInterpreterFrame_LASTI. */
+static struct pca_error *walk_interpreter_frames(struct pca_interp *in, uint64_t tstate,
+						 struct pca_pythread *th, struct pca_warnings *w)
+{
+	const struct pca_layout *l = in->layout;
+	uint64_t frame = 0;
+	size_t cap = 0;
+	if (l->fields[PCA_F_TSTATE_CURRENT_FRAME].present) {
+		if (!read_field(in, tstate, PCA_F_TSTATE_CURRENT_FRAME, &frame))
+			return pca_error_fault(tstate, l->sizes[PCA_S_TSTATE]);
+	} else {
+		uint64_t cframe;
+		if (!read_field(in, tstate, PCA_F_TSTATE_CFRAME, &cframe))
+			return pca_error_fault(tstate, l->sizes[PCA_S_TSTATE]);
+		if (cframe && !read_field(in, cframe, PCA_F_CFRAME_CURRENT_FRAME, &frame))
+			return pca_error_fault(cframe, l->sizes[PCA_S_CFRAME]);
+	}
+	for (size_t depth = 0; frame; depth++) {
+		if (depth >= max_frames) {
+			pca_warnings_add(w, "thread %llu: frame chain longer than %zu, cut",
+					 (unsigned long long)th->thread_id, max_frames);
+			break;
+		}
+		uint64_t code, previous, instr, owner;
+		if (!read_field(in, frame, PCA_F_IFRAME_CODE, &code) ||
+		    !read_field(in, frame, PCA_F_IFRAME_PREVIOUS, &previous) ||
+		    !read_field(in, frame, PCA_F_IFRAME_INSTR, &instr) ||
+		    !read_field(in, frame, PCA_F_IFRAME_OWNER, &owner)) {
+			pca_warnings_add(w, "thread %llu: frame at 0x%llx is not in the core; stack cut there",
+					 (unsigned long long)th->thread_id, (unsigned long long)frame);
+			break;
+		}
+		uint64_t cur = frame;
+		frame = previous;
+		if ((int64_t)owner == l->owner_cstack || !has_type(in, code, in->code_type))
+			continue;
+		uint64_t first_instr = code + pca_layout_offset(l, PCA_F_CODE_ADAPTIVE);
+		uint64_t firsttraceable = 0;
+		read_field(in, code, PCA_F_CODE_FIRSTTRACEABLE, &firsttraceable);
+		if ((int64_t)owner != in->owner_generator &&
+		    instr < first_instr + firsttraceable * (uint64_t)l->lasti_unit)
+			continue;
+		struct pca_pyframe f = {0};
+		struct pca_error *err = fill_frame_names(in, code, &f);
+		if (err) {
+			pca_warnings_add(w, "thread %llu: frame at 0x%llx: %s",
+					 (unsigned long long)th->thread_id, (unsigned long long)cur,
+					 err->message);
+			pca_error_destroy(err);
+		}
+		f.line = instr >= first_instr ? code_addr2line(in, code, (int64_t)(instr - first_instr))
+					      : -1;
+		err = push_frame(th, &cap, &f);
+		if (err) {
+			frame_free(&f);
+			return err;
+		}
+	}
+	return NULL;
+}
+
+/* Which LWP runs this thread state: with glibc on x86-64, pthread_self()
+ * (the thread_id CPython stores) is the thread pointer, i.e. fs_base of that
+ * LWP's registers; 3.11+ also records the native id. */
+static void match_lwp(struct pca_interp *in, struct pca_pythread *th)
+{
+	size_t n = pca_target_thread_count(in->target);
+	const struct pca_target_thread *lwps = pca_target_threads(in->target);
+	for (size_t i = 0; i < n; i++) {
+		if (lwps[i].fs_base == th->thread_id ||
+		    (th->native_thread_id > 0 && lwps[i].tid == th->native_thread_id)) {
+			th->native_thread_id = lwps[i].tid;
+			/* The kernel writes the thread that took the signal first. */
+			th->crashed = i == 0 && lwps[0].signal != 0 &&
+				      pca_target_signal(in->target) != 0;
+			return;
+		}
+	}
+}
+
+void pca_pythreads_free(struct pca_pythread *threads, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		for (size_t j = 0; j < threads[i].nframes; j++)
+			frame_free(&threads[i].frames[j]);
+		free(threads[i].frames);
+	}
+	free(threads);
+}
+
+struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings *w,
+				     struct pca_pythread **ret, size_t *ret_count)
+{
+	struct pca_pythread *threads = NULL;
+	size_t count = 0, cap = 0;
+	uint64_t interp = in->first_interp;
+	for (size_t ni = 0; interp && ni < max_interpreters; ni++) {
+		uint64_t tstate, next_interp = 0;
+		if (!read_field(in, interp, PCA_F_INTERP_THREADS_HEAD, &tstate) ||
+		    !read_field(in, interp, PCA_F_INTERP_NEXT, &next_interp)) {
+			pca_warnings_add(w, "interpreter at 0x%llx is not in the core",
+					 (unsigned long long)interp);
+			break;
+		}
+		for (size_t nt = 0; tstate; nt++) {
+			if (nt >= max_threads) {
+				pca_warnings_add(w, "thread list of interpreter 0x%llx is longer than %zu: cut (corrupt?)",
+						 (unsigned long long)interp, max_threads);
+				break;
+			}
+			uint64_t next, thread_id, native = 0, owner_interp;
+			if (!read_field(in, tstate, PCA_F_TSTATE_NEXT, &next) ||
+			    !read_field(in, tstate, PCA_F_TSTATE_THREAD_ID, &thread_id)) {
+				pca_warnings_add(w, "thread state at 0x%llx is not in the core",
+						 (unsigned long long)tstate);
+				break;
+			}
+			if (read_field(in, tstate, PCA_F_TSTATE_INTERP, &owner_interp) &&
+			    owner_interp != interp) {
+				pca_warnings_add(w, "thread state at 0x%llx does not point back to its interpreter: list cut (corrupt?)",
+						 (unsigned long long)tstate);
+				break;
+			}
+			if (count == cap) {
+				size_t ncap = cap ? cap * 2 : 8;
+				struct pca_pythread *nt_arr = realloc(threads, ncap * sizeof(*nt_arr));
+				if (!nt_arr) {
+					pca_pythreads_free(threads, count);
+					return &pca_error_nomem;
+				}
+				threads = nt_arr;
+				cap = ncap;
+			}
+			struct pca_pythread *th = &threads[count++];
+			memset(th, 0, sizeof(*th));
+			th->tstate = tstate;
+			th->interp = interp;
+			th->thread_id = thread_id;
+			th->native_thread_id =
+				read_field(in, tstate, PCA_F_TSTATE_NATIVE_THREAD_ID, &native)
+					? (int64_t)native
+					: -1;
+			match_lwp(in, th);
+			struct pca_error *err = in->layout->frame_model == PCA_FRAMES_OBJECTS
+							? walk_object_frames(in, tstate, th, w)
+							: walk_interpreter_frames(in, tstate, th, w);
+			if (err) {
+				if (err->code == PCA_ERROR_NOMEM) {
+					pca_pythreads_free(threads, count);
+					return err;
+				}
+				pca_warnings_add(w, "thread %llu: %s", (unsigned long long)thread_id,
+						 err->message);
+				pca_error_destroy(err);
+			}
+			tstate = next;
+		}
+		interp = next_interp;
+	}
+	*ret = threads;
+	*ret_count = count;
+	return NULL;
+}

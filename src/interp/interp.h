@@ -1,0 +1,66 @@
+/* interp.h: the running interpreter in the target: runtime, interpreters,
+ * thread states and their Python frames, with line numbers.
+ *
+ * Every walk over pointers from the core is bounded and validated; a broken
+ * chain ends that walk with a warning, never a crash or a loop. Offsets come
+ * from the layout; this module holds the per-version frame rules (named in
+ * comments), not offsets. It does not enumerate the heap.
+ */
+#ifndef PCA_INTERP_INTERP_H
+#define PCA_INTERP_INTERP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "layout/layout.h"
+#include "symbols/symbols.h"
+#include "target/target.h"
+
+struct pca_interp {
+	struct pca_target *target;
+	struct pca_symbols *symbols;
+	const struct pca_layout *layout;
+	uint64_t first_interp;   /* PyInterpreterState * of the main interpreter */
+	uint64_t code_type;      /* &PyCode_Type */
+	uint64_t unicode_type;   /* &PyUnicode_Type */
+	uint64_t bytes_type;     /* &PyBytes_Type */
+	int owner_generator;     /* _PyInterpreterFrame.owner of generator frames, -1 none */
+};
+
+struct pca_pyframe {
+	char *function;   /* co_name */
+	char *qualname;   /* co_qualname (3.11+), else NULL */
+	char *filename;   /* co_filename */
+	int line;         /* -1 when unknown */
+	uint64_t code;
+};
+
+struct pca_pythread {
+	uint64_t tstate;
+	uint64_t interp;
+	uint64_t thread_id;        /* threading.get_ident() */
+	int64_t native_thread_id;  /* LWP, -1 when not known */
+	bool crashed;
+	struct pca_pyframe *frames; /* innermost first */
+	size_t nframes;
+};
+
+struct pca_error *pca_interp_init(struct pca_interp *in, struct pca_target *t,
+				  struct pca_symbols *s, const struct pca_layout *l);
+
+/* Every thread of every interpreter. Problems with one thread or frame become
+ * warnings; the error is for "no interpreter at all". */
+struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings *warnings,
+				     struct pca_pythread **ret, size_t *ret_count);
+void pca_pythreads_free(struct pca_pythread *threads, size_t count);
+
+/* A str object as UTF-8 (heap copy), at most max_chars characters. */
+struct pca_error *pca_interp_read_str(struct pca_interp *in, uint64_t addr, size_t max_chars,
+				      char **ret);
+/* A bytes object's contents (heap copy), at most max_len bytes. */
+struct pca_error *pca_interp_read_bytes(struct pca_interp *in, uint64_t addr, size_t max_len,
+					uint8_t **ret, size_t *ret_len);
+
+#endif

@@ -1,0 +1,239 @@
+/* Layouts from DWARF by name. Roles list every name a member has had; the
+ * first that exists in this build wins. */
+#include "layout/layout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_ALTERNATIVES = 3 };
+
+struct struct_spec {
+	enum pca_struct id;
+	const char *name; /* struct tag or typedef name */
+};
+
+static const struct struct_spec struct_specs[] = {
+	{PCA_S_OBJECT, "_object"},
+	{PCA_S_VAROBJECT, "PyVarObject"},
+	{PCA_S_ASCII, "PyASCIIObject"},
+	{PCA_S_COMPACT_UNICODE, "PyCompactUnicodeObject"},
+	{PCA_S_UNICODE, "PyUnicodeObject"},
+	{PCA_S_BYTES, "PyBytesObject"},
+	{PCA_S_CODE, "PyCodeObject"},
+	{PCA_S_FRAME, "_frame"},
+	{PCA_S_IFRAME, "_PyInterpreterFrame"},
+	{PCA_S_TSTATE, "_ts"},
+	{PCA_S_INTERP, "_is"},
+	{PCA_S_RUNTIME, "pyruntimestate"},
+	{PCA_S_CFRAME, "_PyCFrame"},
+	{PCA_S_TYPE, "_typeobject"},
+};
+
+struct field_spec {
+	enum pca_field id;
+	enum pca_struct in;
+	bool required; /* required whenever its struct exists */
+	const char *paths[MAX_ALTERNATIVES];
+};
+
+static const struct field_spec field_specs[] = {
+	{PCA_F_OB_REFCNT, PCA_S_OBJECT, true, {"ob_refcnt"}},
+	{PCA_F_OB_TYPE, PCA_S_OBJECT, true, {"ob_type"}},
+	{PCA_F_OB_SIZE, PCA_S_VAROBJECT, true, {"ob_size"}},
+	{PCA_F_TP_NAME, PCA_S_TYPE, true, {"tp_name"}},
+	{PCA_F_RUNTIME_INTERP_HEAD, PCA_S_RUNTIME, true, {"interpreters.head"}},
+	{PCA_F_INTERP_NEXT, PCA_S_INTERP, true, {"next"}},
+	{PCA_F_INTERP_THREADS_HEAD, PCA_S_INTERP, true, {"threads.head", "tstate_head"}},
+	{PCA_F_TSTATE_NEXT, PCA_S_TSTATE, true, {"next"}},
+	{PCA_F_TSTATE_INTERP, PCA_S_TSTATE, true, {"interp"}},
+	{PCA_F_TSTATE_THREAD_ID, PCA_S_TSTATE, true, {"thread_id"}},
+	{PCA_F_TSTATE_NATIVE_THREAD_ID, PCA_S_TSTATE, false, {"native_thread_id"}},
+	{PCA_F_TSTATE_FRAME, PCA_S_TSTATE, false, {"frame"}},
+	{PCA_F_TSTATE_CFRAME, PCA_S_TSTATE, false, {"cframe"}},
+	{PCA_F_TSTATE_CURRENT_FRAME, PCA_S_TSTATE, false, {"current_frame"}},
+	{PCA_F_CFRAME_CURRENT_FRAME, PCA_S_CFRAME, true, {"current_frame"}},
+	{PCA_F_FRAME_BACK, PCA_S_FRAME, true, {"f_back"}},
+	{PCA_F_FRAME_CODE, PCA_S_FRAME, false, {"f_code"}},
+	{PCA_F_FRAME_LASTI, PCA_S_FRAME, false, {"f_lasti"}},
+	{PCA_F_FRAME_LINENO, PCA_S_FRAME, true, {"f_lineno"}},
+	{PCA_F_FRAME_TRACE, PCA_S_FRAME, true, {"f_trace"}},
+	{PCA_F_IFRAME_PREVIOUS, PCA_S_IFRAME, true, {"previous"}},
+	{PCA_F_IFRAME_CODE, PCA_S_IFRAME, true, {"f_executable", "f_code"}},
+	{PCA_F_IFRAME_INSTR, PCA_S_IFRAME, true, {"instr_ptr", "prev_instr"}},
+	{PCA_F_IFRAME_OWNER, PCA_S_IFRAME, true, {"owner"}},
+	{PCA_F_CODE_FILENAME, PCA_S_CODE, true, {"co_filename"}},
+	{PCA_F_CODE_NAME, PCA_S_CODE, true, {"co_name"}},
+	{PCA_F_CODE_QUALNAME, PCA_S_CODE, false, {"co_qualname"}},
+	{PCA_F_CODE_FIRSTLINENO, PCA_S_CODE, true, {"co_firstlineno"}},
+	{PCA_F_CODE_LINETABLE, PCA_S_CODE, true, {"co_linetable", "co_lnotab"}},
+	{PCA_F_CODE_ADAPTIVE, PCA_S_CODE, false, {"co_code_adaptive"}},
+	{PCA_F_CODE_FIRSTTRACEABLE, PCA_S_CODE, false, {"_co_firsttraceable"}},
+	{PCA_F_CODE_CODE, PCA_S_CODE, false, {"co_code"}},
+	{PCA_F_BYTES_SVAL, PCA_S_BYTES, true, {"ob_sval"}},
+	{PCA_F_UNICODE_LENGTH, PCA_S_ASCII, true, {"length"}},
+	{PCA_F_UNICODE_KIND, PCA_S_ASCII, true, {"state.kind"}},
+	{PCA_F_UNICODE_COMPACT, PCA_S_ASCII, true, {"state.compact"}},
+	{PCA_F_UNICODE_ASCII, PCA_S_ASCII, true, {"state.ascii"}},
+	{PCA_F_UNICODE_DATA, PCA_S_UNICODE, true, {"data.any", "data"}},
+};
+
+/* Structures above this size are not CPython's; a DWARF reader bug or a
+ * corrupt file would produce them. */
+static const uint64_t max_struct_size = 64u << 20;
+
+static const char *struct_name(enum pca_struct id)
+{
+	for (size_t i = 0; i < sizeof(struct_specs) / sizeof(struct_specs[0]); i++)
+		if (struct_specs[i].id == id)
+			return struct_specs[i].name;
+	return "?";
+}
+
+/* The interpreter's own version string: Py_GetVersion()'s static buffer,
+ * filled at start-up in every version (Python/getversion.c); 3.11+ also
+ * exports Py_Version (PY_VERSION_HEX). */
+static struct pca_error *read_version(struct pca_symbols *s, struct pca_target *t,
+				      struct pca_layout *l)
+{
+	static const char *const buffer_symbols[] = {"version.0", "version"};
+	for (size_t i = 0; i < 2; i++) {
+		uint64_t addr;
+		char buf[64];
+		if (!pca_symbols_lookup(s, buffer_symbols[i], &addr))
+			continue;
+		if (!pca_target_try_read(t, addr, buf, sizeof(buf)))
+			continue;
+		buf[sizeof(buf) - 1] = '\0';
+		if (sscanf(buf, "%d.%d.%d", &l->major, &l->minor, &l->micro) == 3 && l->major == 3)
+			goto found;
+	}
+	uint64_t addr, hex;
+	if (pca_symbols_lookup(s, "Py_Version", &addr) && pca_target_try_read_u64(t, addr, &hex)) {
+		l->major = (int)((hex >> 24) & 0xff);
+		l->minor = (int)((hex >> 16) & 0xff);
+		l->micro = (int)((hex >> 8) & 0xff);
+		if (l->major == 3)
+			goto found;
+	}
+	return pca_error_create(PCA_ERROR_NOT_PYTHON,
+				"cannot read the Python version from %s: the interpreter was not initialised or the core is damaged",
+				pca_symbols_python_file(s));
+found:
+	snprintf(l->version, sizeof(l->version), "%d.%d.%d", l->major, l->minor, l->micro);
+	return NULL;
+}
+
+static struct pca_error *resolve_fields(struct pca_symbols *s, struct pca_layout *l,
+					Dwarf_Die *dies, const bool *found)
+{
+	(void)s;
+	for (size_t i = 0; i < sizeof(field_specs) / sizeof(field_specs[0]); i++) {
+		const struct field_spec *spec = &field_specs[i];
+		struct pca_layout_field *f = &l->fields[spec->id];
+		if (!found[spec->in])
+			continue;
+		for (size_t a = 0; a < MAX_ALTERNATIVES && spec->paths[a] && !f->present; a++) {
+			struct pca_dwarf_member m;
+			if (!pca_dwarf_member(&dies[spec->in], spec->paths[a], &m))
+				continue;
+			if (m.offset + (m.size ? m.size : 1) > l->sizes[spec->in])
+				return pca_error_create(
+					PCA_ERROR_DEBUGINFO,
+					"debug info is inconsistent: %s.%s at offset %llu (size %llu) lies outside the struct (%llu bytes)",
+					struct_name(spec->in), spec->paths[a],
+					(unsigned long long)m.offset, (unsigned long long)m.size,
+					(unsigned long long)l->sizes[spec->in]);
+			f->present = true;
+			f->offset = m.offset;
+			f->size = m.size;
+			f->bit_offset = m.bit_offset;
+			f->bit_size = m.bit_size;
+		}
+		if (!f->present && spec->required)
+			return pca_error_create(PCA_ERROR_DEBUGINFO,
+						"debug info has no member %s in %s (Python %s): this version is not supported",
+						spec->paths[0], struct_name(spec->in), l->version);
+	}
+	return NULL;
+}
+
+/* Behaviour by version, derived from which members exist:
+ * - line tables: co_code_adaptive exists from 3.11 (location table, PEP 657);
+ *   co_linetable without it is 3.10's PEP 626 table; co_lnotab is 3.6-3.9.
+ * - f_lasti counts bytes before 3.10 and code units from 3.10 (the PEP 626
+ *   change, Objects/frameobject.c PyFrame_GetLineNumber at v3.10.0).
+ * - frames: _PyInterpreterFrame exists from 3.11. */
+static struct pca_error *decide_behaviour(struct pca_symbols *s, struct pca_layout *l,
+					  Dwarf_Die *dies)
+{
+	struct pca_dwarf_member m;
+	if (l->fields[PCA_F_CODE_ADAPTIVE].present)
+		l->linetable = PCA_LINETABLE_LOCATIONS;
+	else if (pca_dwarf_member(&dies[PCA_S_CODE], "co_linetable", &m))
+		l->linetable = PCA_LINETABLE_PEP626;
+	else
+		l->linetable = PCA_LINETABLE_LNOTAB;
+	l->lasti_unit = l->linetable == PCA_LINETABLE_LNOTAB ? 1 : 2;
+	l->frame_model = l->sizes[PCA_S_IFRAME] ? PCA_FRAMES_INTERPRETER : PCA_FRAMES_OBJECTS;
+	l->owner_cstack = -1;
+	int64_t value;
+	if (pca_symbols_find_enumerator(s, "FRAME_OWNED_BY_CSTACK", &value))
+		l->owner_cstack = (int)value;
+	if (l->frame_model == PCA_FRAMES_OBJECTS &&
+	    (!l->fields[PCA_F_TSTATE_FRAME].present || !l->fields[PCA_F_FRAME_CODE].present ||
+	     !l->fields[PCA_F_FRAME_LASTI].present))
+		return pca_error_create(PCA_ERROR_DEBUGINFO,
+					"debug info lacks PyThreadState.frame or PyFrameObject.f_code/f_lasti (Python %s)",
+					l->version);
+	if (l->frame_model == PCA_FRAMES_INTERPRETER && !l->fields[PCA_F_TSTATE_CURRENT_FRAME].present &&
+	    !(l->fields[PCA_F_TSTATE_CFRAME].present && l->sizes[PCA_S_CFRAME]))
+		return pca_error_create(PCA_ERROR_DEBUGINFO,
+					"debug info has no way to the current frame of a thread (Python %s)",
+					l->version);
+	return NULL;
+}
+
+struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_target *target,
+				     struct pca_layout *ret)
+{
+	struct pca_layout l;
+	memset(&l, 0, sizeof(l));
+	l.source = "dwarf";
+	struct pca_error *err = read_version(symbols, target, &l);
+	if (err)
+		return err;
+
+	const char *names[PCA_STRUCT_COUNT];
+	Dwarf_Die found_dies[PCA_STRUCT_COUNT];
+	bool found_list[PCA_STRUCT_COUNT];
+	for (size_t i = 0; i < PCA_STRUCT_COUNT; i++)
+		names[i] = struct_name((enum pca_struct)i);
+	err = pca_symbols_find_types(symbols, names, PCA_STRUCT_COUNT, found_dies, found_list);
+	if (err)
+		return err;
+	for (size_t i = 0; i < PCA_STRUCT_COUNT; i++) {
+		if (!found_list[i])
+			continue;
+		if (!pca_dwarf_type_size(&found_dies[i], &l.sizes[i]) || l.sizes[i] == 0 ||
+		    l.sizes[i] > max_struct_size)
+			return pca_error_create(PCA_ERROR_DEBUGINFO,
+						"debug info gives an implausible size for %s", names[i]);
+	}
+	static const enum pca_struct always[] = {PCA_S_OBJECT, PCA_S_VAROBJECT, PCA_S_ASCII,
+						 PCA_S_COMPACT_UNICODE, PCA_S_UNICODE, PCA_S_BYTES,
+						 PCA_S_CODE, PCA_S_TSTATE, PCA_S_INTERP, PCA_S_TYPE};
+	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
+		if (!found_list[always[i]])
+			return pca_error_create(PCA_ERROR_DEBUGINFO,
+						"debug info for %s has no definition of %s (Python %s): is it complete?",
+						pca_symbols_python_file(symbols), names[always[i]],
+						l.version);
+	err = resolve_fields(symbols, &l, found_dies, found_list);
+	if (!err)
+		err = decide_behaviour(symbols, &l, found_dies);
+	if (err)
+		return err;
+	*ret = l;
+	return NULL;
+}

@@ -1,0 +1,125 @@
+/* layout.h: the ONLY place that knows how CPython versions differ.
+ *
+ * Resolves, from the DWARF of the exact build, the size of each structure and
+ * the offset of each member the rest of the program reads, by role: a role
+ * lists the names a member has had across versions (3.11 `f_code` -> 3.13
+ * `f_executable`), so no other module tests a version number for an offset.
+ * Every value is validated (a member must lie inside its struct, sizes must be
+ * plausible). Behaviour that differs by version (line-table encoding, frame
+ * model) is decided here too, each in one function that names the versions.
+ * It does not read the target's memory except to learn the version string.
+ */
+#ifndef PCA_LAYOUT_LAYOUT_H
+#define PCA_LAYOUT_LAYOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "interp/linetable.h"
+#include "symbols/symbols.h"
+#include "target/target.h"
+
+/* Structures whose size we use. */
+enum pca_struct {
+	PCA_S_OBJECT,           /* PyObject */
+	PCA_S_VAROBJECT,        /* PyVarObject */
+	PCA_S_ASCII,            /* PyASCIIObject */
+	PCA_S_COMPACT_UNICODE,  /* PyCompactUnicodeObject */
+	PCA_S_UNICODE,          /* PyUnicodeObject */
+	PCA_S_BYTES,            /* PyBytesObject */
+	PCA_S_CODE,             /* PyCodeObject */
+	PCA_S_FRAME,            /* PyFrameObject (3.6-3.10) */
+	PCA_S_IFRAME,           /* _PyInterpreterFrame (3.11+) */
+	PCA_S_TSTATE,           /* PyThreadState */
+	PCA_S_INTERP,           /* PyInterpreterState */
+	PCA_S_RUNTIME,          /* _PyRuntimeState (3.7+) */
+	PCA_S_CFRAME,           /* _PyCFrame (3.11-3.12) */
+	PCA_S_TYPE,             /* PyTypeObject */
+	PCA_STRUCT_COUNT
+};
+
+/* Members, by role. */
+enum pca_field {
+	PCA_F_OB_REFCNT,
+	PCA_F_OB_TYPE,
+	PCA_F_OB_SIZE,
+	PCA_F_TP_NAME,
+	PCA_F_RUNTIME_INTERP_HEAD,
+	PCA_F_INTERP_NEXT,
+	PCA_F_INTERP_THREADS_HEAD,
+	PCA_F_TSTATE_NEXT,
+	PCA_F_TSTATE_INTERP,
+	PCA_F_TSTATE_THREAD_ID,
+	PCA_F_TSTATE_NATIVE_THREAD_ID,
+	PCA_F_TSTATE_FRAME,          /* 3.6-3.10: PyFrameObject * */
+	PCA_F_TSTATE_CFRAME,         /* 3.11-3.12: _PyCFrame * */
+	PCA_F_TSTATE_CURRENT_FRAME,  /* 3.13: _PyInterpreterFrame * */
+	PCA_F_CFRAME_CURRENT_FRAME,
+	PCA_F_FRAME_BACK,
+	PCA_F_FRAME_CODE,
+	PCA_F_FRAME_LASTI,
+	PCA_F_FRAME_LINENO,
+	PCA_F_FRAME_TRACE,
+	PCA_F_IFRAME_PREVIOUS,
+	PCA_F_IFRAME_CODE,           /* f_code (3.11-3.12), f_executable (3.13) */
+	PCA_F_IFRAME_INSTR,          /* prev_instr (3.11-3.12), instr_ptr (3.13) */
+	PCA_F_IFRAME_OWNER,
+	PCA_F_CODE_FILENAME,
+	PCA_F_CODE_NAME,
+	PCA_F_CODE_QUALNAME,
+	PCA_F_CODE_FIRSTLINENO,
+	PCA_F_CODE_LINETABLE,        /* co_lnotab (3.6-3.9), co_linetable (3.10+) */
+	PCA_F_CODE_ADAPTIVE,         /* co_code_adaptive (3.11+) */
+	PCA_F_CODE_FIRSTTRACEABLE,   /* _co_firsttraceable (3.11+) */
+	PCA_F_CODE_CODE,             /* co_code bytes object (3.6-3.10) */
+	PCA_F_BYTES_SVAL,
+	PCA_F_UNICODE_LENGTH,
+	PCA_F_UNICODE_KIND,          /* bitfields of PyASCIIObject.state */
+	PCA_F_UNICODE_COMPACT,
+	PCA_F_UNICODE_ASCII,
+	PCA_F_UNICODE_DATA,          /* PyUnicodeObject.data.any (legacy strings) */
+	PCA_FIELD_COUNT
+};
+
+struct pca_layout_field {
+	bool present;
+	uint64_t offset;
+	uint64_t size;
+	uint32_t bit_offset, bit_size;
+};
+
+/* How frames are found: PyFrameObject chain (3.6-3.10) or interpreter frames (3.11+). */
+enum pca_frame_model {
+	PCA_FRAMES_OBJECTS,
+	PCA_FRAMES_INTERPRETER,
+};
+
+struct pca_layout {
+	int major, minor, micro;
+	char version[64];          /* "3.12.1" */
+	const char *source;        /* "dwarf" */
+	uint64_t sizes[PCA_STRUCT_COUNT]; /* 0 = not in this version */
+	struct pca_layout_field fields[PCA_FIELD_COUNT];
+	enum pca_linetable_format linetable;
+	enum pca_frame_model frame_model;
+	/* Units of f_lasti / instruction pointers, in bytes of bytecode:
+	 * 1 before 3.10 (byte offsets), 2 from 3.10 (code units). */
+	int lasti_unit;
+	/* 3.12+: _PyInterpreterFrame.owner value of C-stack shim frames to skip; -1 none. */
+	int owner_cstack;
+};
+
+struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_target *target,
+				     struct pca_layout *ret);
+
+static inline uint64_t pca_layout_offset(const struct pca_layout *l, enum pca_field f)
+{
+	return l->fields[f].offset;
+}
+static inline bool pca_layout_has(const struct pca_layout *l, enum pca_field f)
+{
+	return l->fields[f].present;
+}
+
+#endif

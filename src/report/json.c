@@ -1,0 +1,113 @@
+#include "report/json.h"
+
+#include <assert.h>
+#include <inttypes.h>
+
+void pca_json_init(struct pca_json *j, FILE *out)
+{
+	j->out = out;
+	j->depth = 0;
+	j->need_comma[0] = false;
+	j->after_key = false;
+}
+
+static void before_value(struct pca_json *j)
+{
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (j->need_comma[j->depth])
+		fputc(',', j->out);
+	j->need_comma[j->depth] = true;
+}
+
+static void open(struct pca_json *j, char c)
+{
+	before_value(j);
+	fputc(c, j->out);
+	assert(j->depth + 1 < PCA_JSON_MAX_DEPTH);
+	j->need_comma[++j->depth] = false;
+}
+
+static void close_(struct pca_json *j, char c)
+{
+	assert(j->depth > 0);
+	j->depth--;
+	fputc(c, j->out);
+	if (j->depth == 0)
+		fputc('\n', j->out);
+}
+
+void pca_json_object_begin(struct pca_json *j) { open(j, '{'); }
+void pca_json_object_end(struct pca_json *j) { close_(j, '}'); }
+void pca_json_array_begin(struct pca_json *j) { open(j, '['); }
+void pca_json_array_end(struct pca_json *j) { close_(j, ']'); }
+
+static void write_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		case '\n': fputs("\\n", out); break;
+		case '\r': fputs("\\r", out); break;
+		case '\t': fputs("\\t", out); break;
+		default:
+			if (*p < 0x20)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}
+
+void pca_json_key(struct pca_json *j, const char *key)
+{
+	before_value(j);
+	write_string(j->out, key);
+	fputc(':', j->out);
+	j->after_key = true;
+}
+
+void pca_json_string(struct pca_json *j, const char *s)
+{
+	if (!s) {
+		pca_json_null(j);
+		return;
+	}
+	before_value(j);
+	write_string(j->out, s);
+}
+
+void pca_json_int(struct pca_json *j, int64_t v)
+{
+	before_value(j);
+	fprintf(j->out, "%" PRId64, v);
+}
+
+void pca_json_uint(struct pca_json *j, uint64_t v)
+{
+	before_value(j);
+	fprintf(j->out, "%" PRIu64, v);
+}
+
+void pca_json_bool(struct pca_json *j, bool v)
+{
+	before_value(j);
+	fputs(v ? "true" : "false", j->out);
+}
+
+void pca_json_null(struct pca_json *j)
+{
+	before_value(j);
+	fputs("null", j->out);
+}
+
+void pca_json_address(struct pca_json *j, uint64_t addr)
+{
+	before_value(j);
+	fprintf(j->out, "\"0x%" PRIx64 "\"", addr);
+}

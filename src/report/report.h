@@ -1,0 +1,33 @@
+/* report.h: rendering of results as text and as contract JSON. The only
+ * writer to stdout. It computes nothing: analyses hand it their results. */
+#ifndef PCA_REPORT_REPORT_H
+#define PCA_REPORT_REPORT_H
+
+#include <stdio.h>
+
+#include "base/error.h"
+#include "interp/interp.h"
+#include "layout/layout.h"
+#include "report/json.h"
+
+/* Process and interpreter facts printed at the top of every report. */
+struct pca_facts {
+	const char *core_path;
+	const char *executable;
+	const char *python_file;
+	int32_t pid;
+	int32_t signal;
+	const struct pca_layout *layout; /* NULL when not resolved */
+};
+
+void pca_report_facts_text(FILE *out, const struct pca_facts *facts);
+void pca_report_stacks_text(FILE *out, const struct pca_pythread *threads, size_t count);
+void pca_report_warnings_text(FILE *out, const struct pca_warnings *w);
+
+/* JSON document: begin writes "schema", "core", "python"; end writes "warnings". */
+void pca_report_json_begin(struct pca_json *j, const struct pca_facts *facts);
+void pca_report_json_threads(struct pca_json *j, const struct pca_pythread *threads,
+			     size_t count);
+void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w);
+
+#endif

@@ -1,0 +1,525 @@
+/* libdwfl session for a core: the fixed sequence of elfutils' core-file.c /
+ * src/stack.c (dwfl_begin, dwfl_core_file_report, dwfl_report_end), then the
+ * CPython module, its symbols and DWARF. */
+#include "symbols/symbols.h"
+
+#include <dwarf.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct pca_symbols {
+	struct pca_target *target;
+	Dwfl *dwfl;
+	Dwfl_Callbacks callbacks;
+	char *debuginfo_path;
+	Dwfl_Module *python_module;
+	Dwarf *dwarf;
+	char *executable;
+	char *python_file;
+};
+
+/* Module scan state for dwfl_getmodules. */
+struct module_scan {
+	Dwfl_Module *libpython;
+	Dwfl_Module *main;
+	uint64_t entry;
+	struct pca_target *target;
+};
+
+static const char default_debug_root[] = "/usr/lib/debug";
+
+static void hex_build_id(const unsigned char *bits, int len, char *out, size_t out_size)
+{
+	size_t pos = 0;
+	out[0] = '\0';
+	for (int i = 0; i < len && pos + 3 <= out_size; i++)
+		pos += (size_t)snprintf(out + pos, out_size - pos, "%02x", bits[i]);
+	if (len <= 0)
+		snprintf(out, out_size, "none");
+}
+
+static void module_build_id(Dwfl_Module *mod, char *out, size_t out_size)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &bits, &vaddr);
+	hex_build_id(bits, len, out, out_size);
+}
+
+static bool file_build_id(const char *path, char *out, size_t out_size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	bool ok = false;
+	if (elf) {
+		const void *bits;
+		ssize_t len = dwelf_elf_gnu_build_id(elf, &bits);
+		if (len > 0) {
+			hex_build_id(bits, (int)len, out, out_size);
+			ok = true;
+		}
+		elf_end(elf);
+	}
+	close(fd);
+	return ok;
+}
+
+static int scan_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		       void *arg)
+{
+	(void)userdata;
+	struct module_scan *scan = arg;
+	Dwarf_Addr end;
+	dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	if (!scan->libpython && strncmp(base, "libpython3", 10) == 0)
+		scan->libpython = mod;
+	if (scan->entry && scan->entry >= start && scan->entry < end)
+		scan->main = mod;
+	return DWARF_CB_OK;
+}
+
+/* Unsaved read-only pages of verified files may be read from disk. */
+static int attach_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+			 void *arg)
+{
+	(void)userdata;
+	(void)name;
+	struct pca_symbols *s = arg;
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	Dwarf_Addr bias;
+	/* dwfl_module_getelf refuses a file whose build-id differs from the
+	 * core's, so a file it returns for a module with a known id is the one. */
+	if (dwfl_module_build_id(mod, &bits, &vaddr) <= 0 || !dwfl_module_getelf(mod, &bias))
+		return DWARF_CB_OK;
+	const char *mainfile = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+	if (mainfile)
+		pca_error_destroy(pca_target_attach_file(s->target, start, mainfile));
+	return DWARF_CB_OK;
+}
+
+static const char *module_name(Dwfl_Module *mod)
+{
+	const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	return name ? name : "?";
+}
+
+/* Debian and most distributions name the debug package after the binary's package. */
+static void debug_package_hint(const char *path, char *out, size_t out_size)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	int major, minor;
+	if (sscanf(base, "python%d.%d", &major, &minor) == 2)
+		snprintf(out, out_size, "install python%d.%d-dbg", major, minor);
+	else if (sscanf(base, "libpython%d.%d", &major, &minor) == 2)
+		snprintf(out, out_size, "install libpython%d.%d-dbg", major, minor);
+	else
+		snprintf(out, out_size, "install the debug symbols for %s", base);
+}
+
+static struct pca_error *check_executable_override(struct pca_symbols *s, Dwfl_Module *main,
+						   const char *exe)
+{
+	char core_id[128], file_id[128];
+	if (access(exe, R_OK) != 0)
+		return pca_error_create(PCA_ERROR_DEBUGINFO, "cannot read executable %s: %s", exe,
+					strerror(errno));
+	if (!file_build_id(exe, file_id, sizeof(file_id)))
+		return pca_error_create(PCA_ERROR_DEBUGINFO,
+					"%s has no build-id: pass the executable the core was made with",
+					exe);
+	if (!main)
+		return NULL;
+	module_build_id(main, core_id, sizeof(core_id));
+	if (strcmp(core_id, "none") != 0 && strcmp(core_id, file_id) != 0)
+		return pca_error_create(
+			PCA_ERROR_DEBUGINFO,
+			"executable %s (build-id %s) is not the one in %s (build-id %s): pass the executable the core was made with",
+			exe, file_id, pca_target_path(s->target), core_id);
+	return NULL;
+}
+
+static struct pca_error *module_elf_error(Dwfl_Module *mod)
+{
+	char core_id[128], file_id[128];
+	const char *name = module_name(mod);
+	module_build_id(mod, core_id, sizeof(core_id));
+	if (file_build_id(name, file_id, sizeof(file_id)) && strcmp(file_id, core_id) != 0)
+		return pca_error_create(
+			PCA_ERROR_DEBUGINFO,
+			"%s on this machine (build-id %s) is not the file the core was made with (build-id %s): install the same build or pass it with --exe",
+			name, file_id, core_id);
+	return pca_error_create(PCA_ERROR_DEBUGINFO,
+				"cannot find %s (build-id %s) recorded in the core: %s; pass the executable with --exe",
+				name, core_id, dwfl_errmsg(-1));
+}
+
+static struct pca_error *build_debuginfo_path(struct pca_symbols *s,
+					      const struct pca_symbols_options *opts)
+{
+	const char *root = getenv("PCA_DEBUGINFO_PATH");
+	size_t len = 16 + strlen(root ? root : default_debug_root);
+	for (size_t i = 0; i < opts->ndebug_dirs; i++)
+		len += strlen(opts->debug_dirs[i]) + 1;
+	s->debuginfo_path = malloc(len);
+	if (!s->debuginfo_path)
+		return &pca_error_nomem;
+	/* '-': skip CRC checks of .gnu_debuglink (the build-id check is what matters). */
+	strcpy(s->debuginfo_path, "-:.debug:");
+	strcat(s->debuginfo_path, root ? root : default_debug_root);
+	for (size_t i = 0; i < opts->ndebug_dirs; i++) {
+		strcat(s->debuginfo_path, ":");
+		strcat(s->debuginfo_path, opts->debug_dirs[i]);
+	}
+	return NULL;
+}
+
+struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbols_options *opts,
+				   struct pca_warnings *warnings, struct pca_symbols **ret)
+{
+	struct pca_error *err = NULL;
+	struct pca_symbols *s = calloc(1, sizeof(*s));
+	if (!s)
+		return &pca_error_nomem;
+	s->target = t;
+	err = build_debuginfo_path(s, opts);
+	if (err)
+		goto fail;
+	s->callbacks.find_elf = dwfl_build_id_find_elf;
+	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.debuginfo_path = &s->debuginfo_path;
+	s->dwfl = dwfl_begin(&s->callbacks);
+	if (!s->dwfl) {
+		err = pca_error_create(PCA_ERROR_OTHER, "libdwfl: %s", dwfl_errmsg(-1));
+		goto fail;
+	}
+	dwfl_report_begin(s->dwfl);
+	int n = dwfl_core_file_report(s->dwfl, pca_target_elf(t), opts->executable);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	if (n < 0) {
+		err = pca_error_create(PCA_ERROR_FORMAT, "%s: cannot list the modules of the core: %s",
+				       pca_target_path(t), dwfl_errmsg(-1));
+		goto fail;
+	}
+	struct module_scan scan = {.entry = pca_target_entry(t), .target = t};
+	dwfl_getmodules(s->dwfl, scan_module, &scan, 0);
+	if (opts->executable) {
+		err = check_executable_override(s, scan.main, opts->executable);
+		if (err)
+			goto fail;
+	}
+	if (scan.main) {
+		const char *mainfile = NULL;
+		Dwarf_Addr bias;
+		dwfl_module_getelf(scan.main, &bias);
+		dwfl_module_info(scan.main, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+		s->executable = strdup(mainfile ? mainfile : module_name(scan.main));
+	} else {
+		const char *execfn = pca_target_execfn(t);
+		s->executable = strdup(opts->executable ? opts->executable : execfn ? execfn : "?");
+	}
+	if (!s->executable) {
+		err = &pca_error_nomem;
+		goto fail;
+	}
+
+	Dwfl_Module *mod = scan.libpython ? scan.libpython : scan.main;
+	if (!mod) {
+		err = pca_error_create(PCA_ERROR_NOT_PYTHON,
+				       "%s: cannot find the executable in the core: pass it as the second argument",
+				       pca_target_path(t));
+		goto fail;
+	}
+	Dwarf_Addr bias;
+	if (!dwfl_module_getelf(mod, &bias)) {
+		err = module_elf_error(mod);
+		goto fail;
+	}
+	s->python_module = mod;
+	uint64_t probe;
+	if (!pca_symbols_lookup(s, "Py_GetVersion", &probe)) {
+		err = pca_error_create(PCA_ERROR_NOT_PYTHON,
+				       "no Python interpreter found in %s (executable %s): not a CPython process",
+				       pca_target_path(t), s->executable);
+		goto fail;
+	}
+	const char *mainfile = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+	s->python_file = strdup(mainfile ? mainfile : module_name(mod));
+	if (!s->python_file) {
+		err = &pca_error_nomem;
+		goto fail;
+	}
+	s->dwarf = dwfl_module_getdwarf(mod, &bias);
+	if (!s->dwarf) {
+		char core_id[128], hint[128];
+		module_build_id(mod, core_id, sizeof(core_id));
+		debug_package_hint(s->python_file, hint, sizeof(hint));
+		err = pca_error_create(PCA_ERROR_DEBUGINFO,
+				       "no debug info for %s (build-id %s): %s, pass --debug-dir DIR, or set DEBUGINFOD_URLS",
+				       s->python_file, core_id, hint);
+		goto fail;
+	}
+	dwfl_getmodules(s->dwfl, attach_module, s, 0);
+	(void)warnings;
+	*ret = s;
+	return NULL;
+fail:
+	pca_symbols_destroy(s);
+	return err;
+}
+
+void pca_symbols_destroy(struct pca_symbols *s)
+{
+	if (!s)
+		return;
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	free(s->debuginfo_path);
+	free(s->executable);
+	free(s->python_file);
+	free(s);
+}
+
+const char *pca_symbols_executable(const struct pca_symbols *s) { return s->executable; }
+const char *pca_symbols_python_file(const struct pca_symbols *s) { return s->python_file; }
+
+bool pca_symbols_lookup(struct pca_symbols *s, const char *name, uint64_t *ret)
+{
+	int n = dwfl_module_getsymtab(s->python_module);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *symname =
+			dwfl_module_getsym_info(s->python_module, i, &sym, &addr, NULL, NULL, NULL);
+		if (!symname || strcmp(symname, name) != 0 || sym.st_shndx == SHN_UNDEF)
+			continue;
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (type != STT_OBJECT && type != STT_FUNC && type != STT_TLS)
+			continue;
+		*ret = addr;
+		return true;
+	}
+	return false;
+}
+
+/* ---- DWARF ---- */
+
+static bool die_is_complete_type(Dwarf_Die *die)
+{
+	int tag = dwarf_tag(die);
+	if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type)
+		return tag == DW_TAG_base_type || tag == DW_TAG_pointer_type;
+	return !dwarf_hasattr(die, DW_AT_declaration) && dwarf_hasattr(die, DW_AT_byte_size);
+}
+
+struct pca_error *pca_symbols_find_types(struct pca_symbols *s, const char *const *names,
+					 size_t count, Dwarf_Die *dies, bool *found)
+{
+	size_t remaining = count;
+	for (size_t i = 0; i < count; i++)
+		found[i] = false;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (remaining > 0 && dwarf_nextcu(s->dwarf, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, child;
+		if (dwarf_offdie(s->dwarf, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
+			do {
+				int tag = dwarf_tag(&child);
+				if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type &&
+				    tag != DW_TAG_typedef)
+					continue;
+				const char *name = dwarf_diename(&child);
+				if (!name)
+					continue;
+				for (size_t i = 0; i < count; i++) {
+					if (found[i] || strcmp(names[i], name) != 0)
+						continue;
+					Dwarf_Die peeled;
+					if (dwarf_peel_type(&child, &peeled) != 0 ||
+					    !die_is_complete_type(&peeled))
+						continue;
+					dies[i] = peeled;
+					found[i] = true;
+					remaining--;
+				}
+			} while (dwarf_siblingof(&child, &child) == 0);
+		}
+		off = next;
+	}
+	return NULL;
+}
+
+bool pca_symbols_find_enumerator(struct pca_symbols *s, const char *name, int64_t *ret)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(s->dwarf, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, child, item;
+		if (dwarf_offdie(s->dwarf, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
+			do {
+				if (dwarf_tag(&child) != DW_TAG_enumeration_type ||
+				    dwarf_child(&child, &item) != 0)
+					continue;
+				do {
+					const char *n = dwarf_diename(&item);
+					Dwarf_Attribute attr;
+					Dwarf_Sword value;
+					if (n && strcmp(n, name) == 0 &&
+					    dwarf_attr(&item, DW_AT_const_value, &attr) &&
+					    dwarf_formsdata(&attr, &value) == 0) {
+						*ret = value;
+						return true;
+					}
+				} while (dwarf_siblingof(&item, &item) == 0);
+			} while (dwarf_siblingof(&child, &child) == 0);
+		}
+		off = next;
+	}
+	return false;
+}
+
+bool pca_dwarf_type_size(Dwarf_Die *type, uint64_t *ret)
+{
+	Dwarf_Word size;
+	if (dwarf_aggregate_size(type, &size) != 0)
+		return false;
+	*ret = size;
+	return true;
+}
+
+static bool member_location(Dwarf_Die *member, Dwarf_Die *parent, uint64_t *byte_off,
+			    uint32_t *bit_off, uint32_t *bit_size)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word value = 0;
+	*bit_off = 0;
+	*bit_size = 0;
+	if (dwarf_attr(member, DW_AT_data_bit_offset, &attr)) {
+		if (dwarf_formudata(&attr, &value) != 0)
+			return false;
+		*byte_off = value / 8;
+		*bit_off = (uint32_t)(value % 8);
+	} else if (dwarf_attr(member, DW_AT_data_member_location, &attr)) {
+		if (dwarf_formudata(&attr, &value) != 0)
+			return false;
+		*byte_off = value;
+	} else if (dwarf_tag(parent) == DW_TAG_union_type) {
+		*byte_off = 0;
+	} else {
+		return false;
+	}
+	if (dwarf_attr(member, DW_AT_bit_size, &attr)) {
+		Dwarf_Word bits;
+		if (dwarf_formudata(&attr, &bits) != 0)
+			return false;
+		*bit_size = (uint32_t)bits;
+		/* DWARF 2/3 DW_AT_bit_offset counts from the storage unit's most
+		 * significant bit; convert to little-endian bit position. */
+		if (dwarf_attr(member, DW_AT_bit_offset, &attr)) {
+			Dwarf_Word msb_off, unit = 0;
+			if (dwarf_formudata(&attr, &msb_off) != 0 ||
+			    dwarf_attr(member, DW_AT_byte_size, &attr) == NULL ||
+			    dwarf_formudata(&attr, &unit) != 0)
+				return false;
+			uint64_t pos = *byte_off * 8 + unit * 8 - msb_off - bits;
+			*byte_off = pos / 8;
+			*bit_off = (uint32_t)(pos % 8);
+		}
+	}
+	return true;
+}
+
+/* Find `name` among the members of `type`, descending into anonymous members. */
+static bool find_member(Dwarf_Die *type, const char *name, size_t name_len, Dwarf_Die *ret_type,
+			struct pca_dwarf_member *ret, int depth)
+{
+	Dwarf_Die child;
+	if (depth > 8 || dwarf_child(type, &child) != 0)
+		return false;
+	do {
+		if (dwarf_tag(&child) != DW_TAG_member)
+			continue;
+		struct pca_dwarf_member m;
+		if (!member_location(&child, type, &m.offset, &m.bit_offset, &m.bit_size))
+			continue;
+		Dwarf_Attribute attr;
+		Dwarf_Die mtype;
+		if (!dwarf_attr(&child, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &mtype) ||
+		    dwarf_peel_type(&mtype, &mtype) != 0)
+			continue;
+		const char *mname = dwarf_diename(&child);
+		if (!mname) {
+			struct pca_dwarf_member inner;
+			if (find_member(&mtype, name, name_len, ret_type, &inner, depth + 1)) {
+				inner.offset += m.offset;
+				*ret = inner;
+				return true;
+			}
+			continue;
+		}
+		if (strlen(mname) != name_len || memcmp(mname, name, name_len) != 0)
+			continue;
+		m.size = 0;
+		pca_dwarf_type_size(&mtype, &m.size);
+		*ret_type = mtype;
+		*ret = m;
+		return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+bool pca_dwarf_member(Dwarf_Die *type, const char *path, struct pca_dwarf_member *ret)
+{
+	Dwarf_Die cur = *type;
+	struct pca_dwarf_member total = {0};
+	const char *p = path;
+	while (*p) {
+		size_t len = strcspn(p, ".[");
+		struct pca_dwarf_member m;
+		Dwarf_Die mtype;
+		if (!find_member(&cur, p, len, &mtype, &m, 0))
+			return false;
+		total.offset += m.offset;
+		total.size = m.size;
+		total.bit_offset = m.bit_offset;
+		total.bit_size = m.bit_size;
+		p += len;
+		if (*p == '[') {
+			char *end;
+			unsigned long idx = strtoul(p + 1, &end, 10);
+			if (*end != ']' || dwarf_tag(&mtype) != DW_TAG_array_type)
+				return false;
+			Dwarf_Attribute attr;
+			Dwarf_Die elem;
+			uint64_t elem_size;
+			if (!dwarf_attr(&mtype, DW_AT_type, &attr) ||
+			    !dwarf_formref_die(&attr, &elem) || dwarf_peel_type(&elem, &elem) != 0 ||
+			    !pca_dwarf_type_size(&elem, &elem_size))
+				return false;
+			total.offset += idx * elem_size;
+			total.size = elem_size;
+			mtype = elem;
+			p = end + 1;
+		}
+		if (*p == '.')
+			p++;
+		cur = mtype;
+	}
+	*ret = total;
+	return true;
+}

@@ -1,0 +1,62 @@
+/* symbols.h: the libdwfl session for a core, the Python module in it, ELF
+ * symbols and DWARF type queries.
+ *
+ * Owns finding files: the executable, libpython and extension modules come
+ * from the core (NT_FILE, the dynamic linker's map, AT_EXECFN), overridable by
+ * the user; debug info by build-id, .gnu_debuglink, --debug-dir and
+ * debuginfod. A file whose build-id differs from the core's is refused with
+ * both ids in the message. Verified files are attached to the target so
+ * unsaved read-only pages can be read from them.
+ * It knows nothing about CPython versions: it answers "where is symbol X",
+ * "how big is struct Y, where is member Z" by name.
+ */
+#ifndef PCA_SYMBOLS_SYMBOLS_H
+#define PCA_SYMBOLS_SYMBOLS_H
+
+#include <elfutils/libdw.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "target/target.h"
+
+struct pca_symbols_options {
+	const char *executable;       /* override, or NULL */
+	const char *const *debug_dirs;/* extra debug-info directories */
+	size_t ndebug_dirs;
+};
+
+struct pca_symbols;
+
+/* Report the core's modules, find the one holding the CPython runtime and its
+ * DWARF. Errors: no interpreter, missing/mismatched file, missing debug info. */
+struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbols_options *opts,
+				   struct pca_warnings *warnings, struct pca_symbols **ret);
+void pca_symbols_destroy(struct pca_symbols *s);
+
+/* The executable's path as found (for reports). */
+const char *pca_symbols_executable(const struct pca_symbols *s);
+/* Path of the file holding the interpreter (libpython or the executable). */
+const char *pca_symbols_python_file(const struct pca_symbols *s);
+
+/* Address of a data or function symbol of the Python module. */
+bool pca_symbols_lookup(struct pca_symbols *s, const char *name, uint64_t *ret);
+
+/* DWARF: a named struct, union or typedef of the Python module (complete
+ * definitions only). Names are looked up in one pass over the compile units. */
+struct pca_dwarf_member {
+	uint64_t offset;      /* bytes from the start of the outer type */
+	uint64_t size;        /* byte size of the member's type */
+	uint32_t bit_offset;  /* bitfields: bits from `offset` (little-endian), else 0 */
+	uint32_t bit_size;    /* bitfields: width, else 0 */
+};
+struct pca_error *pca_symbols_find_types(struct pca_symbols *s, const char *const *names,
+					 size_t count, Dwarf_Die *dies, bool *found);
+/* Value of a named enumerator of any top-level enumeration type. */
+bool pca_symbols_find_enumerator(struct pca_symbols *s, const char *name, int64_t *ret);
+bool pca_dwarf_type_size(Dwarf_Die *type, uint64_t *ret);
+/* Member by dotted path through embedded structs and anonymous members:
+ * "interpreters.head", "state.kind", "generations[1].head". */
+bool pca_dwarf_member(Dwarf_Die *type, const char *path, struct pca_dwarf_member *ret);
+
+#endif

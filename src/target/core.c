@@ -1,0 +1,473 @@
+/* ELF core reader: PT_LOAD segments from the mapped file, notes parsed once. */
+#include "target/target.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/procfs.h>
+#include <sys/reg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct segment {
+	uint64_t vaddr, filesz, memsz;
+	const uint8_t *data; /* into the mapped core; filesz bytes */
+};
+
+struct attached_file {
+	char *mapped_path;
+	const uint8_t *data;
+	size_t size;
+};
+
+struct pca_target {
+	char *path;
+	int fd;
+	const uint8_t *map;
+	size_t map_size;
+	Elf *elf;
+	struct segment *segments; /* sorted by vaddr */
+	size_t nsegments;
+	uint64_t missing_bytes;
+	struct pca_target_thread *threads;
+	size_t nthreads;
+	struct pca_target_mapping *mappings;
+	size_t nmappings;
+	char *mapping_names; /* storage for mappings[].path */
+	struct attached_file *files;
+	size_t nfiles;
+	int32_t pid, signal;
+	uint64_t execfn_addr, entry;
+	char *execfn;
+};
+
+/* A core with more segments or notes than this is not something the kernel or
+ * gdb writes; refuse rather than allocate without bound. */
+static const size_t max_segments = 1u << 22;
+static const size_t max_threads = 1u << 20;
+
+static int segment_cmp(const void *a, const void *b)
+{
+	const struct segment *x = a, *y = b;
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+static void parse_prstatus(struct pca_target *t, const uint8_t *desc, size_t size)
+{
+	struct elf_prstatus st;
+	if (size < sizeof(st) || t->nthreads >= max_threads)
+		return;
+	memcpy(&st, desc, sizeof(st));
+	struct pca_target_thread *threads =
+		realloc(t->threads, (t->nthreads + 1) * sizeof(*threads));
+	if (!threads)
+		return;
+	t->threads = threads;
+	struct pca_target_thread *th = &threads[t->nthreads++];
+	th->tid = st.pr_pid;
+	th->signal = st.pr_cursig;
+	th->fs_base = (uint64_t)st.pr_reg[FS_BASE];
+	th->pc = (uint64_t)st.pr_reg[RIP];
+	th->sp = (uint64_t)st.pr_reg[RSP];
+	if (t->nthreads == 1) {
+		/* The kernel writes the thread that took the signal first. */
+		if (!t->pid) /* NT_PRPSINFO, when present, overrides */
+			t->pid = st.pr_pid;
+		if (!t->signal)
+			t->signal = st.pr_cursig;
+	}
+}
+
+static void parse_nt_file(struct pca_target *t, const uint8_t *desc, size_t size)
+{
+	/* long count, long page_size, count * {start, end, pgoff}, then names. */
+	if (size < 16 || t->mappings)
+		return;
+	uint64_t count, page_size;
+	memcpy(&count, desc, 8);
+	memcpy(&page_size, desc + 8, 8);
+	if (count > (size - 16) / 24)
+		return;
+	const uint8_t *names = desc + 16 + count * 24;
+	size_t names_size = size - 16 - count * 24;
+	t->mapping_names = malloc(names_size + 1);
+	t->mappings = calloc(count ? count : 1, sizeof(*t->mappings));
+	if (!t->mapping_names || !t->mappings)
+		return;
+	memcpy(t->mapping_names, names, names_size);
+	t->mapping_names[names_size] = '\0';
+	size_t off = 0;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t v[3];
+		memcpy(v, desc + 16 + i * 24, 24);
+		if (off >= names_size)
+			break;
+		struct pca_target_mapping *m = &t->mappings[t->nmappings++];
+		m->start = v[0];
+		m->end = v[1];
+		m->file_offset = v[2] * page_size;
+		m->path = t->mapping_names + off;
+		off += strlen(t->mapping_names + off) + 1;
+	}
+}
+
+static void parse_auxv(struct pca_target *t, const uint8_t *desc, size_t size)
+{
+	for (size_t off = 0; off + 16 <= size; off += 16) {
+		uint64_t type, val;
+		memcpy(&type, desc + off, 8);
+		memcpy(&val, desc + off + 8, 8);
+		if (type == AT_EXECFN)
+			t->execfn_addr = val;
+		if (type == AT_ENTRY)
+			t->entry = val;
+		if (type == AT_NULL)
+			break;
+	}
+}
+
+static void parse_notes(struct pca_target *t, Elf_Data *data)
+{
+	GElf_Nhdr nhdr;
+	size_t off = 0, name_off, desc_off, next;
+	while (off < data->d_size &&
+	       (next = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > off) {
+		const uint8_t *desc = (const uint8_t *)data->d_buf + desc_off;
+		switch (nhdr.n_type) {
+		case NT_PRSTATUS:
+			parse_prstatus(t, desc, nhdr.n_descsz);
+			break;
+		case NT_SIGINFO:
+			if (nhdr.n_descsz >= sizeof(int32_t) && !t->signal)
+				memcpy(&t->signal, desc, sizeof(int32_t));
+			break;
+		case NT_PRPSINFO: {
+			struct elf_prpsinfo ps;
+			if (nhdr.n_descsz >= sizeof(ps)) {
+				memcpy(&ps, desc, sizeof(ps));
+				t->pid = ps.pr_pid;
+			}
+			break;
+		}
+		case NT_FILE:
+			parse_nt_file(t, desc, nhdr.n_descsz);
+			break;
+		case NT_AUXV:
+			parse_auxv(t, desc, nhdr.n_descsz);
+			break;
+		default:
+			break;
+		}
+		off = next;
+	}
+}
+
+static struct pca_error *load_program_headers(struct pca_target *t)
+{
+	size_t phnum;
+	if (elf_getphdrnum(t->elf, &phnum) != 0)
+		return pca_error_create(PCA_ERROR_FORMAT, "%s: cannot read ELF program headers: %s",
+					t->path, elf_errmsg(-1));
+	if (phnum > max_segments)
+		return pca_error_create(PCA_ERROR_FORMAT, "%s: %zu program headers is not plausible",
+					t->path, phnum);
+	t->segments = calloc(phnum ? phnum : 1, sizeof(*t->segments));
+	if (!t->segments)
+		return &pca_error_nomem;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(t->elf, (int)i, &ph))
+			continue;
+		if (ph.p_type == PT_NOTE) {
+			uint64_t avail = ph.p_offset < t->map_size ? t->map_size - ph.p_offset : 0;
+			Elf_Data *data = elf_getdata_rawchunk(t->elf, (int64_t)ph.p_offset,
+							      ph.p_filesz < avail ? ph.p_filesz : avail,
+							      ELF_T_NHDR);
+			if (data)
+				parse_notes(t, data);
+			continue;
+		}
+		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+			continue;
+		struct segment *s = &t->segments[t->nsegments++];
+		s->vaddr = ph.p_vaddr;
+		s->memsz = ph.p_memsz;
+		s->filesz = ph.p_filesz < ph.p_memsz ? ph.p_filesz : ph.p_memsz;
+		/* A truncated core: keep what the file holds, count the rest. */
+		uint64_t avail = ph.p_offset < t->map_size ? t->map_size - ph.p_offset : 0;
+		if (s->filesz > avail) {
+			t->missing_bytes += s->filesz - avail;
+			s->filesz = avail;
+		}
+		s->data = t->map + (ph.p_offset < t->map_size ? ph.p_offset : 0);
+	}
+	qsort(t->segments, t->nsegments, sizeof(*t->segments), segment_cmp);
+	return NULL;
+}
+
+struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret)
+{
+	struct pca_error *err = NULL;
+	struct pca_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &pca_error_nomem;
+	t->fd = -1;
+	t->path = strdup(path);
+	if (!t->path) {
+		err = &pca_error_nomem;
+		goto fail;
+	}
+	t->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->fd < 0) {
+		err = pca_error_create(PCA_ERROR_OS, "cannot open %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	struct stat st;
+	if (fstat(t->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		err = pca_error_create(PCA_ERROR_OS, "%s is not a regular file", path);
+		goto fail;
+	}
+	if (st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+		err = pca_error_create(PCA_ERROR_FORMAT,
+				       "%s is not a core file (%lld bytes, too small for an ELF header)",
+				       path, (long long)st.st_size);
+		goto fail;
+	}
+	t->map_size = (size_t)st.st_size;
+	void *map = mmap(NULL, t->map_size, PROT_READ, MAP_PRIVATE, t->fd, 0);
+	if (map == MAP_FAILED) {
+		err = pca_error_create(PCA_ERROR_OS, "cannot map %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	t->map = map;
+	elf_version(EV_CURRENT);
+	t->elf = elf_begin(t->fd, ELF_C_READ_MMAP, NULL);
+	GElf_Ehdr eh;
+	if (!t->elf || elf_kind(t->elf) != ELF_K_ELF || !gelf_getehdr(t->elf, &eh)) {
+		err = pca_error_create(PCA_ERROR_FORMAT, "%s is not a core file (not ELF)", path);
+		goto fail;
+	}
+	if (eh.e_type != ET_CORE) {
+		err = pca_error_create(PCA_ERROR_FORMAT,
+				       "%s is an ELF file but not a core (e_type %u): pass a core dump",
+				       path, eh.e_type);
+		goto fail;
+	}
+	if (eh.e_machine != EM_X86_64 || gelf_getclass(t->elf) != ELFCLASS64) {
+		err = pca_error_create(PCA_ERROR_FORMAT,
+				       "%s: only x86-64 cores are supported (e_machine %u)", path,
+				       eh.e_machine);
+		goto fail;
+	}
+	err = load_program_headers(t);
+	if (err)
+		goto fail;
+	if (t->nthreads == 0) {
+		err = pca_error_create(PCA_ERROR_FORMAT, "%s: core has no thread (NT_PRSTATUS) notes",
+				       path);
+		goto fail;
+	}
+	if (t->execfn_addr) {
+		char buf[4096];
+		if (pca_target_read_cstr(t, t->execfn_addr, buf, sizeof(buf)))
+			t->execfn = strdup(buf);
+	}
+	*ret = t;
+	return NULL;
+fail:
+	pca_target_destroy(t);
+	return err;
+}
+
+void pca_target_destroy(struct pca_target *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nfiles; i++) {
+		free(t->files[i].mapped_path);
+		if (t->files[i].data)
+			munmap((void *)t->files[i].data, t->files[i].size);
+	}
+	free(t->files);
+	if (t->elf)
+		elf_end(t->elf);
+	if (t->map)
+		munmap((void *)t->map, t->map_size);
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->segments);
+	free(t->threads);
+	free(t->mappings);
+	free(t->mapping_names);
+	free(t->execfn);
+	free(t->path);
+	free(t);
+}
+
+/* Last segment with vaddr <= addr, or NULL. */
+static const struct segment *find_segment(const struct pca_target *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->nsegments;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->segments[mid].vaddr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct segment *s = &t->segments[lo - 1];
+	return addr - s->vaddr < s->memsz ? s : NULL;
+}
+
+/* Bytes of attached files for unsaved pages: how many could be copied at addr. */
+static size_t read_from_files(const struct pca_target *t, uint64_t addr, uint8_t *out, size_t len)
+{
+	for (size_t i = 0; i < t->nmappings; i++) {
+		const struct pca_target_mapping *m = &t->mappings[i];
+		if (addr < m->start || addr >= m->end)
+			continue;
+		for (size_t j = 0; j < t->nfiles; j++) {
+			const struct attached_file *f = &t->files[j];
+			if (strcmp(f->mapped_path, m->path) != 0)
+				continue;
+			uint64_t off = m->file_offset + (addr - m->start);
+			if (off >= f->size)
+				return 0;
+			size_t n = len;
+			if (n > m->end - addr)
+				n = m->end - addr;
+			if (n > f->size - off)
+				n = f->size - off;
+			memcpy(out, f->data + off, n);
+			return n;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+bool pca_target_try_read(struct pca_target *t, uint64_t addr, void *buf, size_t len)
+{
+	uint8_t *out = buf;
+	while (len > 0) {
+		if (addr + len < addr)
+			return false;
+		const struct segment *s = find_segment(t, addr);
+		size_t n = 0;
+		if (s && addr - s->vaddr < s->filesz) {
+			uint64_t off = addr - s->vaddr;
+			n = s->filesz - off < len ? (size_t)(s->filesz - off) : len;
+			memcpy(out, s->data + off, n);
+		} else {
+			n = read_from_files(t, addr, out, len);
+		}
+		if (n == 0)
+			return false;
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return true;
+}
+
+struct pca_error *pca_target_read(struct pca_target *t, uint64_t addr, void *buf, size_t len)
+{
+	if (pca_target_try_read(t, addr, buf, len))
+		return NULL;
+	/* Find the first missing byte so the error is precise. */
+	uint64_t lo = addr;
+	uint8_t byte;
+	for (size_t i = 0; i < len; i++) {
+		if (!pca_target_try_read(t, addr + i, &byte, 1)) {
+			lo = addr + i;
+			break;
+		}
+	}
+	return pca_error_fault(lo, len);
+}
+
+bool pca_target_try_read_u64(struct pca_target *t, uint64_t addr, uint64_t *ret)
+{
+	return pca_target_try_read(t, addr, ret, sizeof(*ret));
+}
+
+const void *pca_target_view(struct pca_target *t, uint64_t addr, size_t len)
+{
+	const struct segment *s = find_segment(t, addr);
+	if (!s)
+		return NULL;
+	uint64_t off = addr - s->vaddr;
+	if (off > s->filesz || len > s->filesz - off)
+		return NULL;
+	return s->data + off;
+}
+
+bool pca_target_read_cstr(struct pca_target *t, uint64_t addr, char *buf, size_t max)
+{
+	for (size_t i = 0; i < max; i++) {
+		if (!pca_target_try_read(t, addr + i, &buf[i], 1))
+			return false;
+		if (buf[i] == '\0')
+			return true;
+	}
+	if (max)
+		buf[max - 1] = '\0';
+	return false;
+}
+
+struct pca_error *pca_target_attach_file(struct pca_target *t, uint64_t addr,
+					 const char *disk_path)
+{
+	const char *mapped_path = NULL;
+	for (size_t i = 0; i < t->nmappings && !mapped_path; i++)
+		if (addr >= t->mappings[i].start && addr < t->mappings[i].end)
+			mapped_path = t->mappings[i].path;
+	if (!mapped_path)
+		return NULL;
+	for (size_t j = 0; j < t->nfiles; j++)
+		if (strcmp(t->files[j].mapped_path, mapped_path) == 0)
+			return NULL;
+	int fd = open(disk_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pca_error_create(PCA_ERROR_OS, "cannot open %s: %s", disk_path,
+					strerror(errno));
+	struct stat st;
+	void *map = MAP_FAILED;
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return pca_error_create(PCA_ERROR_OS, "cannot map %s", disk_path);
+	struct attached_file *files = realloc(t->files, (t->nfiles + 1) * sizeof(*files));
+	char *name = strdup(mapped_path);
+	if (!files || !name) {
+		free(name);
+		if (files)
+			t->files = files;
+		munmap(map, (size_t)st.st_size);
+		return &pca_error_nomem;
+	}
+	t->files = files;
+	files[t->nfiles++] = (struct attached_file){name, map, (size_t)st.st_size};
+	return NULL;
+}
+
+const char *pca_target_path(const struct pca_target *t) { return t->path; }
+Elf *pca_target_elf(const struct pca_target *t) { return t->elf; }
+int32_t pca_target_pid(const struct pca_target *t) { return t->pid; }
+int32_t pca_target_signal(const struct pca_target *t) { return t->signal; }
+const char *pca_target_execfn(const struct pca_target *t) { return t->execfn; }
+uint64_t pca_target_entry(const struct pca_target *t) { return t->entry; }
+size_t pca_target_thread_count(const struct pca_target *t) { return t->nthreads; }
+const struct pca_target_thread *pca_target_threads(const struct pca_target *t) { return t->threads; }
+size_t pca_target_mapping_count(const struct pca_target *t) { return t->nmappings; }
+const struct pca_target_mapping *pca_target_mappings(const struct pca_target *t) { return t->mappings; }
+uint64_t pca_target_missing_bytes(const struct pca_target *t) { return t->missing_bytes; }

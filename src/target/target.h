@@ -1,0 +1,74 @@
+/* target.h: bytes at addresses of the process being analysed.
+ *
+ * A target is an ELF core file (mapped, never copied). It answers reads of
+ * the dead process's memory and the facts the kernel or gcore recorded in
+ * notes: threads and their registers (NT_PRSTATUS), the signal (NT_SIGINFO),
+ * the mapped files (NT_FILE), the auxiliary vector (NT_AUXV).
+ *
+ * Invariants: memory the core did not save is a fault carrying the address,
+ * never zeros (bytes between p_filesz and p_memsz included). The one exception
+ * is a file-backed mapping whose file the symbols layer has verified (same
+ * build-id) and attached: its unsaved pages are read from that file.
+ * This module knows nothing about ELF symbols, DWARF or Python.
+ */
+#ifndef PCA_TARGET_TARGET_H
+#define PCA_TARGET_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+typedef struct Elf Elf;
+
+struct pca_target_thread {
+	int32_t tid;         /* LWP */
+	int32_t signal;      /* pr_cursig */
+	uint64_t fs_base;    /* thread pointer: equals pthread_self() with glibc on x86-64 */
+	uint64_t pc, sp;
+};
+
+struct pca_target_mapping {
+	uint64_t start, end, file_offset;
+	const char *path;
+};
+
+struct pca_target;
+
+struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret);
+void pca_target_destroy(struct pca_target *t);
+
+/* Copy len bytes at addr; a fault error names the first missing address. */
+struct pca_error *pca_target_read(struct pca_target *t, uint64_t addr, void *buf, size_t len);
+/* Same, for probing where failure is expected: false, no error object. */
+bool pca_target_try_read(struct pca_target *t, uint64_t addr, void *buf, size_t len);
+bool pca_target_try_read_u64(struct pca_target *t, uint64_t addr, uint64_t *ret);
+/* Pointer into the mapped core when [addr, addr+len) is saved contiguously, else NULL.
+ * The hot path for walking many objects: no copy. */
+const void *pca_target_view(struct pca_target *t, uint64_t addr, size_t len);
+/* Read a NUL-terminated string of at most max-1 bytes; false if unreadable or unterminated. */
+bool pca_target_read_cstr(struct pca_target *t, uint64_t addr, char *buf, size_t max);
+
+/* Let reads of unsaved pages of the file mapped at `addr` (every mapping of
+ * that file) come from `disk_path`, whose identity the caller has verified.
+ * No-op when no NT_FILE mapping covers addr. */
+struct pca_error *pca_target_attach_file(struct pca_target *t, uint64_t addr,
+					 const char *disk_path);
+
+const char *pca_target_path(const struct pca_target *t);
+Elf *pca_target_elf(const struct pca_target *t);
+int32_t pca_target_pid(const struct pca_target *t);
+int32_t pca_target_signal(const struct pca_target *t);
+/* AT_EXECFN as read from the core's memory, or the NT_PRPSINFO name; may be NULL. */
+const char *pca_target_execfn(const struct pca_target *t);
+/* AT_ENTRY: an address inside the main executable, 0 if unknown. */
+uint64_t pca_target_entry(const struct pca_target *t);
+size_t pca_target_thread_count(const struct pca_target *t);
+const struct pca_target_thread *pca_target_threads(const struct pca_target *t);
+size_t pca_target_mapping_count(const struct pca_target *t);
+const struct pca_target_mapping *pca_target_mappings(const struct pca_target *t);
+/* Bytes of PT_LOAD data the program headers promise but the file does not hold. */
+uint64_t pca_target_missing_bytes(const struct pca_target *t);
+
+#endif
