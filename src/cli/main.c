@@ -95,8 +95,13 @@ static void usage(FILE *out)
 
 static int fail(struct session *s, struct pca_error *err)
 {
-	(void)s;
-	fprintf(stderr, "pycore-analyze: %s\n", err->message);
+	uint64_t missing = s->target ? pca_target_missing_bytes(s->target) : 0;
+	/* A truncated core explains most later failures; say so first. */
+	if (missing)
+		fprintf(stderr, "pycore-analyze: %s (the core is truncated: %llu bytes missing)\n",
+			err->message, (unsigned long long)missing);
+	else
+		fprintf(stderr, "pycore-analyze: %s\n", err->message);
 	pca_error_destroy(err);
 	return EXIT_NO_RESULT;
 }

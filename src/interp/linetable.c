@@ -81,47 +81,66 @@ static int pca_addr2line_lnotab(const uint8_t *table, size_t len,
     return pca_line_from_bits(line);
 }
 
-/* 3.10: PyCode_Addr2Line -> _PyCode_CheckLineNumber ->
- * PyLineTable_NextAddressRange / advance in Objects/codeobject.c at
- * v3.10.13. Pairs of (byte length of the range, line delta), -128 = no line;
- * ranges of length 0 only carry a line delta and are skipped. Starting from
- * the range [-1, 0), it advances while the range ends at or before the
- * query; running out of table means -1. Since the query is >= 0 it never
- * needs to step back (PyLineTable_PreviousAddressRange). */
-static int pca_addr2line_pep626(const uint8_t *table, size_t len,
-                                int firstlineno, int byte_offset)
+/* The walk 3.10+ share: PyCode_Addr2Line -> _PyCode_CheckLineNumber in
+ * Objects/codeobject.c (the same at v3.10.13, v3.11.7, v3.12.1, v3.13.0).
+ * Starting from the range [-1, 0), advance while the range ends at or
+ * before the query; running out of table means -1. Since the query is >= 0
+ * it never steps back (PyLineTable_PreviousAddressRange). Only advance(),
+ * one range of the table, differs by version. */
+struct pca_range_walk {
+    const uint8_t *table;
+    size_t len;
+    size_t pos;             /* opaque.lo_next */
+    int64_t ar_end;         /* CPython's int cannot overflow on a real table */
+    uint32_t computed_line; /* opaque.computed_line, wrapping like -fwrapv */
+    bool has_line;          /* ar_line != -1 */
+};
+
+/* Steps over one range; false when the table has none left (at_end()). */
+typedef bool pca_advance_fn(struct pca_range_walk *walk);
+
+static int pca_check_line_number(pca_advance_fn *advance,
+                                 const uint8_t *table, size_t len,
+                                 int firstlineno, int byte_offset)
 {
-    if (byte_offset < 0)
+    if (byte_offset < 0) /* PyCode_Addr2Line, before the walk */
         return firstlineno;
 
-    uint32_t computed_line = pca_line_to_bits(firstlineno);
-    bool has_line = false;
-    int64_t ar_start = -1;
-    int64_t ar_end = 0;
-    size_t pos = 0;
-
-    while (ar_end <= byte_offset) {
-        if (pos >= len) /* at_end(): no range covers the offset */
+    struct pca_range_walk walk = {
+        .table = table,
+        .len = len,
+        .computed_line = pca_line_to_bits(firstlineno),
+    };
+    while (walk.ar_end <= byte_offset) {
+        if (!advance(&walk))
             return pca_no_line;
-        do {
-            /* CPython asserts the table does not end inside this loop
-             * (and reads the second byte of an odd-length table past
-             * its end); we stop: no range covers the offset. */
-            if (len - pos < 2)
-                return pca_no_line;
-            ar_start = ar_end;
-            ar_end += table[pos];
-            int ldelta = pca_signed_byte(table[pos + 1]);
-            pos += 2;
-            if (ldelta == pca_pep626_no_line_delta) {
-                has_line = false;
-            } else {
-                computed_line += (uint32_t)ldelta;
-                has_line = true;
-            }
-        } while (ar_start == ar_end);
     }
-    return has_line ? pca_line_from_bits(computed_line) : pca_no_line;
+    return walk.has_line ? pca_line_from_bits(walk.computed_line)
+                         : pca_no_line;
+}
+
+/* 3.10: advance() / PyLineTable_NextAddressRange in Objects/codeobject.c at
+ * v3.10.13. Pairs of (byte length of the range, line delta), -128 = no
+ * line (the delta is then not applied). NextAddressRange also steps over
+ * ranges of length 0 (they only carry a line delta); the caller's loop
+ * does the same, since such a range ends where the previous one did, at or
+ * before the query. A lone last byte ends the table: CPython would read the
+ * pair's second byte past the end. */
+static bool pca_pep626_advance(struct pca_range_walk *walk)
+{
+    if (walk->len - walk->pos < 2)
+        return false;
+    const uint8_t *pair = walk->table + walk->pos;
+    walk->pos += 2;
+    walk->ar_end += pair[0];
+    int ldelta = pca_signed_byte(pair[1]);
+    if (ldelta == pca_pep626_no_line_delta) {
+        walk->has_line = false;
+    } else {
+        walk->computed_line += (uint32_t)ldelta;
+        walk->has_line = true;
+    }
+    return true;
 }
 
 /* scan_varint in Objects/codeobject.c (v3.11.7, v3.12.1, v3.13.0): 6 bits
@@ -181,36 +200,27 @@ static uint32_t pca_location_line_delta(const uint8_t *table, size_t len,
     }
 }
 
-/* 3.11+: PyCode_Addr2Line -> _PyCode_CheckLineNumber ->
- * _PyLineTable_NextAddressRange / advance in Objects/codeobject.c at
- * v3.11.7, v3.12.1, v3.13.0 (3.11's _co_linearray cache, used only while
+/* 3.11+: advance() / _PyLineTable_NextAddressRange in Objects/codeobject.c
+ * at v3.11.7, v3.12.1, v3.13.0 (3.11's _co_linearray cache, used only while
  * tracing, is filled from the same walk). Every entry covers 1-8 code units
  * of 2 bytes, so ranges are in bytes like the query. The no-line test is
  * is_no_line_marker(): the whole byte >> 3 == 0x1f, i.e. bit 7 set and
  * code 15. After an entry, CPython skips to the next byte with bit 7 set. */
-static int pca_addr2line_locations(const uint8_t *table, size_t len,
-                                   int firstlineno, int byte_offset)
+static bool pca_locations_advance(struct pca_range_walk *walk)
 {
-    if (byte_offset < 0)
-        return firstlineno;
-
-    uint32_t computed_line = pca_line_to_bits(firstlineno);
-    bool has_line = false;
-    int64_t ar_end = 0;
-    size_t pos = 0;
-
-    while (ar_end <= byte_offset) {
-        if (pos >= len) /* at_end(): no range covers the offset */
-            return pca_no_line;
-        uint8_t first = table[pos];
-        computed_line += pca_location_line_delta(table, len, pos);
-        has_line = (first >> 3) != ((PCA_ENTRY_START_BIT >> 3) | PCA_LOCATION_NONE);
-        ar_end += ((first & 7) + 1) * PCA_CODE_UNIT_BYTES;
-        do {
-            pos++;
-        } while (pos < len && (table[pos] & PCA_ENTRY_START_BIT) == 0);
-    }
-    return has_line ? pca_line_from_bits(computed_line) : pca_no_line;
+    if (walk->pos >= walk->len)
+        return false;
+    uint8_t first = walk->table[walk->pos];
+    walk->computed_line +=
+        pca_location_line_delta(walk->table, walk->len, walk->pos);
+    walk->has_line =
+        (first >> 3) != ((PCA_ENTRY_START_BIT >> 3) | PCA_LOCATION_NONE);
+    walk->ar_end += ((first & 7) + 1) * PCA_CODE_UNIT_BYTES;
+    do {
+        walk->pos++;
+    } while (walk->pos < walk->len &&
+             (walk->table[walk->pos] & PCA_ENTRY_START_BIT) == 0);
+    return true;
 }
 
 int pca_linetable_addr2line(enum pca_linetable_format format,
@@ -223,9 +233,11 @@ int pca_linetable_addr2line(enum pca_linetable_format format,
     case PCA_LINETABLE_LNOTAB:
         return pca_addr2line_lnotab(table, len, firstlineno, byte_offset);
     case PCA_LINETABLE_PEP626:
-        return pca_addr2line_pep626(table, len, firstlineno, byte_offset);
+        return pca_check_line_number(pca_pep626_advance, table, len,
+                                     firstlineno, byte_offset);
     case PCA_LINETABLE_LOCATIONS:
-        return pca_addr2line_locations(table, len, firstlineno, byte_offset);
+        return pca_check_line_number(pca_locations_advance, table, len,
+                                     firstlineno, byte_offset);
     }
     return pca_no_line;
 }

@@ -318,7 +318,11 @@ def fragment(tag):
     version = "%d.%d.%d" % sys.version_info[:3]
     out = []
     w = out.append
-    w("/* %s: CPython %s, %s%s */" % (tag, version, sys.executable,
+    exe = sys.executable
+    root = os.environ.get("PYENV_ROOT")
+    if root and exe.startswith(root.rstrip("/") + "/"):
+        exe = "$PYENV_ROOT" + exe[len(root.rstrip("/")):]
+    w("/* %s: CPython %s, %s%s */" % (tag, version, exe,
                                       " -X no_debug_ranges" if nocols else ""))
     entries = []
     seen = set()

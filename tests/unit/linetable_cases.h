@@ -44,7 +44,7 @@ struct pca_ltc_version {
     size_t n_cases;
 };
 
-/* py3_6_15: CPython 3.6.15, /root/.pyenv/versions/3.6.15/bin/python3.6 */
+/* py3_6_15: CPython 3.6.15, $PYENV_ROOT/versions/3.6.15/bin/python3.6 */
 /* <module>: ldelta-max, zero-bdelta */
 static const uint8_t pca_ltc_py3_6_15_0_table[] = {
     0x08, 0x01, 0x12, 0x02, 0x08, 0x14, 0x08, 0x7f, 0x00, 0x7f, 0x00, 0x7f, 0x00, 0x7f, 0x00, 0x7f,
@@ -283,7 +283,7 @@ static const struct pca_ltc_version pca_ltc_py3_6_15_version = {
     "py3_6_15", "3.6.15", PCA_LINETABLE_LNOTAB, pca_ltc_py3_6_15_cases, 9,
 };
 
-/* py3_7_16: CPython 3.7.16, /root/.pyenv/versions/3.7.16/bin/python3.7 */
+/* py3_7_16: CPython 3.7.16, $PYENV_ROOT/versions/3.7.16/bin/python3.7 */
 /* <module>: ldelta-max, zero-bdelta */
 static const uint8_t pca_ltc_py3_7_16_0_table[] = {
     0x08, 0x01, 0x12, 0x02, 0x08, 0x14, 0x08, 0x7f, 0x00, 0x7f, 0x00, 0x7f, 0x00, 0x7f, 0x00, 0x7f,
@@ -522,7 +522,7 @@ static const struct pca_ltc_version pca_ltc_py3_7_16_version = {
     "py3_7_16", "3.7.16", PCA_LINETABLE_LNOTAB, pca_ltc_py3_7_16_cases, 9,
 };
 
-/* py3_8_18: CPython 3.8.18, /root/.pyenv/versions/3.8.18/bin/python3.8 */
+/* py3_8_18: CPython 3.8.18, $PYENV_ROOT/versions/3.8.18/bin/python3.8 */
 /* <module>: ldelta-max, ldelta-min, ldelta-negative, zero-bdelta */
 static const uint8_t pca_ltc_py3_8_18_0_table[] = {
     0x08, 0x01, 0x12, 0x02, 0x08, 0x14, 0x08, 0x7f, 0x00, 0x7f, 0x00, 0x7f, 0x00, 0x7f, 0x00, 0x7f,
@@ -768,7 +768,7 @@ static const struct pca_ltc_version pca_ltc_py3_8_18_version = {
     "py3_8_18", "3.8.18", PCA_LINETABLE_LNOTAB, pca_ltc_py3_8_18_cases, 9,
 };
 
-/* py3_9_18: CPython 3.9.18, /root/.pyenv/versions/3.9.18/bin/python3.9 */
+/* py3_9_18: CPython 3.9.18, $PYENV_ROOT/versions/3.9.18/bin/python3.9 */
 /* <module>: ldelta-max, ldelta-min, ldelta-negative, zero-bdelta */
 static const uint8_t pca_ltc_py3_9_18_0_table[] = {
     0x08, 0x01, 0x12, 0x02, 0x08, 0x14, 0x08, 0x7f, 0x00, 0x7f, 0x00, 0x7f, 0x00, 0x7f, 0x00, 0x7f,
@@ -1014,7 +1014,7 @@ static const struct pca_ltc_version pca_ltc_py3_9_18_version = {
     "py3_9_18", "3.9.18", PCA_LINETABLE_LNOTAB, pca_ltc_py3_9_18_cases, 9,
 };
 
-/* py3_10_13: CPython 3.10.13, /root/.pyenv/versions/3.10.13/bin/python3.10 */
+/* py3_10_13: CPython 3.10.13, $PYENV_ROOT/versions/3.10.13/bin/python3.10 */
 /* <module>: empty-range, ldelta-max, ldelta-negative */
 static const uint8_t pca_ltc_py3_10_13_0_table[] = {
     0x08, 0x00, 0x12, 0x01, 0x08, 0x02, 0x08, 0x14, 0x00, 0x7f, 0x00, 0x7f, 0x00, 0x7f, 0x00, 0x7f,
@@ -1269,7 +1269,7 @@ static const struct pca_ltc_version pca_ltc_py3_10_13_version = {
     "py3_10_13", "3.10.13", PCA_LINETABLE_PEP626, pca_ltc_py3_10_13_cases, 9,
 };
 
-/* py3_11_7: CPython 3.11.7, /root/.pyenv/versions/3.11.7/bin/python3.11 */
+/* py3_11_7: CPython 3.11.7, $PYENV_ROOT/versions/3.11.7/bin/python3.11 */
 /* <module>: code10, code11, code14, multibyte-varint, negative-svarint, short */
 static const uint8_t pca_ltc_py3_11_7_0_table[] = {
     0xf0, 0x03, 0x01, 0x01, 0x01, 0xd8, 0x00, 0x09, 0x80, 0x09, 0x80, 0x09, 0x80, 0x09, 0xd8, 0x09,
@@ -1686,7 +1686,7 @@ static const struct pca_ltc_version pca_ltc_py3_11_7_version = {
     "py3_11_7", "3.11.7", PCA_LINETABLE_LOCATIONS, pca_ltc_py3_11_7_cases, 9,
 };
 
-/* py3_11_7_nocols: CPython 3.11.7, /root/.pyenv/versions/3.11.7/bin/python3.11 -X no_debug_ranges */
+/* py3_11_7_nocols: CPython 3.11.7, $PYENV_ROOT/versions/3.11.7/bin/python3.11 -X no_debug_ranges */
 /* loops: code13, code15, len8, negative-svarint */
 static const uint8_t pca_ltc_py3_11_7_nocols_0_table[] = {
     0xe8, 0x00, 0xe8, 0x02, 0xe8, 0x00, 0xed, 0x02, 0xe8, 0x00, 0xe9, 0x00, 0xec, 0x00, 0xe8, 0x00,
@@ -1802,7 +1802,7 @@ static const struct pca_ltc_version pca_ltc_py3_11_7_nocols_version = {
     "py3_11_7_nocols", "3.11.7", PCA_LINETABLE_LOCATIONS, pca_ltc_py3_11_7_nocols_cases, 3,
 };
 
-/* py3_12_1: CPython 3.12.1, /root/.pyenv/versions/3.12.1/bin/python3.12 */
+/* py3_12_1: CPython 3.12.1, $PYENV_ROOT/versions/3.12.1/bin/python3.12 */
 /* <module>: code10, code11, code14, code15, len8, multibyte-varint, negative-svarint, short */
 static const uint8_t pca_ltc_py3_12_1_0_table[] = {
     0xf0, 0x03, 0x01, 0x01, 0x01, 0xdb, 0x00, 0x09, 0xd9, 0x15, 0x1a, 0x98, 0x31, 0x93, 0x58, 0xd6,
@@ -2208,7 +2208,7 @@ static const struct pca_ltc_version pca_ltc_py3_12_1_version = {
     "py3_12_1", "3.12.1", PCA_LINETABLE_LOCATIONS, pca_ltc_py3_12_1_cases, 9,
 };
 
-/* py3_12_1_nocols: CPython 3.12.1, /root/.pyenv/versions/3.12.1/bin/python3.12 -X no_debug_ranges */
+/* py3_12_1_nocols: CPython 3.12.1, $PYENV_ROOT/versions/3.12.1/bin/python3.12 -X no_debug_ranges */
 /* loops: code13, code15, len8, negative-svarint */
 static const uint8_t pca_ltc_py3_12_1_nocols_0_table[] = {
     0xe8, 0x00, 0xe8, 0x02, 0xe8, 0x00, 0xec, 0x02, 0xe8, 0x00, 0xeb, 0x00, 0xea, 0x00, 0xe8, 0x00,
@@ -2324,7 +2324,7 @@ static const struct pca_ltc_version pca_ltc_py3_12_1_nocols_version = {
     "py3_12_1_nocols", "3.12.1", PCA_LINETABLE_LOCATIONS, pca_ltc_py3_12_1_nocols_cases, 3,
 };
 
-/* py3_13_0: CPython 3.13.0, /root/.pyenv/versions/3.13.0/bin/python3.13 */
+/* py3_13_0: CPython 3.13.0, $PYENV_ROOT/versions/3.13.0/bin/python3.13 */
 /* <module>: code10, code11, code14, code15, len8, multibyte-varint, negative-svarint, short */
 static const uint8_t pca_ltc_py3_13_0_0_table[] = {
     0xf0, 0x03, 0x01, 0x01, 0x01, 0xdb, 0x00, 0x09, 0xd9, 0x15, 0x1a, 0x98, 0x31, 0x94, 0x58, 0xd3,
@@ -2728,7 +2728,7 @@ static const struct pca_ltc_version pca_ltc_py3_13_0_version = {
     "py3_13_0", "3.13.0", PCA_LINETABLE_LOCATIONS, pca_ltc_py3_13_0_cases, 9,
 };
 
-/* py3_13_0_nocols: CPython 3.13.0, /root/.pyenv/versions/3.13.0/bin/python3.13 -X no_debug_ranges */
+/* py3_13_0_nocols: CPython 3.13.0, $PYENV_ROOT/versions/3.13.0/bin/python3.13 -X no_debug_ranges */
 /* loops: code13, code15, len8, negative-svarint */
 static const uint8_t pca_ltc_py3_13_0_nocols_0_table[] = {
     0xe8, 0x00, 0xe8, 0x02, 0xe8, 0x00, 0xec, 0x02, 0xe8, 0x00, 0xee, 0x00, 0xe8, 0x00, 0xe8, 0x02,
