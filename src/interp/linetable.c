@@ -1,8 +1,13 @@
 /* linetable.c: PyCode_Addr2Line() of CPython 3.6 to 3.13, over bytes.
  *
- * Each format has one static function that follows CPython's own code at
- * the named tags step by step; where CPython trusts the table (it wrote it)
- * and we cannot (it comes from a core), the deviation is commented. */
+ * 3.6-3.9 have one walk over (offset, line) pairs; 3.10+ share
+ * _PyCode_CheckLineNumber's walk over address ranges and differ only in how
+ * one range is decoded (advance()). Each function names the CPython
+ * function it follows and the versions; tests/unit/test_linetable.c checks
+ * each one against what the real interpreter of every such version answers
+ * (PyCode_Addr2Line through ctypes). Where CPython trusts the table (it
+ * wrote it) and we cannot (it comes from a core), the deviation is
+ * commented; it only changes answers for tables CPython never writes. */
 #include "interp/linetable.h"
 
 #include <limits.h>

@@ -67,56 +67,72 @@ static size_t pca_test_sample_offsets(const struct pca_ltc_case *c,
     return n;
 }
 
+typedef void pca_test_case_fn(const struct pca_ltc_version *ver,
+                               const struct pca_ltc_case *c, void *ctx);
+
+static void pca_test_each_case(pca_test_case_fn *fn, void *ctx)
+{
+    for (size_t v = 0; v < pca_ltc_nversions; v++) {
+        const struct pca_ltc_version *ver = pca_ltc_versions[v];
+        for (size_t k = 0; k < ver->n_cases; k++)
+            fn(ver, &ver->cases[k], ctx);
+    }
+}
+
 /* ---- the interpreters' own answers ---- */
+
+struct pca_test_tally {
+    size_t checked;
+    size_t mismatches;
+};
+
+static void pca_test_check_line(struct pca_test_tally *tally,
+                                const struct pca_ltc_version *ver,
+                                const struct pca_ltc_case *c,
+                                const uint8_t *table, int off, int expect)
+{
+    int got = pca_linetable_addr2line(ver->format, table, c->len,
+                                      c->firstlineno, off);
+    tally->checked++;
+    if (got != expect && tally->mismatches++ < 10)
+        print_error("%s %s offset %d: got %d, CPython %d\n", ver->tag,
+                    c->name, off, got, expect);
+}
+
+static void pca_test_case_every_offset(const struct pca_ltc_version *ver,
+                                       const struct pca_ltc_case *c,
+                                       void *ctx)
+{
+    struct pca_test_tally *tally = ctx;
+    uint8_t *table = pca_test_dup(c->table, c->len);
+    int expect_start = 0;
+
+    for (size_t r = 0; r < c->n_runs; r++) {
+        const struct pca_ltc_run *run = &c->runs[r];
+        /* The runs must tile [0, code_len): a gap would leave offsets
+         * unchecked. */
+        assert_int_equal(run->start, expect_start);
+        expect_start = run->end;
+        for (int off = run->start; off < run->end; off++)
+            pca_test_check_line(tally, ver, c, table, off, run->line);
+    }
+    assert_int_equal(expect_start, c->code_len);
+
+    for (size_t p = 0; p < c->n_probes; p++)
+        pca_test_check_line(tally, ver, c, table, c->probes[p].byte_offset,
+                            c->probes[p].line);
+    free(table);
+}
 
 static void test_real_tables_every_offset(void **state)
 {
     (void)state;
-    size_t checked = 0;
-    size_t mismatches = 0;
-
-    for (size_t v = 0; v < pca_ltc_nversions; v++) {
-        const struct pca_ltc_version *ver = pca_ltc_versions[v];
-        for (size_t k = 0; k < ver->n_cases; k++) {
-            const struct pca_ltc_case *c = &ver->cases[k];
-            uint8_t *table = pca_test_dup(c->table, c->len);
-            int expect_start = 0;
-
-            for (size_t r = 0; r < c->n_runs; r++) {
-                const struct pca_ltc_run *run = &c->runs[r];
-                /* The runs must tile [0, code_len): a gap would leave
-                 * offsets unchecked. */
-                assert_int_equal(run->start, expect_start);
-                expect_start = run->end;
-                for (int off = run->start; off < run->end; off++) {
-                    int got = pca_linetable_addr2line(
-                        ver->format, table, c->len, c->firstlineno, off);
-                    checked++;
-                    if (got != run->line && mismatches++ < 10)
-                        print_error("%s %s offset %d: got %d, CPython %d\n",
-                                    ver->tag, c->name, off, got, run->line);
-                }
-            }
-            assert_int_equal(expect_start, c->code_len);
-
-            for (size_t p = 0; p < c->n_probes; p++) {
-                const struct pca_ltc_probe *probe = &c->probes[p];
-                int got = pca_linetable_addr2line(ver->format, table, c->len,
-                                                  c->firstlineno,
-                                                  probe->byte_offset);
-                checked++;
-                if (got != probe->line && mismatches++ < 10)
-                    print_error("%s %s probe %d: got %d, CPython %d\n",
-                                ver->tag, c->name, probe->byte_offset, got,
-                                probe->line);
-            }
-            free(table);
-        }
-    }
-    assert_int_equal(mismatches, 0);
+    struct pca_test_tally tally = {0, 0};
+    pca_test_each_case(pca_test_case_every_offset, &tally);
+    assert_int_equal(tally.mismatches, 0);
     /* Guard against an empty or truncated generated header. */
     assert_true(pca_ltc_nversions >= 8);
-    assert_true(checked > 10000);
+    assert_true(tally.checked > 10000);
 }
 
 /* The data has to cover each format, or the test above proves nothing. */
@@ -140,53 +156,52 @@ static void test_real_tables_cover_all_formats(void **state)
 /* Cut each real table at every length. Cuts at an entry boundary have a
  * known answer: the entries kept still decide the offsets they cover, and
  * (3.10+) everything past them is -1. Other cuts must only stay in bounds. */
+static void pca_test_case_truncated(const struct pca_ltc_version *ver,
+                                    const struct pca_ltc_case *c, void *ctx)
+{
+    (void)ctx;
+    int offsets[64];
+    size_t noff = pca_test_sample_offsets(c, offsets, 64);
+    int64_t covered = 0; /* bytes of bytecode the kept entries cover */
+
+    for (size_t cut = 0; cut <= c->len; cut++) {
+        bool boundary;
+        if (ver->format == PCA_LINETABLE_LOCATIONS) {
+            boundary = cut == c->len || (c->table[cut] & 0x80);
+            if (cut > 0 && boundary) {
+                /* find the entry that just ended and add its size */
+                size_t s = cut - 1;
+                while (s > 0 && !(c->table[s] & 0x80))
+                    s--;
+                covered += ((c->table[s] & 7) + 1) * 2;
+            }
+        } else {
+            boundary = cut % 2 == 0;
+            if (cut > 0 && boundary)
+                covered += c->table[cut - 2];
+        }
+
+        uint8_t *table = pca_test_dup(c->table, cut);
+        for (size_t i = 0; i < noff; i++) {
+            int got = pca_linetable_addr2line(ver->format, table, cut,
+                                              c->firstlineno, offsets[i]);
+            if (!boundary || offsets[i] < 0)
+                continue;
+            int full = pca_linetable_addr2line(ver->format, c->table, c->len,
+                                               c->firstlineno, offsets[i]);
+            if (offsets[i] < covered)
+                assert_int_equal(got, full);
+            else if (ver->format != PCA_LINETABLE_LNOTAB)
+                assert_int_equal(got, -1);
+        }
+        free(table);
+    }
+}
+
 static void test_truncated_real_tables(void **state)
 {
     (void)state;
-    int offsets[64];
-
-    for (size_t v = 0; v < pca_ltc_nversions; v++) {
-        const struct pca_ltc_version *ver = pca_ltc_versions[v];
-        for (size_t k = 0; k < ver->n_cases; k++) {
-            const struct pca_ltc_case *c = &ver->cases[k];
-            size_t noff = pca_test_sample_offsets(c, offsets, 64);
-            int64_t covered = 0; /* bytes of bytecode the kept entries cover */
-
-            for (size_t cut = 0; cut <= c->len; cut++) {
-                bool boundary;
-                if (ver->format == PCA_LINETABLE_LOCATIONS) {
-                    boundary = cut == c->len || (c->table[cut] & 0x80);
-                    if (cut > 0 && boundary) {
-                        /* find the entry that just ended and add its size */
-                        size_t s = cut - 1;
-                        while (s > 0 && !(c->table[s] & 0x80))
-                            s--;
-                        covered += ((c->table[s] & 7) + 1) * 2;
-                    }
-                } else {
-                    boundary = cut % 2 == 0;
-                    if (cut > 0 && boundary)
-                        covered += c->table[cut - 2];
-                }
-
-                uint8_t *table = pca_test_dup(c->table, cut);
-                for (size_t i = 0; i < noff; i++) {
-                    int got = pca_linetable_addr2line(
-                        ver->format, table, cut, c->firstlineno, offsets[i]);
-                    if (!boundary || offsets[i] < 0)
-                        continue;
-                    int full = pca_linetable_addr2line(
-                        ver->format, c->table, c->len, c->firstlineno,
-                        offsets[i]);
-                    if (offsets[i] < covered)
-                        assert_int_equal(got, full);
-                    else if (ver->format != PCA_LINETABLE_LNOTAB)
-                        assert_int_equal(got, -1);
-                }
-                free(table);
-            }
-        }
-    }
+    pca_test_each_case(pca_test_case_truncated, NULL);
 }
 
 /* ---- empty and degenerate input ---- */
@@ -454,30 +469,29 @@ static void test_all_ef_table_is_linear(void **state)
 
 /* Flip every bit of every real table once; probe. Only bounds and
  * termination are checked (ASan/UBSan), there is no right answer. */
+static void pca_test_case_bit_flips(const struct pca_ltc_version *ver,
+                                    const struct pca_ltc_case *c, void *ctx)
+{
+    (void)ctx;
+    int offsets[16];
+    size_t noff = pca_test_sample_offsets(c, offsets, 16);
+    uint8_t *table = pca_test_dup(c->table, c->len);
+    for (size_t byte = 0; byte < c->len; byte++) {
+        for (unsigned bit = 0; bit < 8; bit++) {
+            table[byte] ^= (uint8_t)(1u << bit);
+            for (size_t i = 0; i < noff; i++)
+                (void)pca_linetable_addr2line(ver->format, table, c->len,
+                                              c->firstlineno, offsets[i]);
+            table[byte] ^= (uint8_t)(1u << bit);
+        }
+    }
+    free(table);
+}
+
 static void test_bit_flipped_real_tables(void **state)
 {
     (void)state;
-    int offsets[64];
-
-    for (size_t v = 0; v < pca_ltc_nversions; v++) {
-        const struct pca_ltc_version *ver = pca_ltc_versions[v];
-        for (size_t k = 0; k < ver->n_cases; k++) {
-            const struct pca_ltc_case *c = &ver->cases[k];
-            size_t noff = pca_test_sample_offsets(c, offsets, 16);
-            uint8_t *table = pca_test_dup(c->table, c->len);
-            for (size_t byte = 0; byte < c->len; byte++) {
-                for (unsigned bit = 0; bit < 8; bit++) {
-                    table[byte] ^= (uint8_t)(1u << bit);
-                    for (size_t i = 0; i < noff; i++)
-                        (void)pca_linetable_addr2line(ver->format, table,
-                                                      c->len, c->firstlineno,
-                                                      offsets[i]);
-                    table[byte] ^= (uint8_t)(1u << bit);
-                }
-            }
-            free(table);
-        }
-    }
+    pca_test_each_case(pca_test_case_bit_flips, NULL);
 }
 
 /* Random tables of random lengths; xorshift with a fixed seed so a failure
