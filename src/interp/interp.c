@@ -15,7 +15,7 @@ static const size_t max_name_chars = 4096;
 /* Line tables above this are not produced by any real source file. */
 static const size_t max_linetable = 16u << 20;
 
-static bool read_field(struct pca_interp *in, uint64_t base, enum pca_field f, uint64_t *ret)
+bool pca_interp_read_field(struct pca_interp *in, uint64_t base, enum pca_field f, uint64_t *ret)
 {
 	const struct pca_layout_field *fl = &in->layout->fields[f];
 	uint64_t v = 0;
@@ -43,7 +43,7 @@ static int64_t as_signed(struct pca_interp *in, enum pca_field f, uint64_t v)
 static bool has_type(struct pca_interp *in, uint64_t obj, uint64_t type)
 {
 	uint64_t t;
-	return obj && type && read_field(in, obj, PCA_F_OB_TYPE, &t) && t == type;
+	return obj && type && pca_interp_read_field(in, obj, PCA_F_OB_TYPE, &t) && t == type;
 }
 
 struct pca_error *pca_interp_init(struct pca_interp *in, struct pca_target *t,
@@ -66,7 +66,7 @@ struct pca_error *pca_interp_init(struct pca_interp *in, struct pca_target *t,
 	uint64_t addr;
 	/* 3.7+: _PyRuntime.interpreters.head; 3.6: the global interp_head (Python/pystate.c). */
 	if (l->sizes[PCA_S_RUNTIME] && pca_symbols_lookup(s, "_PyRuntime", &addr)) {
-		if (!read_field(in, addr, PCA_F_RUNTIME_INTERP_HEAD, &in->first_interp))
+		if (!pca_interp_read_field(in, addr, PCA_F_RUNTIME_INTERP_HEAD, &in->first_interp))
 			return pca_error_create(PCA_ERROR_CORRUPT,
 						"_PyRuntime at 0x%llx is not in the core: the core is truncated or incomplete",
 						(unsigned long long)addr);
@@ -119,10 +119,10 @@ struct pca_error *pca_interp_read_str(struct pca_interp *in, uint64_t addr, size
 		return pca_error_create(PCA_ERROR_CORRUPT, "0x%llx is not a str object",
 					(unsigned long long)addr);
 	uint64_t length, kind, compact, ascii;
-	if (!read_field(in, addr, PCA_F_UNICODE_LENGTH, &length) ||
-	    !read_field(in, addr, PCA_F_UNICODE_KIND, &kind) ||
-	    !read_field(in, addr, PCA_F_UNICODE_COMPACT, &compact) ||
-	    !read_field(in, addr, PCA_F_UNICODE_ASCII, &ascii))
+	if (!pca_interp_read_field(in, addr, PCA_F_UNICODE_LENGTH, &length) ||
+	    !pca_interp_read_field(in, addr, PCA_F_UNICODE_KIND, &kind) ||
+	    !pca_interp_read_field(in, addr, PCA_F_UNICODE_COMPACT, &compact) ||
+	    !pca_interp_read_field(in, addr, PCA_F_UNICODE_ASCII, &ascii))
 		return pca_error_fault(addr, l->sizes[PCA_S_ASCII]);
 	/* Include/cpython/unicodeobject.h: kinds 1, 2, 4 bytes per character
 	 * (0 was the 3.6-3.11 wchar_t kind of a not-ready legacy string). */
@@ -135,7 +135,7 @@ struct pca_error *pca_interp_read_str(struct pca_interp *in, uint64_t addr, size
 	uint64_t data;
 	if (compact)
 		data = addr + (ascii ? l->sizes[PCA_S_ASCII] : l->sizes[PCA_S_COMPACT_UNICODE]);
-	else if (!read_field(in, addr, PCA_F_UNICODE_DATA, &data))
+	else if (!pca_interp_read_field(in, addr, PCA_F_UNICODE_DATA, &data))
 		return pca_error_fault(addr, l->sizes[PCA_S_UNICODE]);
 	size_t n = length < max_chars ? (size_t)length : max_chars;
 	uint8_t *raw = malloc(n * kind + 1);
@@ -177,7 +177,7 @@ struct pca_error *pca_interp_read_bytes(struct pca_interp *in, uint64_t addr, si
 		return pca_error_create(PCA_ERROR_CORRUPT, "0x%llx is not a bytes object",
 					(unsigned long long)addr);
 	uint64_t size;
-	if (!read_field(in, addr, PCA_F_OB_SIZE, &size))
+	if (!pca_interp_read_field(in, addr, PCA_F_OB_SIZE, &size))
 		return pca_error_fault(addr, in->layout->sizes[PCA_S_BYTES]);
 	if ((int64_t)size < 0 || size > max_len)
 		return pca_error_create(PCA_ERROR_CORRUPT, "bytes at 0x%llx has implausible size %lld",
@@ -198,8 +198,8 @@ struct pca_error *pca_interp_read_bytes(struct pca_interp *in, uint64_t addr, si
 static int code_addr2line(struct pca_interp *in, uint64_t code, int64_t byte_offset)
 {
 	uint64_t table, first;
-	if (!read_field(in, code, PCA_F_CODE_LINETABLE, &table) ||
-	    !read_field(in, code, PCA_F_CODE_FIRSTLINENO, &first))
+	if (!pca_interp_read_field(in, code, PCA_F_CODE_LINETABLE, &table) ||
+	    !pca_interp_read_field(in, code, PCA_F_CODE_FIRSTLINENO, &first))
 		return -1;
 	uint8_t *bytes;
 	size_t len;
@@ -220,13 +220,13 @@ static struct pca_error *fill_frame_names(struct pca_interp *in, uint64_t code,
 {
 	uint64_t name, filename, qualname;
 	f->code = code;
-	if (!read_field(in, code, PCA_F_CODE_NAME, &name) ||
-	    !read_field(in, code, PCA_F_CODE_FILENAME, &filename))
+	if (!pca_interp_read_field(in, code, PCA_F_CODE_NAME, &name) ||
+	    !pca_interp_read_field(in, code, PCA_F_CODE_FILENAME, &filename))
 		return pca_error_fault(code, in->layout->sizes[PCA_S_CODE]);
 	struct pca_error *err = pca_interp_read_str(in, name, max_name_chars, &f->function);
 	if (!err)
 		err = pca_interp_read_str(in, filename, max_name_chars, &f->filename);
-	if (!err && read_field(in, code, PCA_F_CODE_QUALNAME, &qualname))
+	if (!err && pca_interp_read_field(in, code, PCA_F_CODE_QUALNAME, &qualname))
 		err = pca_interp_read_str(in, qualname, max_name_chars, &f->qualname);
 	return err;
 }
@@ -238,8 +238,14 @@ static void frame_free(struct pca_pyframe *f)
 	free(f->filename);
 }
 
-static struct pca_error *push_frame(struct pca_pythread *th, size_t *cap, struct pca_pyframe *f)
+static struct pca_error *push_frame(struct pca_pythread *th, size_t *cap, struct pca_pyframe *f,
+				    struct pca_warnings *w)
 {
+	/* A frame we cannot fully name is shown, but never silently. */
+	if (f->line < 0 || !f->function || !f->filename)
+		pca_warnings_add(w, "thread %llu: frame %zu (%s) has no readable %s: the code object is damaged or not in the core",
+				 (unsigned long long)th->thread_id, th->nframes,
+				 f->function ? f->function : "?", f->line < 0 ? "line number" : "name");
 	if (th->nframes == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
 		struct pca_pyframe *frames = realloc(th->frames, ncap * sizeof(*frames));
@@ -259,9 +265,9 @@ static struct pca_error *push_frame(struct pca_pythread *th, size_t *cap, struct
 static int object_frame_line(struct pca_interp *in, uint64_t frame, uint64_t code)
 {
 	uint64_t lasti_raw = 0, lineno = 0, trace = 0;
-	read_field(in, frame, PCA_F_FRAME_LASTI, &lasti_raw);
-	read_field(in, frame, PCA_F_FRAME_LINENO, &lineno);
-	read_field(in, frame, PCA_F_FRAME_TRACE, &trace);
+	pca_interp_read_field(in, frame, PCA_F_FRAME_LASTI, &lasti_raw);
+	pca_interp_read_field(in, frame, PCA_F_FRAME_LINENO, &lineno);
+	pca_interp_read_field(in, frame, PCA_F_FRAME_TRACE, &trace);
 	int64_t lasti = as_signed(in, PCA_F_FRAME_LASTI, lasti_raw);
 	int64_t line = as_signed(in, PCA_F_FRAME_LINENO, lineno);
 	if (in->layout->lasti_unit == 1) {
@@ -279,7 +285,7 @@ static struct pca_error *walk_object_frames(struct pca_interp *in, uint64_t tsta
 {
 	uint64_t frame;
 	size_t cap = 0;
-	if (!read_field(in, tstate, PCA_F_TSTATE_FRAME, &frame))
+	if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_FRAME, &frame))
 		return pca_error_fault(tstate, in->layout->sizes[PCA_S_TSTATE]);
 	for (size_t depth = 0; frame; depth++) {
 		if (depth >= max_frames) {
@@ -288,8 +294,8 @@ static struct pca_error *walk_object_frames(struct pca_interp *in, uint64_t tsta
 			break;
 		}
 		uint64_t code, back;
-		if (!read_field(in, frame, PCA_F_FRAME_CODE, &code) ||
-		    !read_field(in, frame, PCA_F_FRAME_BACK, &back) ||
+		if (!pca_interp_read_field(in, frame, PCA_F_FRAME_CODE, &code) ||
+		    !pca_interp_read_field(in, frame, PCA_F_FRAME_BACK, &back) ||
 		    !has_type(in, code, in->code_type)) {
 			pca_warnings_add(w, "thread %llu: frame at 0x%llx is unreadable or corrupt; stack cut there",
 					 (unsigned long long)th->thread_id, (unsigned long long)frame);
@@ -303,7 +309,7 @@ static struct pca_error *walk_object_frames(struct pca_interp *in, uint64_t tsta
 			pca_error_destroy(err);
 		}
 		f.line = object_frame_line(in, frame, code);
-		err = push_frame(th, &cap, &f);
+		err = push_frame(th, &cap, &f, w);
 		if (err) {
 			frame_free(&f);
 			return err;
@@ -327,13 +333,13 @@ static struct pca_error *walk_interpreter_frames(struct pca_interp *in, uint64_t
 	uint64_t frame = 0;
 	size_t cap = 0;
 	if (l->fields[PCA_F_TSTATE_CURRENT_FRAME].present) {
-		if (!read_field(in, tstate, PCA_F_TSTATE_CURRENT_FRAME, &frame))
+		if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_CURRENT_FRAME, &frame))
 			return pca_error_fault(tstate, l->sizes[PCA_S_TSTATE]);
 	} else {
 		uint64_t cframe;
-		if (!read_field(in, tstate, PCA_F_TSTATE_CFRAME, &cframe))
+		if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_CFRAME, &cframe))
 			return pca_error_fault(tstate, l->sizes[PCA_S_TSTATE]);
-		if (cframe && !read_field(in, cframe, PCA_F_CFRAME_CURRENT_FRAME, &frame))
+		if (cframe && !pca_interp_read_field(in, cframe, PCA_F_CFRAME_CURRENT_FRAME, &frame))
 			return pca_error_fault(cframe, l->sizes[PCA_S_CFRAME]);
 	}
 	for (size_t depth = 0; frame; depth++) {
@@ -343,10 +349,10 @@ static struct pca_error *walk_interpreter_frames(struct pca_interp *in, uint64_t
 			break;
 		}
 		uint64_t code, previous, instr, owner;
-		if (!read_field(in, frame, PCA_F_IFRAME_CODE, &code) ||
-		    !read_field(in, frame, PCA_F_IFRAME_PREVIOUS, &previous) ||
-		    !read_field(in, frame, PCA_F_IFRAME_INSTR, &instr) ||
-		    !read_field(in, frame, PCA_F_IFRAME_OWNER, &owner)) {
+		if (!pca_interp_read_field(in, frame, PCA_F_IFRAME_CODE, &code) ||
+		    !pca_interp_read_field(in, frame, PCA_F_IFRAME_PREVIOUS, &previous) ||
+		    !pca_interp_read_field(in, frame, PCA_F_IFRAME_INSTR, &instr) ||
+		    !pca_interp_read_field(in, frame, PCA_F_IFRAME_OWNER, &owner)) {
 			pca_warnings_add(w, "thread %llu: frame at 0x%llx is not in the core; stack cut there",
 					 (unsigned long long)th->thread_id, (unsigned long long)frame);
 			break;
@@ -357,7 +363,7 @@ static struct pca_error *walk_interpreter_frames(struct pca_interp *in, uint64_t
 			continue;
 		uint64_t first_instr = code + pca_layout_offset(l, PCA_F_CODE_ADAPTIVE);
 		uint64_t firsttraceable = 0;
-		read_field(in, code, PCA_F_CODE_FIRSTTRACEABLE, &firsttraceable);
+		pca_interp_read_field(in, code, PCA_F_CODE_FIRSTTRACEABLE, &firsttraceable);
 		if ((int64_t)owner != in->owner_generator &&
 		    instr < first_instr + firsttraceable * (uint64_t)l->lasti_unit)
 			continue;
@@ -371,7 +377,7 @@ static struct pca_error *walk_interpreter_frames(struct pca_interp *in, uint64_t
 		}
 		f.line = instr >= first_instr ? code_addr2line(in, code, (int64_t)(instr - first_instr))
 					      : -1;
-		err = push_frame(th, &cap, &f);
+		err = push_frame(th, &cap, &f, w);
 		if (err) {
 			frame_free(&f);
 			return err;
@@ -417,8 +423,8 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 	uint64_t interp = in->first_interp;
 	for (size_t ni = 0; interp && ni < max_interpreters; ni++) {
 		uint64_t tstate, next_interp = 0;
-		if (!read_field(in, interp, PCA_F_INTERP_THREADS_HEAD, &tstate) ||
-		    !read_field(in, interp, PCA_F_INTERP_NEXT, &next_interp)) {
+		if (!pca_interp_read_field(in, interp, PCA_F_INTERP_THREADS_HEAD, &tstate) ||
+		    !pca_interp_read_field(in, interp, PCA_F_INTERP_NEXT, &next_interp)) {
 			pca_warnings_add(w, "interpreter at 0x%llx is not in the core",
 					 (unsigned long long)interp);
 			break;
@@ -430,13 +436,13 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 				break;
 			}
 			uint64_t next, thread_id, native = 0, owner_interp;
-			if (!read_field(in, tstate, PCA_F_TSTATE_NEXT, &next) ||
-			    !read_field(in, tstate, PCA_F_TSTATE_THREAD_ID, &thread_id)) {
+			if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_NEXT, &next) ||
+			    !pca_interp_read_field(in, tstate, PCA_F_TSTATE_THREAD_ID, &thread_id)) {
 				pca_warnings_add(w, "thread state at 0x%llx is not in the core",
 						 (unsigned long long)tstate);
 				break;
 			}
-			if (read_field(in, tstate, PCA_F_TSTATE_INTERP, &owner_interp) &&
+			if (pca_interp_read_field(in, tstate, PCA_F_TSTATE_INTERP, &owner_interp) &&
 			    owner_interp != interp) {
 				pca_warnings_add(w, "thread state at 0x%llx does not point back to its interpreter: list cut (corrupt?)",
 						 (unsigned long long)tstate);
@@ -458,7 +464,7 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 			th->interp = interp;
 			th->thread_id = thread_id;
 			th->native_thread_id =
-				read_field(in, tstate, PCA_F_TSTATE_NATIVE_THREAD_ID, &native)
+				pca_interp_read_field(in, tstate, PCA_F_TSTATE_NATIVE_THREAD_ID, &native)
 					? (int64_t)native
 					: -1;
 			match_lwp(in, th);

@@ -56,6 +56,10 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 				     struct pca_pythread **ret, size_t *ret_count);
 void pca_pythreads_free(struct pca_pythread *threads, size_t count);
 
+/* Read a member (by role) of the structure at `base`: bitfields extracted,
+ * narrower integers zero-extended. False when absent in this version or unreadable. */
+bool pca_interp_read_field(struct pca_interp *in, uint64_t base, enum pca_field f, uint64_t *ret);
+
 /* A str object as UTF-8 (heap copy), at most max_chars characters. */
 struct pca_error *pca_interp_read_str(struct pca_interp *in, uint64_t addr, size_t max_chars,
 				      char **ret);

@@ -28,6 +28,19 @@ static const struct struct_spec struct_specs[] = {
 	{PCA_S_RUNTIME, "pyruntimestate"},
 	{PCA_S_CFRAME, "_PyCFrame"},
 	{PCA_S_TYPE, "_typeobject"},
+	{PCA_S_HEAPTYPE, "_heaptypeobject"},
+	{PCA_S_GC_HEAD, "PyGC_Head"},
+	{PCA_S_GC_GENERATION, "gc_generation"},
+	{PCA_S_DICT, "PyDictObject"},
+	{PCA_S_DICT_KEYS, "_dictkeysobject"},
+	{PCA_S_DICT_ENTRY, "PyDictKeyEntry"},
+	{PCA_S_DICT_UNICODE_ENTRY, "PyDictUnicodeEntry"},
+	{PCA_S_LIST, "PyListObject"},
+	{PCA_S_SET, "PySetObject"},
+	{PCA_S_SET_ENTRY, "setentry"},
+	{PCA_S_DICT_VALUES, "_dictvalues"},
+	{PCA_S_DEQUE, "dequeobject"},
+	{PCA_S_DEQUE_BLOCK, "BLOCK"},
 };
 
 struct field_spec {
@@ -76,6 +89,42 @@ static const struct field_spec field_specs[] = {
 	{PCA_F_UNICODE_COMPACT, PCA_S_ASCII, true, {"state.compact"}},
 	{PCA_F_UNICODE_ASCII, PCA_S_ASCII, true, {"state.ascii"}},
 	{PCA_F_UNICODE_DATA, PCA_S_UNICODE, true, {"data.any", "data"}},
+	{PCA_F_GC_NEXT, PCA_S_GC_HEAD, true, {"_gc_next", "gc.gc_next"}},
+	{PCA_F_GC_PREV, PCA_S_GC_HEAD, true, {"_gc_prev", "gc.gc_prev"}},
+	{PCA_F_RUNTIME_GC_GENERATIONS, PCA_S_RUNTIME, false, {"gc.generations"}},
+	{PCA_F_RUNTIME_GC_PERMANENT, PCA_S_RUNTIME, false, {"gc.permanent_generation"}},
+	{PCA_F_INTERP_GC_GENERATIONS, PCA_S_INTERP, false, {"gc.generations"}},
+	{PCA_F_INTERP_GC_PERMANENT, PCA_S_INTERP, false, {"gc.permanent_generation"}},
+	{PCA_F_TP_FLAGS, PCA_S_TYPE, true, {"tp_flags"}},
+	{PCA_F_TP_BASICSIZE, PCA_S_TYPE, true, {"tp_basicsize"}},
+	{PCA_F_TP_ITEMSIZE, PCA_S_TYPE, true, {"tp_itemsize"}},
+	{PCA_F_TP_DICTOFFSET, PCA_S_TYPE, true, {"tp_dictoffset"}},
+	{PCA_F_TP_BASE, PCA_S_TYPE, true, {"tp_base"}},
+	{PCA_F_HT_QUALNAME, PCA_S_HEAPTYPE, true, {"ht_qualname"}},
+	{PCA_F_HT_NAME, PCA_S_HEAPTYPE, true, {"ht_name"}},
+	{PCA_F_TP_DICT, PCA_S_TYPE, true, {"tp_dict"}},
+	{PCA_F_DICT_USED, PCA_S_DICT, true, {"ma_used"}},
+	{PCA_F_DICT_KEYS, PCA_S_DICT, true, {"ma_keys"}},
+	{PCA_F_DICT_VALUES, PCA_S_DICT, true, {"ma_values"}},
+	{PCA_F_DK_REFCNT, PCA_S_DICT_KEYS, true, {"dk_refcnt"}},
+	{PCA_F_DK_SIZE, PCA_S_DICT_KEYS, false, {"dk_size"}},
+	{PCA_F_DK_LOG2_SIZE, PCA_S_DICT_KEYS, false, {"dk_log2_size"}},
+	{PCA_F_DK_LOG2_INDEX_BYTES, PCA_S_DICT_KEYS, false, {"dk_log2_index_bytes"}},
+	{PCA_F_DK_KIND, PCA_S_DICT_KEYS, false, {"dk_kind"}},
+	{PCA_F_DK_NENTRIES, PCA_S_DICT_KEYS, true, {"dk_nentries"}},
+	{PCA_F_DK_USABLE, PCA_S_DICT_KEYS, true, {"dk_usable"}},
+	{PCA_F_DK_INDICES, PCA_S_DICT_KEYS, true, {"dk_indices"}},
+	{PCA_F_LIST_ALLOCATED, PCA_S_LIST, true, {"allocated"}},
+	{PCA_F_SET_TABLE, PCA_S_SET, true, {"table"}},
+	{PCA_F_SET_MASK, PCA_S_SET, true, {"mask"}},
+	{PCA_F_SET_SMALLTABLE, PCA_S_SET, true, {"smalltable"}},
+	{PCA_F_DICT_VALUES_VALUES, PCA_S_DICT_VALUES, true, {"values"}},
+	{PCA_F_DICT_VALUES_EMBEDDED, PCA_S_DICT_VALUES, false, {"embedded"}},
+	{PCA_F_DEQUE_LEFTINDEX, PCA_S_DEQUE, true, {"leftindex"}},
+	{PCA_F_DK_ENTRY_KEY, PCA_S_DICT_ENTRY, true, {"me_key"}},
+	{PCA_F_DK_ENTRY_VALUE, PCA_S_DICT_ENTRY, true, {"me_value"}},
+	{PCA_F_DK_UENTRY_KEY, PCA_S_DICT_UNICODE_ENTRY, true, {"me_key"}},
+	{PCA_F_DK_UENTRY_VALUE, PCA_S_DICT_UNICODE_ENTRY, true, {"me_value"}},
 };
 
 /* Structures above this size are not CPython's; a DWARF reader bug or a
@@ -137,7 +186,8 @@ static struct pca_error *resolve_fields(struct pca_symbols *s, struct pca_layout
 			struct pca_dwarf_member m;
 			if (!pca_dwarf_member(&dies[spec->in], spec->paths[a], &m))
 				continue;
-			if (m.offset + (m.size ? m.size : 1) > l->sizes[spec->in])
+			/* A flexible array member (size 0) may sit at the very end. */
+			if (m.offset + m.size > l->sizes[spec->in] || m.offset > l->sizes[spec->in])
 				return pca_error_create(
 					PCA_ERROR_DEBUGINFO,
 					"debug info is inconsistent: %s.%s at offset %llu (size %llu) lies outside the struct (%llu bytes)",
@@ -180,6 +230,18 @@ static struct pca_error *decide_behaviour(struct pca_symbols *s, struct pca_layo
 	int64_t value;
 	if (pca_symbols_find_enumerator(s, "FRAME_OWNED_BY_CSTACK", &value))
 		l->owner_cstack = (int)value;
+	/* Python/sysmodule.c _PySys_GetSizeOf: 3.12 adds _PyType_PreHeaderSize
+	 * (type flag based, pre-header included); 3.13 adds it too but checks the
+	 * object (_PyObject_IS_GC) for the GC part; 3.6-3.11 add the GC head when
+	 * _PyObject_IS_GC. Measured here: getsizeof(int) is 400/416/424/432/416
+	 * on 3.6/3.8/3.11/3.12/3.13. */
+	l->sizeof_gc_by_type_flag = l->major == 3 && (l->minor == 11 || l->minor == 12);
+	/* 3.11+: instances with a managed dict (Py_TPFLAGS_MANAGED_DICT, 1 << 4) or
+	 * 3.12+ managed weakref (1 << 3) carry two pointers before the object;
+	 * getsizeof counts them (measured: A() is 56 on 3.11 with basicsize 24). */
+	l->tpflags_preheader = l->major == 3 && l->minor >= 11 ? (1u << 4) | (1u << 3) : 0;
+	/* 3.8+ Include/internal/pycore_gc.h: _PyGC_PREV_MASK clears two flag bits. */
+	l->gc_prev_flag_mask = pca_dwarf_member(&dies[PCA_S_GC_HEAD], "_gc_prev", &m) ? 3 : 0;
 	if (l->frame_model == PCA_FRAMES_OBJECTS &&
 	    (!l->fields[PCA_F_TSTATE_FRAME].present || !l->fields[PCA_F_FRAME_CODE].present ||
 	     !l->fields[PCA_F_FRAME_LASTI].present))
@@ -222,7 +284,10 @@ struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_tar
 	}
 	static const enum pca_struct always[] = {PCA_S_OBJECT, PCA_S_VAROBJECT, PCA_S_ASCII,
 						 PCA_S_COMPACT_UNICODE, PCA_S_UNICODE, PCA_S_BYTES,
-						 PCA_S_CODE, PCA_S_TSTATE, PCA_S_INTERP, PCA_S_TYPE};
+						 PCA_S_CODE, PCA_S_TSTATE, PCA_S_INTERP, PCA_S_TYPE,
+						 PCA_S_HEAPTYPE, PCA_S_GC_HEAD, PCA_S_DICT,
+						 PCA_S_DICT_KEYS, PCA_S_DICT_ENTRY, PCA_S_LIST,
+						 PCA_S_SET, PCA_S_SET_ENTRY};
 	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
 		if (!found_list[always[i]])
 			return pca_error_create(PCA_ERROR_DEBUGINFO,

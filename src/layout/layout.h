@@ -36,6 +36,19 @@ enum pca_struct {
 	PCA_S_RUNTIME,          /* _PyRuntimeState (3.7+) */
 	PCA_S_CFRAME,           /* _PyCFrame (3.11-3.12) */
 	PCA_S_TYPE,             /* PyTypeObject */
+	PCA_S_HEAPTYPE,         /* PyHeapTypeObject */
+	PCA_S_GC_HEAD,          /* PyGC_Head */
+	PCA_S_GC_GENERATION,    /* struct gc_generation */
+	PCA_S_DICT,             /* PyDictObject */
+	PCA_S_DICT_KEYS,        /* PyDictKeysObject */
+	PCA_S_DICT_ENTRY,       /* PyDictKeyEntry */
+	PCA_S_DICT_UNICODE_ENTRY, /* PyDictUnicodeEntry (3.11+) */
+	PCA_S_LIST,             /* PyListObject */
+	PCA_S_SET,              /* PySetObject */
+	PCA_S_SET_ENTRY,        /* setentry */
+	PCA_S_DICT_VALUES,      /* struct _dictvalues (3.11+) */
+	PCA_S_DEQUE,            /* dequeobject */
+	PCA_S_DEQUE_BLOCK,      /* block */
 	PCA_STRUCT_COUNT
 };
 
@@ -79,6 +92,42 @@ enum pca_field {
 	PCA_F_UNICODE_COMPACT,
 	PCA_F_UNICODE_ASCII,
 	PCA_F_UNICODE_DATA,          /* PyUnicodeObject.data.any (legacy strings) */
+	PCA_F_GC_NEXT,               /* _gc_next (3.8+), gc.gc_next (3.6-3.7) */
+	PCA_F_GC_PREV,
+	PCA_F_RUNTIME_GC_GENERATIONS,  /* 3.7-3.8: _PyRuntime.gc.generations */
+	PCA_F_RUNTIME_GC_PERMANENT,
+	PCA_F_INTERP_GC_GENERATIONS,   /* 3.9+: interp->gc.generations */
+	PCA_F_INTERP_GC_PERMANENT,
+	PCA_F_TP_FLAGS,
+	PCA_F_TP_BASICSIZE,
+	PCA_F_TP_ITEMSIZE,
+	PCA_F_TP_DICTOFFSET,
+	PCA_F_TP_BASE,
+	PCA_F_HT_QUALNAME,
+	PCA_F_HT_NAME,
+	PCA_F_TP_DICT,
+	PCA_F_DICT_USED,
+	PCA_F_DICT_KEYS,
+	PCA_F_DICT_VALUES,
+	PCA_F_DK_REFCNT,
+	PCA_F_DK_SIZE,               /* dk_size (3.6-3.10) */
+	PCA_F_DK_LOG2_SIZE,          /* dk_log2_size (3.11+) */
+	PCA_F_DK_LOG2_INDEX_BYTES,   /* 3.11+ */
+	PCA_F_DK_KIND,               /* 3.11+ */
+	PCA_F_DK_NENTRIES,
+	PCA_F_DK_USABLE,
+	PCA_F_DK_INDICES,
+	PCA_F_LIST_ALLOCATED,
+	PCA_F_SET_TABLE,
+	PCA_F_SET_MASK,
+	PCA_F_SET_SMALLTABLE,
+	PCA_F_DICT_VALUES_VALUES,    /* 3.11+: _dictvalues.values */
+	PCA_F_DICT_VALUES_EMBEDDED,  /* 3.13: _dictvalues.embedded */
+	PCA_F_DEQUE_LEFTINDEX,
+	PCA_F_DK_ENTRY_KEY,
+	PCA_F_DK_ENTRY_VALUE,
+	PCA_F_DK_UENTRY_KEY,         /* 3.11+ */
+	PCA_F_DK_UENTRY_VALUE,
 	PCA_FIELD_COUNT
 };
 
@@ -108,6 +157,15 @@ struct pca_layout {
 	int lasti_unit;
 	/* 3.12+: _PyInterpreterFrame.owner value of C-stack shim frames to skip; -1 none. */
 	int owner_cstack;
+	/* sys.getsizeof adds the GC head when the TYPE has Py_TPFLAGS_HAVE_GC
+	 * (3.12: _PyType_PreHeaderSize), not when the OBJECT is GC (tp_is_gc:
+	 * 3.6-3.11, 3.13): static type objects differ. */
+	bool sizeof_gc_by_type_flag;
+	/* Type flags whose instances have the 2-pointer pre-header that
+	 * sys.getsizeof counts (3.11+), 0 before. */
+	uint64_t tpflags_preheader;
+	/* Mask of flag bits in _gc_prev (3.8+: the two low bits), 0 before. */
+	uint64_t gc_prev_flag_mask;
 };
 
 struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_target *target,

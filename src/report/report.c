@@ -132,3 +132,70 @@ void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w)
 	pca_json_array_end(j);
 	pca_json_object_end(j);
 }
+
+void pca_format_bytes(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	if (bytes < 1024) {
+		snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+		return;
+	}
+	double v = (double)bytes / 1024;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit)
+{
+	char total[32];
+	pca_format_bytes(s->size, total, sizeof(total));
+	fprintf(out, "\nobjects:     %llu (%s)\n\n", (unsigned long long)s->objects, total);
+	fprintf(out, "%12s %12s %6s  %s\n", "count", "size", "share", "type");
+	size_t n = limit >= 0 && (size_t)limit < s->nrows ? (size_t)limit : s->nrows;
+	for (size_t i = 0; i < n; i++) {
+		const struct pca_summary_row *r = &s->rows[i];
+		char size[32];
+		pca_format_bytes(r->size, size, sizeof(size));
+		fprintf(out, "%12llu %12s %5.1f%%  %s%s\n", (unsigned long long)r->count, size,
+			s->size ? 100.0 * (double)r->size / (double)s->size : 0.0, r->type->name,
+			r->type->size_exact ? "" : "  (size approximate)");
+	}
+	if (n < s->nrows)
+		fprintf(out, "%12s %12s %6s  ... %zu more types (-n to show more)\n", "", "", "",
+			s->nrows - n);
+}
+
+void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s)
+{
+	pca_json_key(j, "totals");
+	pca_json_object_begin(j);
+	pca_json_key(j, "objects");
+	pca_json_uint(j, s->objects);
+	pca_json_key(j, "size");
+	pca_json_uint(j, s->size);
+	pca_json_key(j, "gc_tracked");
+	pca_json_uint(j, s->gc_tracked);
+	pca_json_object_end(j);
+	pca_json_key(j, "types");
+	pca_json_array_begin(j);
+	for (size_t i = 0; i < s->nrows; i++) {
+		const struct pca_summary_row *r = &s->rows[i];
+		pca_json_object_begin(j);
+		pca_json_key(j, "type");
+		pca_json_string(j, r->type->name);
+		pca_json_key(j, "count");
+		pca_json_uint(j, r->count);
+		pca_json_key(j, "size");
+		pca_json_uint(j, r->size);
+		if (!r->type->size_exact) {
+			pca_json_key(j, "size_exact");
+			pca_json_bool(j, false);
+		}
+		pca_json_object_end(j);
+	}
+	pca_json_array_end(j);
+}

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "analyses/summary.h"
 #include "base/error.h"
 #include "interp/interp.h"
 #include "layout/layout.h"
@@ -23,6 +24,12 @@ struct pca_facts {
 void pca_report_facts_text(FILE *out, const struct pca_facts *facts);
 void pca_report_stacks_text(FILE *out, const struct pca_pythread *threads, size_t count);
 void pca_report_warnings_text(FILE *out, const struct pca_warnings *w);
+
+/* Per-type table: the first `limit` rows, then the totals. */
+void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit);
+void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s);
+/* "1.2 GiB": exact bytes below 1 KiB. */
+void pca_format_bytes(uint64_t bytes, char *buf, size_t size);
 
 /* JSON document: begin writes "schema", "core", "python"; end writes "warnings". */
 void pca_report_json_begin(struct pca_json *j, const struct pca_facts *facts);

@@ -95,7 +95,6 @@ static int attach_module(Dwfl_Module *mod, void **userdata, const char *name, Dw
 			 void *arg)
 {
 	(void)userdata;
-	(void)name;
 	struct pca_symbols *s = arg;
 	const unsigned char *bits;
 	GElf_Addr vaddr;
@@ -106,8 +105,16 @@ static int attach_module(Dwfl_Module *mod, void **userdata, const char *name, Dw
 		return DWARF_CB_OK;
 	const char *mainfile = NULL;
 	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
-	if (mainfile)
-		pca_error_destroy(pca_target_attach_file(s->target, start, mainfile));
+	if (!mainfile) {
+		/* libdwfl leaves the name unset for an executable it opened itself
+		 * from the core's notes: check the recorded path by build-id. */
+		char core_id[128], file_id[128];
+		module_build_id(mod, core_id, sizeof(core_id));
+		if (!file_build_id(name, file_id, sizeof(file_id)) || strcmp(core_id, file_id) != 0)
+			return DWARF_CB_OK;
+		mainfile = name;
+	}
+	pca_error_destroy(pca_target_attach_file(s->target, start, mainfile));
 	return DWARF_CB_OK;
 }
 

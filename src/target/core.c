@@ -45,6 +45,7 @@ struct pca_target {
 	int32_t pid, signal;
 	uint64_t execfn_addr, entry;
 	char *execfn;
+	char fname[sizeof(((struct elf_prpsinfo *)0)->pr_fname) + 1]; /* NT_PRPSINFO, NUL-terminated */
 };
 
 /* A core with more segments or notes than this is not something the kernel or
@@ -152,6 +153,9 @@ static void parse_notes(struct pca_target *t, Elf_Data *data)
 			if (nhdr.n_descsz >= sizeof(ps)) {
 				memcpy(&ps, desc, sizeof(ps));
 				t->pid = ps.pr_pid;
+				/* pr_fname need not be terminated: at most 16 bytes. */
+				memcpy(t->fname, ps.pr_fname, sizeof(ps.pr_fname));
+				t->fname[sizeof(ps.pr_fname)] = '\0';
 			}
 			break;
 		}
@@ -278,6 +282,9 @@ struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret
 		if (pca_target_read_cstr(t, t->execfn_addr, buf, sizeof(buf)))
 			t->execfn = strdup(buf);
 	}
+	/* The header promises the NT_PRPSINFO name when AT_EXECFN is unusable. */
+	if (!t->execfn && t->fname[0])
+		t->execfn = strdup(t->fname);
 	*ret = t;
 	return NULL;
 fail:
@@ -354,44 +361,40 @@ static size_t read_from_files(const struct pca_target *t, uint64_t addr, uint8_t
 	return 0;
 }
 
-bool pca_target_try_read(struct pca_target *t, uint64_t addr, void *buf, size_t len)
+/* Copy the longest readable prefix of [addr, addr+len); return its length.
+ * A range that wraps past UINT64_MAX is refused whole (0 bytes). */
+static size_t read_prefix(struct pca_target *t, uint64_t addr, uint8_t *out, size_t len)
 {
-	uint8_t *out = buf;
-	while (len > 0) {
-		if (addr + len < addr)
-			return false;
-		const struct segment *s = find_segment(t, addr);
-		size_t n = 0;
-		if (s && addr - s->vaddr < s->filesz) {
-			uint64_t off = addr - s->vaddr;
-			n = s->filesz - off < len ? (size_t)(s->filesz - off) : len;
-			memcpy(out, s->data + off, n);
+	if (addr + len < addr)
+		return 0;
+	size_t done = 0;
+	while (done < len) {
+		uint64_t a = addr + done;
+		const struct segment *s = find_segment(t, a);
+		size_t n = 0, want = len - done;
+		if (s && a - s->vaddr < s->filesz) {
+			uint64_t off = a - s->vaddr;
+			n = s->filesz - off < want ? (size_t)(s->filesz - off) : want;
+			memcpy(out + done, s->data + off, n);
 		} else {
-			n = read_from_files(t, addr, out, len);
+			n = read_from_files(t, a, out + done, want);
 		}
 		if (n == 0)
-			return false;
-		out += n;
-		addr += n;
-		len -= n;
+			break;
+		done += n;
 	}
-	return true;
+	return done;
+}
+
+bool pca_target_try_read(struct pca_target *t, uint64_t addr, void *buf, size_t len)
+{
+	return read_prefix(t, addr, buf, len) == len;
 }
 
 struct pca_error *pca_target_read(struct pca_target *t, uint64_t addr, void *buf, size_t len)
 {
-	if (pca_target_try_read(t, addr, buf, len))
-		return NULL;
-	/* Find the first missing byte so the error is precise. */
-	uint64_t lo = addr;
-	uint8_t byte;
-	for (size_t i = 0; i < len; i++) {
-		if (!pca_target_try_read(t, addr + i, &byte, 1)) {
-			lo = addr + i;
-			break;
-		}
-	}
-	return pca_error_fault(lo, len);
+	size_t done = read_prefix(t, addr, buf, len);
+	return done == len ? NULL : pca_error_fault(addr + done, len);
 }
 
 bool pca_target_try_read_u64(struct pca_target *t, uint64_t addr, uint64_t *ret)

@@ -1,0 +1,196 @@
+#include "heap/heap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The collector keeps three generations (Modules/gcmodule.c NUM_GENERATIONS,
+ * 3.6-3.13). */
+enum { NUM_GENERATIONS = 3 };
+/* A GC list cannot hold more objects than this (a 1 TiB heap of 32-byte
+ * objects); a longer walk is a cycle in corrupt data. */
+static const uint64_t max_list_length = 1ull << 35;
+
+struct builder {
+	struct pca_objects *objects;
+	struct pca_heap *heap;
+	size_t capacity;
+};
+
+static struct pca_error *push(struct builder *b, uint64_t addr, uint32_t type, uint64_t size)
+{
+	struct pca_heap *h = b->heap;
+	if (h->count == b->capacity) {
+		size_t cap = b->capacity ? b->capacity * 2 : 1u << 16;
+		if (cap > UINT32_MAX)
+			return pca_error_create(PCA_ERROR_OTHER, "more than 2^32 objects");
+		uint64_t *a = realloc(h->addr, cap * sizeof(*a));
+		if (a)
+			h->addr = a;
+		uint32_t *t = realloc(h->type, cap * sizeof(*t));
+		if (t)
+			h->type = t;
+		uint64_t *s = realloc(h->size, cap * sizeof(*s));
+		if (s)
+			h->size = s;
+		if (!a || !t || !s)
+			return &pca_error_nomem;
+		b->capacity = cap;
+	}
+	h->addr[h->count] = addr;
+	h->type[h->count] = type;
+	h->size[h->count] = size;
+	h->count++;
+	return NULL;
+}
+
+/* One circular list with sentinel `head`. */
+static struct pca_error *walk_list(struct builder *b, uint64_t head, struct pca_warnings *w)
+{
+	struct pca_interp *in = b->objects->interp;
+	const struct pca_layout *l = in->layout;
+	uint64_t gc_size = l->sizes[PCA_S_GC_HEAD];
+	uint64_t prev = head, node;
+	if (!pca_interp_read_field(in, head, PCA_F_GC_NEXT, &node)) {
+		pca_warnings_add(w, "a collector list head at 0x%llx is not in the core",
+				 (unsigned long long)head);
+		b->heap->lists_cut++;
+		return NULL;
+	}
+	for (uint64_t steps = 0; node != head; steps++) {
+		uint64_t back, next;
+		if (steps > max_list_length || !node ||
+		    !pca_interp_read_field(in, node, PCA_F_GC_PREV, &back) ||
+		    (back & ~l->gc_prev_flag_mask) != prev ||
+		    !pca_interp_read_field(in, node, PCA_F_GC_NEXT, &next)) {
+			b->heap->lists_cut++;
+			return NULL;
+		}
+		uint64_t obj = node + gc_size, type_addr, size;
+		const struct pca_type_info *t = NULL;
+		if (pca_interp_read_field(in, obj, PCA_F_OB_TYPE, &type_addr))
+			t = pca_objects_type(b->objects, type_addr);
+		if (t && pca_objects_sizeof(b->objects, obj, t, &size)) {
+			struct pca_error *err =
+				push(b, obj, (uint32_t)(t - b->objects->infos), size);
+			if (err)
+				return err;
+		} else {
+			b->heap->skipped++;
+		}
+		prev = node;
+		node = next;
+	}
+	return NULL;
+}
+
+/* Where the generations live: 3.6 the static `generations` array of
+ * Modules/gcmodule.c; 3.7-3.8 _PyRuntime.gc; 3.9+ each interpreter's gc. */
+static struct pca_error *walk_state(struct builder *b, uint64_t generations, uint64_t permanent,
+				    struct pca_warnings *w)
+{
+	const struct pca_layout *l = b->objects->interp->layout;
+	uint64_t gen_size = l->sizes[PCA_S_GC_GENERATION];
+	for (int g = 0; g < NUM_GENERATIONS; g++) {
+		struct pca_error *err = walk_list(b, generations + (uint64_t)g * gen_size, w);
+		if (err)
+			return err;
+	}
+	return permanent ? walk_list(b, permanent, w) : NULL;
+}
+
+static int by_address(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Sort the three arrays by address through a permutation. */
+static struct pca_error *sort_heap(struct pca_heap *h)
+{
+	uint64_t *pairs = malloc((size_t)h->count * 2 * sizeof(*pairs));
+	uint32_t *types = malloc((size_t)h->count * sizeof(*types));
+	uint64_t *sizes = malloc((size_t)h->count * sizeof(*sizes));
+	if (!pairs || !types || !sizes) {
+		free(pairs);
+		free(types);
+		free(sizes);
+		return &pca_error_nomem;
+	}
+	for (uint32_t i = 0; i < h->count; i++) {
+		pairs[2 * i] = h->addr[i];
+		pairs[2 * i + 1] = i;
+	}
+	qsort(pairs, h->count, 2 * sizeof(*pairs), by_address);
+	for (uint32_t i = 0; i < h->count; i++) {
+		uint32_t from = (uint32_t)pairs[2 * i + 1];
+		h->addr[i] = pairs[2 * i];
+		types[i] = h->type[from];
+		sizes[i] = h->size[from];
+	}
+	free(pairs);
+	free(h->type);
+	free(h->size);
+	h->type = types;
+	h->size = sizes;
+	return NULL;
+}
+
+struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warnings *w,
+				 struct pca_heap *ret)
+{
+	struct pca_interp *in = objects->interp;
+	const struct pca_layout *l = in->layout;
+	struct pca_heap *h = ret;
+	memset(h, 0, sizeof(*h));
+	struct builder b = {.objects = objects, .heap = h};
+	struct pca_error *err = NULL;
+	uint64_t addr;
+	if (pca_layout_has(l, PCA_F_INTERP_GC_GENERATIONS)) {
+		uint64_t interp = in->first_interp;
+		for (int n = 0; interp && n < 4096 && !err; n++) {
+			uint64_t next = 0;
+			uint64_t gens = interp + pca_layout_offset(l, PCA_F_INTERP_GC_GENERATIONS);
+			uint64_t perm = pca_layout_has(l, PCA_F_INTERP_GC_PERMANENT)
+						? interp + pca_layout_offset(l, PCA_F_INTERP_GC_PERMANENT)
+						: 0;
+			err = walk_state(&b, gens, perm, w);
+			if (!pca_interp_read_field(in, interp, PCA_F_INTERP_NEXT, &next))
+				break;
+			interp = next;
+		}
+	} else if (pca_layout_has(l, PCA_F_RUNTIME_GC_GENERATIONS) &&
+		   pca_symbols_lookup(in->symbols, "_PyRuntime", &addr)) {
+		err = walk_state(&b, addr + pca_layout_offset(l, PCA_F_RUNTIME_GC_GENERATIONS),
+				 pca_layout_has(l, PCA_F_RUNTIME_GC_PERMANENT)
+					 ? addr + pca_layout_offset(l, PCA_F_RUNTIME_GC_PERMANENT)
+					 : 0,
+				 w);
+	} else if (pca_symbols_lookup(in->symbols, "generations", &addr)) {
+		err = walk_state(&b, addr, 0, w);
+	} else {
+		err = pca_error_create(PCA_ERROR_DEBUGINFO,
+				       "cannot find the collector's generations in %s",
+				       pca_symbols_python_file(in->symbols));
+	}
+	if (!err)
+		err = sort_heap(h);
+	if (err) {
+		pca_heap_deinit(h);
+		return err;
+	}
+	if (h->skipped)
+		pca_warnings_add(w, "%llu objects in the collector's lists skipped: unreadable or with an invalid type",
+				 (unsigned long long)h->skipped);
+	if (h->lists_cut)
+		pca_warnings_add(w, "%llu collector lists end on a broken link (corrupt or truncated core): objects after it are missing",
+				 (unsigned long long)h->lists_cut);
+	return NULL;
+}
+
+void pca_heap_deinit(struct pca_heap *h)
+{
+	free(h->addr);
+	free(h->type);
+	free(h->size);
+	memset(h, 0, sizeof(*h));
+}
