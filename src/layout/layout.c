@@ -41,6 +41,8 @@ static const struct struct_spec struct_specs[] = {
 	{PCA_S_DICT_VALUES, "_dictvalues"},
 	{PCA_S_DEQUE, "dequeobject"},
 	{PCA_S_DEQUE_BLOCK, "BLOCK"},
+	{PCA_S_METHODDEF, "PyMethodDef"},
+	{PCA_S_LONG, "_longobject"},
 };
 
 struct field_spec {
@@ -121,6 +123,13 @@ static const struct field_spec field_specs[] = {
 	{PCA_F_DICT_VALUES_VALUES, PCA_S_DICT_VALUES, true, {"values"}},
 	{PCA_F_DICT_VALUES_EMBEDDED, PCA_S_DICT_VALUES, false, {"embedded"}},
 	{PCA_F_DEQUE_LEFTINDEX, PCA_S_DEQUE, true, {"leftindex"}},
+	{PCA_F_TP_METHODS, PCA_S_TYPE, true, {"tp_methods"}},
+	{PCA_F_LONG_DIGITS, PCA_S_LONG, true, {"long_value.ob_digit", "ob_digit"}},
+	{PCA_F_LONG_TAG, PCA_S_LONG, false, {"long_value.lv_tag"}},
+	{PCA_F_UNICODE_UTF8, PCA_S_COMPACT_UNICODE, true, {"utf8"}},
+	{PCA_F_UNICODE_UTF8_LENGTH, PCA_S_COMPACT_UNICODE, true, {"utf8_length"}},
+	{PCA_F_UNICODE_WSTR, PCA_S_ASCII, false, {"wstr"}},
+	{PCA_F_UNICODE_WSTR_LENGTH, PCA_S_COMPACT_UNICODE, false, {"wstr_length"}},
 	{PCA_F_DK_ENTRY_KEY, PCA_S_DICT_ENTRY, true, {"me_key"}},
 	{PCA_F_DK_ENTRY_VALUE, PCA_S_DICT_ENTRY, true, {"me_value"}},
 	{PCA_F_DK_UENTRY_KEY, PCA_S_DICT_UNICODE_ENTRY, true, {"me_key"}},
@@ -239,6 +248,7 @@ static struct pca_error *decide_behaviour(struct pca_symbols *s, struct pca_layo
 	/* 3.11+: instances with a managed dict (Py_TPFLAGS_MANAGED_DICT, 1 << 4) or
 	 * 3.12+ managed weakref (1 << 3) carry two pointers before the object;
 	 * getsizeof counts them (measured: A() is 56 on 3.11 with basicsize 24). */
+	l->long_min_one_digit = l->major == 3 && l->minor >= 11;
 	l->tpflags_preheader = l->major == 3 && l->minor >= 11 ? (1u << 4) | (1u << 3) : 0;
 	/* 3.8+ Include/internal/pycore_gc.h: _PyGC_PREV_MASK clears two flag bits. */
 	l->gc_prev_flag_mask = pca_dwarf_member(&dies[PCA_S_GC_HEAD], "_gc_prev", &m) ? 3 : 0;
@@ -287,7 +297,8 @@ struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_tar
 						 PCA_S_CODE, PCA_S_TSTATE, PCA_S_INTERP, PCA_S_TYPE,
 						 PCA_S_HEAPTYPE, PCA_S_GC_HEAD, PCA_S_DICT,
 						 PCA_S_DICT_KEYS, PCA_S_DICT_ENTRY, PCA_S_LIST,
-						 PCA_S_SET, PCA_S_SET_ENTRY};
+						 PCA_S_SET, PCA_S_SET_ENTRY, PCA_S_METHODDEF,
+						 PCA_S_LONG};
 	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
 		if (!found_list[always[i]])
 			return pca_error_create(PCA_ERROR_DEBUGINFO,

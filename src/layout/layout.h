@@ -49,6 +49,8 @@ enum pca_struct {
 	PCA_S_DICT_VALUES,      /* struct _dictvalues (3.11+) */
 	PCA_S_DEQUE,            /* dequeobject */
 	PCA_S_DEQUE_BLOCK,      /* block */
+	PCA_S_METHODDEF,        /* PyMethodDef */
+	PCA_S_LONG,             /* PyLongObject */
 	PCA_STRUCT_COUNT
 };
 
@@ -124,6 +126,13 @@ enum pca_field {
 	PCA_F_DICT_VALUES_VALUES,    /* 3.11+: _dictvalues.values */
 	PCA_F_DICT_VALUES_EMBEDDED,  /* 3.13: _dictvalues.embedded */
 	PCA_F_DEQUE_LEFTINDEX,
+	PCA_F_TP_METHODS,
+	PCA_F_LONG_DIGITS,           /* ob_digit (3.6-3.11), long_value.ob_digit (3.12+) */
+	PCA_F_LONG_TAG,              /* long_value.lv_tag (3.12+) */
+	PCA_F_UNICODE_UTF8,          /* PyCompactUnicodeObject.utf8 */
+	PCA_F_UNICODE_UTF8_LENGTH,
+	PCA_F_UNICODE_WSTR,          /* PyASCIIObject.wstr (3.6-3.11) */
+	PCA_F_UNICODE_WSTR_LENGTH,   /* PyCompactUnicodeObject.wstr_length (3.6-3.11) */
 	PCA_F_DK_ENTRY_KEY,
 	PCA_F_DK_ENTRY_VALUE,
 	PCA_F_DK_UENTRY_KEY,         /* 3.11+ */
@@ -164,6 +173,9 @@ struct pca_layout {
 	/* Type flags whose instances have the 2-pointer pre-header that
 	 * sys.getsizeof counts (3.11+), 0 before. */
 	uint64_t tpflags_preheader;
+	/* int.__sizeof__ counts at least one digit from 3.11 (Objects/longobject.c
+	 * int___sizeof___impl: Py_MAX(ndigits, 1)); 0 is 24 bytes before, 28 after. */
+	bool long_min_one_digit;
 	/* Mask of flag bits in _gc_prev (3.8+: the two low bits), 0 before. */
 	uint64_t gc_prev_flag_mask;
 };

@@ -32,6 +32,8 @@ static const struct {
 	{PCA_KIND_CODE, "code"},
 	{PCA_KIND_FRAME, "frame"},
 	{PCA_KIND_GENERATOR, "generator"},
+	{PCA_KIND_INT, "int"},
+	{PCA_KIND_STR, "str"},
 };
 
 struct pca_error *pca_objects_init(struct pca_objects *o, struct pca_interp *interp)
@@ -226,8 +228,12 @@ static enum pca_kind type_kind(struct pca_objects *o, uint64_t type)
 		char buf[64];
 		if (!rd(o, cur, PCA_F_TP_FLAGS, &flags))
 			break;
-		if (!(flags & tpflags_heaptype) && rd(o, cur, PCA_F_TP_NAME, &name_ptr) &&
-		    pca_target_read_cstr(o->interp->target, name_ptr, buf, sizeof(buf))) {
+		/* Static types, and C heap types (3.12+ collections.deque), whose
+		 * tp_name is dotted; a Python class's tp_name never is, so a user
+		 * class called `list` is not taken for the builtin. */
+		if (rd(o, cur, PCA_F_TP_NAME, &name_ptr) &&
+		    pca_target_read_cstr(o->interp->target, name_ptr, buf, sizeof(buf)) &&
+		    (!(flags & tpflags_heaptype) || strchr(buf, '.'))) {
 			for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
 				if (strcmp(buf, kind_names[i].tp_name) == 0)
 					return kind_names[i].kind;
@@ -237,6 +243,56 @@ static enum pca_kind type_kind(struct pca_objects *o, uint64_t type)
 		cur = base;
 	}
 	return PCA_KIND_OBJECT;
+}
+
+static bool methods_define_sizeof(struct pca_objects *o, uint64_t type)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t methods, name_ptr;
+	char buf[16];
+	if (!rd(o, type, PCA_F_TP_METHODS, &methods) || !methods)
+		return false;
+	/* PyMethodDef arrays end with a NULL ml_name; 1024 bounds a corrupt one. */
+	for (int i = 0; i < 1024; i++) {
+		if (!pca_target_try_read_u64(o->interp->target, methods + (uint64_t)i * l->sizes[PCA_S_METHODDEF],
+					     &name_ptr) || !name_ptr)
+			return false;
+		if (pca_target_read_cstr(o->interp->target, name_ptr, buf, sizeof(buf)) &&
+		    strcmp(buf, "__sizeof__") == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Whether sys.getsizeof of instances runs a __sizeof__ we do not model: one
+ * defined in C (tp_methods) or in Python (the class dict) on the way up the
+ * bases before the builtin kind whose __sizeof__ we model. */
+static bool sizeof_is_modelled(struct pca_objects *o, uint64_t type, enum pca_kind kind)
+{
+	uint64_t cur = type;
+	for (int depth = 0; cur && depth < max_base_depth; depth++) {
+		uint64_t flags, name_ptr, dict, base;
+		char buf[64];
+		if (!rd(o, cur, PCA_F_TP_FLAGS, &flags))
+			return false;
+		bool is_kind_base = false;
+		if (kind != PCA_KIND_OBJECT && rd(o, cur, PCA_F_TP_NAME, &name_ptr) &&
+		    pca_target_read_cstr(o->interp->target, name_ptr, buf, sizeof(buf)))
+			for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+				if (kind_names[i].kind == kind && strcmp(buf, kind_names[i].tp_name) == 0)
+					is_kind_base = true;
+		if (is_kind_base)
+			return true;
+		if (methods_define_sizeof(o, cur))
+			return false;
+		if ((flags & tpflags_heaptype) && rd(o, cur, PCA_F_TP_DICT, &dict) &&
+		    dict_get_str(o, dict, "__sizeof__"))
+			return false;
+		if (!rd(o, cur, PCA_F_TP_BASE, &base))
+			return false;
+		cur = base;
+	}
+	return true;
 }
 
 /* A type object's own type is `type` or a metaclass whose type is `type`
@@ -278,7 +334,8 @@ const struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t typ
 		/* Kinds with their own __sizeof__ that we do not model yet. */
 		info.size_exact = info.kind != PCA_KIND_TYPE && info.kind != PCA_KIND_ODICT &&
 				  info.kind != PCA_KIND_CODE && info.kind != PCA_KIND_FRAME &&
-				  info.kind != PCA_KIND_GENERATOR;
+				  info.kind != PCA_KIND_GENERATOR &&
+				  sizeof_is_modelled(o, type_addr, info.kind);
 		if (o->ninfos == o->infos_capacity) {
 			size_t cap = o->infos_capacity ? o->infos_capacity * 2 : 256;
 			struct pca_type_info *infos = realloc(o->infos, cap * sizeof(*infos));
@@ -349,12 +406,80 @@ static bool dict_sizeof(struct pca_objects *o, uint64_t dict, uint64_t *res)
 	return true;
 }
 
+/* Objects/longobject.c int___sizeof___impl: the digits from the fixed
+ * offset, whatever the subclass's basicsize. 3.12+ keep the digit count in
+ * lv_tag >> 3 (_PyLong_NON_SIZE_BITS); before, |ob_size|. */
+static bool long_sizeof(struct pca_objects *o, uint64_t obj, uint64_t *res)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t v, ndigits;
+	if (pca_layout_has(l, PCA_F_LONG_TAG)) {
+		if (!rd(o, obj, PCA_F_LONG_TAG, &v))
+			return false;
+		ndigits = v >> 3;
+	} else {
+		if (!rd(o, obj, PCA_F_OB_SIZE, &v))
+			return false;
+		ndigits = (int64_t)v < 0 ? (uint64_t)(-(int64_t)v) : v;
+	}
+	if (ndigits == 0 && l->long_min_one_digit)
+		ndigits = 1;
+	*res = pca_layout_offset(l, PCA_F_LONG_DIGITS) + ndigits * 4;
+	return true;
+}
+
+/* Objects/unicodeobject.c unicode_sizeof_impl: compact ASCII, compact, or
+ * legacy (subclass instances) with a separate data block; plus a separate
+ * UTF-8 copy, and 3.6-3.11 a separate wchar_t copy. */
+static bool str_sizeof(struct pca_objects *o, uint64_t obj, uint64_t *res)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t length, kind, compact, ascii, data = 0;
+	if (!rd(o, obj, PCA_F_UNICODE_LENGTH, &length) || !rd(o, obj, PCA_F_UNICODE_KIND, &kind) ||
+	    !rd(o, obj, PCA_F_UNICODE_COMPACT, &compact) || !rd(o, obj, PCA_F_UNICODE_ASCII, &ascii))
+		return false;
+	uint64_t size;
+	if (compact && ascii) {
+		*res = l->sizes[PCA_S_ASCII] + length + 1;
+		data = obj + l->sizes[PCA_S_ASCII];
+	} else if (compact) {
+		size = l->sizes[PCA_S_COMPACT_UNICODE] + (length + 1) * kind;
+		data = obj + l->sizes[PCA_S_COMPACT_UNICODE];
+		*res = size;
+	} else {
+		*res = l->sizes[PCA_S_UNICODE];
+		if (!rd(o, obj, PCA_F_UNICODE_DATA, &data))
+			return false;
+		if (data)
+			*res += (length + 1) * kind;
+	}
+	if (!(compact && ascii)) {
+		uint64_t utf8, utf8_length;
+		if (rd(o, obj, PCA_F_UNICODE_UTF8, &utf8) && utf8 && utf8 != data &&
+		    rd(o, obj, PCA_F_UNICODE_UTF8_LENGTH, &utf8_length))
+			*res += utf8_length + 1;
+	}
+	uint64_t wstr;
+	if (rd(o, obj, PCA_F_UNICODE_WSTR, &wstr) && wstr && wstr != data) {
+		/* compact ASCII strings keep no wstr_length: it equals length */
+		uint64_t wlen = length;
+		if (!(compact && ascii) && !rd(o, obj, PCA_F_UNICODE_WSTR_LENGTH, &wlen))
+			return false;
+		*res += (wlen + 1) * 4;
+	}
+	return true;
+}
+
 static bool kind_sizeof(struct pca_objects *o, uint64_t obj, const struct pca_type_info *t,
 			uint64_t *res)
 {
 	const struct pca_layout *l = o->interp->layout;
 	uint64_t v;
 	switch (t->kind) {
+	case PCA_KIND_INT:
+		return long_sizeof(o, obj, res);
+	case PCA_KIND_STR:
+		return str_sizeof(o, obj, res);
 	case PCA_KIND_DICT:
 		return dict_sizeof(o, obj, res);
 	case PCA_KIND_LIST: /* list___sizeof___impl: allocated slots */
