@@ -99,6 +99,12 @@ static bool map_grow(struct pca_objects *o)
 	return true;
 }
 
+/* 3.6-3.10 DK_IXSIZE (Objects/dictobject.c): index width by table size. */
+static uint64_t dk_index_size(uint64_t size)
+{
+	return size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffu ? 4 : 8;
+}
+
 /* Dict entries in any of the versions' layouts. */
 struct dict_view {
 	uint64_t entries, entry_size, key_off, value_off, nentries;
@@ -134,12 +140,10 @@ static bool dict_view(struct pca_objects *o, uint64_t dict, struct dict_view *v)
 		if (values)
 			v->values = values + pca_layout_offset(l, PCA_F_DICT_VALUES_VALUES);
 	} else {
-		/* 3.6-3.10 DK_IXSIZE: index width by table size. */
 		uint64_t size;
 		if (!rd(o, v->keys, PCA_F_DK_SIZE, &size) || size > max_dict_entries * 2)
 			return false;
-		uint64_t ixsize = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffu ? 4 : 8;
-		v->entries = indices + size * ixsize;
+		v->entries = indices + size * dk_index_size(size);
 		v->values = values;
 	}
 	return true;
@@ -220,24 +224,34 @@ static char *type_name(struct pca_objects *o, uint64_t type, uint64_t flags)
 	return strdup(buf);
 }
 
+/* The builtin kind this very type is (not its bases), or PCA_KIND_OBJECT.
+ * Static types, and C heap types (3.12+ collections.deque), whose tp_name is
+ * dotted; a Python class's tp_name never is, so a user class called `list`
+ * is not taken for the builtin. */
+static enum pca_kind own_kind(struct pca_objects *o, uint64_t type, uint64_t flags)
+{
+	uint64_t name_ptr;
+	char buf[64];
+	if (!rd(o, type, PCA_F_TP_NAME, &name_ptr) ||
+	    !pca_target_read_cstr(o->interp->target, name_ptr, buf, sizeof(buf)) ||
+	    ((flags & tpflags_heaptype) && !strchr(buf, '.')))
+		return PCA_KIND_OBJECT;
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (strcmp(buf, kind_names[i].tp_name) == 0)
+			return kind_names[i].kind;
+	return PCA_KIND_OBJECT;
+}
+
 static enum pca_kind type_kind(struct pca_objects *o, uint64_t type)
 {
 	uint64_t cur = type;
 	for (int depth = 0; cur && depth < max_base_depth; depth++) {
-		uint64_t flags, name_ptr, base;
-		char buf[64];
+		uint64_t flags, base;
 		if (!rd(o, cur, PCA_F_TP_FLAGS, &flags))
 			break;
-		/* Static types, and C heap types (3.12+ collections.deque), whose
-		 * tp_name is dotted; a Python class's tp_name never is, so a user
-		 * class called `list` is not taken for the builtin. */
-		if (rd(o, cur, PCA_F_TP_NAME, &name_ptr) &&
-		    pca_target_read_cstr(o->interp->target, name_ptr, buf, sizeof(buf)) &&
-		    (!(flags & tpflags_heaptype) || strchr(buf, '.'))) {
-			for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
-				if (strcmp(buf, kind_names[i].tp_name) == 0)
-					return kind_names[i].kind;
-		}
+		enum pca_kind kind = own_kind(o, cur, flags);
+		if (kind != PCA_KIND_OBJECT)
+			return kind;
 		if (!rd(o, cur, PCA_F_TP_BASE, &base))
 			break;
 		cur = base;
@@ -271,17 +285,10 @@ static bool sizeof_is_modelled(struct pca_objects *o, uint64_t type, enum pca_ki
 {
 	uint64_t cur = type;
 	for (int depth = 0; cur && depth < max_base_depth; depth++) {
-		uint64_t flags, name_ptr, dict, base;
-		char buf[64];
+		uint64_t flags, dict, base;
 		if (!rd(o, cur, PCA_F_TP_FLAGS, &flags))
 			return false;
-		bool is_kind_base = false;
-		if (kind != PCA_KIND_OBJECT && rd(o, cur, PCA_F_TP_NAME, &name_ptr) &&
-		    pca_target_read_cstr(o->interp->target, name_ptr, buf, sizeof(buf)))
-			for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
-				if (kind_names[i].kind == kind && strcmp(buf, kind_names[i].tp_name) == 0)
-					is_kind_base = true;
-		if (is_kind_base)
+		if (kind != PCA_KIND_OBJECT && own_kind(o, cur, flags) == kind)
 			return true;
 		if (methods_define_sizeof(o, cur))
 			return false;
@@ -394,8 +401,7 @@ static bool dict_sizeof(struct pca_objects *o, uint64_t dict, uint64_t *res)
 		uint64_t size;
 		if (!rd(o, keys, PCA_F_DK_SIZE, &size) || size > max_dict_entries * 2)
 			return false;
-		uint64_t ixsize = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffu ? 4 : 8;
-		keys_size = pca_layout_offset(l, PCA_F_DK_INDICES) + ixsize * size +
+		keys_size = pca_layout_offset(l, PCA_F_DK_INDICES) + dk_index_size(size) * size +
 			    (2 * size / 3) * l->sizes[PCA_S_DICT_ENTRY];
 		values_slots = 2 * size / 3;
 	}
