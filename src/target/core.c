@@ -93,6 +93,9 @@ static void parse_nt_file(struct pca_target *t, const uint8_t *desc, size_t size
 	uint64_t count, page_size;
 	memcpy(&count, desc, 8);
 	memcpy(&page_size, desc + 8, 8);
+	/* A hostile note could make reads come from the wrong file offset. */
+	if (page_size == 0 || (page_size & (page_size - 1)) || page_size > (1u << 30))
+		return;
 	if (count > (size - 16) / 24)
 		return;
 	const uint8_t *names = desc + 16 + count * 24;
@@ -109,12 +112,15 @@ static void parse_nt_file(struct pca_target *t, const uint8_t *desc, size_t size
 		memcpy(v, desc + 16 + i * 24, 24);
 		if (off >= names_size)
 			break;
+		const char *path = t->mapping_names + off;
+		off += strlen(path) + 1;
+		if (v[1] < v[0] || v[2] > UINT64_MAX / page_size)
+			continue; /* names stay paired with their entries */
 		struct pca_target_mapping *m = &t->mappings[t->nmappings++];
 		m->start = v[0];
 		m->end = v[1];
 		m->file_offset = v[2] * page_size;
-		m->path = t->mapping_names + off;
-		off += strlen(t->mapping_names + off) + 1;
+		m->path = path;
 	}
 }
 
