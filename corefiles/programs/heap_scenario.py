@@ -17,9 +17,10 @@ stable, 1 when not.
 The truth (pycore-analyze's `summary` implements the same definition):
   Objects = the closure from the roots R under the edges E, each object
   counted once (by id()).
-  R = gc.get_objects() (all generations) + every frame on every thread's stack
-      (sys._current_frames() values and their f_back chains) + sys.modules
-      and the module objects in it.
+  R = gc.get_objects() (all generations) + the permanent generation (see
+      freeze_startup_heap: held by the global FROZEN) + every frame on every
+      thread's stack (sys._current_frames() values and their f_back chains)
+      + sys.modules and the module objects in it.
   E(o) = gc.get_referents(o) + type(o)
        + for code objects: co_consts, co_names, co_filename, co_name,
          co_qualname (3.11+)
@@ -194,6 +195,28 @@ Cle = type(CLE_NAME, (object,), {"__init__": lambda self, i: setattr(self, "slot
 @functools.lru_cache(maxsize=None)
 def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+# --- the permanent generation ------------------------------------------------------
+
+def freeze_startup_heap():
+    """Do what preforking servers do after start-up (gc.freeze(), 3.7+): move
+    every tracked object into the collector's permanent generation, which a
+    core reader must walk too. gc.get_objects() does not list it, so return
+    its members; they are kept in FROZEN, a global, so the truth reaches them
+    (3.12.1 starts with 375 tuples frozen, the static types' tp_mro and
+    tp_bases, which nothing else the truth follows refers to: unfreeze
+    first so that they are among the members)."""
+    if not hasattr(gc, "freeze"):          # 3.6
+        return []
+    gc.collect()
+    gc.unfreeze()
+    members = gc.get_objects()
+    gc.freeze()
+    return members
+
+
+FROZEN = freeze_startup_heap()
 
 
 # --- the heap ----------------------------------------------------------------------
@@ -426,10 +449,12 @@ def compute_truth():
     dict_keys = dict.keys
 
     # R: the collector's lists, thread stacks, sys.modules.
-    gc_tracked = 0
+    gc_tracked = 0                       # objects in all the collector's lists
     for o in roots:
         if id(o) not in seen:
             gc_tracked += 1
+    if hasattr(gc, "get_freeze_count"):  # 3.7+: the permanent generation
+        gc_tracked += gc.get_freeze_count()
     extend(roots)
     for f in frames.values():
         while f is not None:
@@ -438,13 +463,18 @@ def compute_truth():
     push(sys.modules)
     extend(sys.modules.values())
 
-    # The closure under E, iteratively.
+    # The closure under E, iteratively. With PCA_TRUTH_DUMP set (a debugging
+    # aid, not used by the tests) each object's discoverer is recorded.
+    dump = os.environ.get("PCA_TRUTH_DUMP")
+    parents = {} if dump else None
     while stack:
         o = pop()
         i = id(o)
         if i in seen:
             continue
         seen_add(i)
+        if dump:
+            n = len(stack)
         t = type(o)
         try:
             size = getsizeof(o)
@@ -471,6 +501,13 @@ def compute_truth():
             push(o.f_builtins)
         elif rec[2]:
             extend(dict_keys(o))
+        if dump:
+            for c in stack[n:]:
+                parents.setdefault(id(c), (i, type_name(t)))
+    if dump:
+        with open(dump, "w") as out:
+            for c, (p, pt) in parents.items():
+                out.write("%x %x %s\n" % (c, p, pt))
     walk_seconds = time.perf_counter() - t0
     # `me` is in roots (<= 3.10), frames and mine, which are locals of me:
     # cycles, and the collector is off. Break them so that all of it is

@@ -37,7 +37,7 @@ struct pca_error *pca_summary_compute(const struct pca_heap *heap,
 	ret->rows = rows;
 	ret->nrows = n;
 	ret->objects = heap->count;
-	ret->gc_tracked = heap->count;
+	ret->gc_tracked = heap->gc_tracked;
 	return NULL;
 }
 

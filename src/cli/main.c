@@ -199,9 +199,6 @@ static int run_summary(struct session *s)
 		pca_heap_deinit(&heap);
 		return fail(s, err);
 	}
-	/* Say what these numbers do not cover yet (docs/contract.md: objects). */
-	pca_warnings_add(&s->warnings,
-			 "only objects tracked by the cycle collector are counted yet: str, int, float, bytes and untracked tuples and dicts reachable from them are not in these numbers");
 	for (size_t i = 0; i < summary.nrows; i++)
 		if (!summary.rows[i].type->size_exact)
 			pca_warnings_add(&s->warnings, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",

@@ -5,8 +5,8 @@
  * checked (each node's prev must point back). The index is struct-of-arrays
  * sorted by address, ids are dense uint32_t. Invalid objects (unreadable, bad
  * type pointer) are counted and skipped, never guessed.
- * Not yet: the closure over references (non-container objects such as str
- * and int, untracked tuples and dicts); callers must say so.
+ * Then the closure: every object referred to (objects/ says what each
+ * type refers to) joins the index once, found through a set of addresses.
  */
 #ifndef PCA_HEAP_HEAP_H
 #define PCA_HEAP_HEAP_H
@@ -21,7 +21,8 @@ struct pca_heap {
 	uint64_t *addr;     /* sorted ascending */
 	uint32_t *type;     /* index into objects->infos */
 	uint64_t *size;     /* sys.getsizeof */
-	uint64_t skipped;   /* nodes that were not valid objects */
+	uint64_t gc_tracked;/* objects found in the collector's lists */
+	uint64_t skipped;   /* candidates that were not valid objects */
 	uint64_t lists_cut; /* GC lists whose walk ended on a broken link */
 };
 

@@ -326,22 +326,34 @@ static struct pca_error *walk_object_frames(struct pca_interp *in, uint64_t tsta
  * 3.12+ C-stack shim frames (owner FRAME_OWNED_BY_CSTACK). The instruction
  * offset is instr_ptr/prev_instr minus the code's first instruction
  * (co_code_adaptive), as _PyInterpreterFrame_LASTI. */
+/* The innermost interpreter frame of a thread: 3.13 tstate->current_frame,
+ * 3.11-3.12 tstate->cframe->current_frame. */
+static struct pca_error *tstate_current_iframe(struct pca_interp *in, uint64_t tstate, uint64_t *ret)
+{
+	const struct pca_layout *l = in->layout;
+	*ret = 0;
+	if (l->fields[PCA_F_TSTATE_CURRENT_FRAME].present) {
+		if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_CURRENT_FRAME, ret))
+			return pca_error_fault(tstate, l->sizes[PCA_S_TSTATE]);
+		return NULL;
+	}
+	uint64_t cframe;
+	if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_CFRAME, &cframe))
+		return pca_error_fault(tstate, l->sizes[PCA_S_TSTATE]);
+	if (cframe && !pca_interp_read_field(in, cframe, PCA_F_CFRAME_CURRENT_FRAME, ret))
+		return pca_error_fault(cframe, l->sizes[PCA_S_CFRAME]);
+	return NULL;
+}
+
 static struct pca_error *walk_interpreter_frames(struct pca_interp *in, uint64_t tstate,
 						 struct pca_pythread *th, struct pca_warnings *w)
 {
 	const struct pca_layout *l = in->layout;
 	uint64_t frame = 0;
 	size_t cap = 0;
-	if (l->fields[PCA_F_TSTATE_CURRENT_FRAME].present) {
-		if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_CURRENT_FRAME, &frame))
-			return pca_error_fault(tstate, l->sizes[PCA_S_TSTATE]);
-	} else {
-		uint64_t cframe;
-		if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_CFRAME, &cframe))
-			return pca_error_fault(tstate, l->sizes[PCA_S_TSTATE]);
-		if (cframe && !pca_interp_read_field(in, cframe, PCA_F_CFRAME_CURRENT_FRAME, &frame))
-			return pca_error_fault(cframe, l->sizes[PCA_S_CFRAME]);
-	}
+	struct pca_error *err = tstate_current_iframe(in, tstate, &frame);
+	if (err)
+		return err;
 	for (size_t depth = 0; frame; depth++) {
 		if (depth >= max_frames) {
 			pca_warnings_add(w, "thread %llu: frame chain longer than %zu, cut",
@@ -368,7 +380,7 @@ static struct pca_error *walk_interpreter_frames(struct pca_interp *in, uint64_t
 		    instr < first_instr + firsttraceable * (uint64_t)l->lasti_unit)
 			continue;
 		struct pca_pyframe f = {0};
-		struct pca_error *err = fill_frame_names(in, code, &f);
+		err = fill_frame_names(in, code, &f);
 		if (err) {
 			pca_warnings_add(w, "thread %llu: frame at 0x%llx: %s",
 					 (unsigned long long)th->thread_id, (unsigned long long)cur,
@@ -487,4 +499,31 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 	*ret = threads;
 	*ret_count = count;
 	return NULL;
+}
+
+void pca_interp_for_each_iframe(struct pca_interp *in, pca_iframe_fn fn, void *ctx)
+{
+	if (in->layout->frame_model != PCA_FRAMES_INTERPRETER)
+		return;
+	uint64_t interp = in->first_interp;
+	for (size_t ni = 0; interp && ni < max_interpreters; ni++) {
+		uint64_t tstate = 0, next_interp = 0;
+		pca_interp_read_field(in, interp, PCA_F_INTERP_THREADS_HEAD, &tstate);
+		for (size_t nt = 0; tstate && nt < max_threads; nt++) {
+			uint64_t frame = 0, next = 0;
+			struct pca_error *err = tstate_current_iframe(in, tstate, &frame);
+			pca_error_destroy(err);
+			for (size_t depth = 0; frame && depth < max_frames; depth++) {
+				fn(ctx, frame);
+				if (!pca_interp_read_field(in, frame, PCA_F_IFRAME_PREVIOUS, &frame))
+					break;
+			}
+			if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_NEXT, &next))
+				break;
+			tstate = next;
+		}
+		if (!pca_interp_read_field(in, interp, PCA_F_INTERP_NEXT, &next_interp))
+			break;
+		interp = next_interp;
+	}
 }

@@ -43,6 +43,10 @@ static const struct struct_spec struct_specs[] = {
 	{PCA_S_DEQUE_BLOCK, "BLOCK"},
 	{PCA_S_METHODDEF, "PyMethodDef"},
 	{PCA_S_LONG, "_longobject"},
+	{PCA_S_MEMBERDEF, "PyMemberDef"},
+	{PCA_S_TUPLE, "PyTupleObject"},
+	{PCA_S_BYTEARRAY, "PyByteArrayObject"},
+	{PCA_S_GEN, "PyGenObject"},
 };
 
 struct field_spec {
@@ -130,6 +134,34 @@ static const struct field_spec field_specs[] = {
 	{PCA_F_UNICODE_UTF8_LENGTH, PCA_S_COMPACT_UNICODE, true, {"utf8_length"}},
 	{PCA_F_UNICODE_WSTR, PCA_S_ASCII, false, {"wstr"}},
 	{PCA_F_UNICODE_WSTR_LENGTH, PCA_S_COMPACT_UNICODE, false, {"wstr_length"}},
+	{PCA_F_BYTEARRAY_ALLOC, PCA_S_BYTEARRAY, true, {"ob_alloc"}},
+	{PCA_F_TUPLE_ITEMS, PCA_S_TUPLE, true, {"ob_item"}},
+	{PCA_F_LIST_ITEMS, PCA_S_LIST, true, {"ob_item"}},
+	{PCA_F_TP_TRAVERSE, PCA_S_TYPE, true, {"tp_traverse"}},
+	{PCA_F_HT_CACHED_KEYS, PCA_S_HEAPTYPE, true, {"ht_cached_keys"}},
+	{PCA_F_MEMBERDEF_TYPE, PCA_S_MEMBERDEF, true, {"type"}},
+	{PCA_F_MEMBERDEF_OFFSET, PCA_S_MEMBERDEF, true, {"offset"}},
+	{PCA_F_DICT_VALUES_SIZE, PCA_S_DICT_VALUES, false, {"size"}},
+	{PCA_F_DICT_VALUES_VALID, PCA_S_DICT_VALUES, false, {"valid"}},
+	{PCA_F_DEQUE_LEFTBLOCK, PCA_S_DEQUE, true, {"leftblock"}},
+	{PCA_F_BLOCK_DATA, PCA_S_DEQUE_BLOCK, true, {"data"}},
+	{PCA_F_BLOCK_RIGHTLINK, PCA_S_DEQUE_BLOCK, true, {"rightlink"}},
+	{PCA_F_FRAME_LOCALSPLUS, PCA_S_FRAME, false, {"f_localsplus"}},
+	{PCA_F_FRAME_VALUESTACK, PCA_S_FRAME, false, {"f_valuestack"}},
+	{PCA_F_FRAME_STACKTOP, PCA_S_FRAME, false, {"f_stacktop"}},
+	{PCA_F_FRAME_STACKDEPTH, PCA_S_FRAME, false, {"f_stackdepth"}},
+	{PCA_F_IFRAME_FUNC, PCA_S_IFRAME, true, {"f_funcobj", "f_func"}},
+	{PCA_F_IFRAME_LOCALS, PCA_S_IFRAME, true, {"f_locals"}},
+	{PCA_F_IFRAME_FRAME_OBJ, PCA_S_IFRAME, true, {"frame_obj"}},
+	{PCA_F_IFRAME_STACKTOP, PCA_S_IFRAME, true, {"stacktop"}},
+	{PCA_F_IFRAME_LOCALSPLUS, PCA_S_IFRAME, true, {"localsplus"}},
+	{PCA_F_IFRAME_GLOBALS, PCA_S_IFRAME, true, {"f_globals"}},
+	{PCA_F_IFRAME_BUILTINS, PCA_S_IFRAME, true, {"f_builtins"}},
+	{PCA_F_FRAMEOBJ_FRAME, PCA_S_FRAME, false, {"f_frame"}},
+	{PCA_F_GEN_IFRAME, PCA_S_GEN, false, {"gi_iframe"}},
+	{PCA_F_GEN_FRAME_STATE, PCA_S_GEN, false, {"gi_frame_state"}},
+	{PCA_F_CODE_NLOCALSPLUS, PCA_S_CODE, false, {"co_nlocalsplus"}},
+	{PCA_F_CODE_STACKSIZE, PCA_S_CODE, true, {"co_stacksize"}},
 	{PCA_F_DK_ENTRY_KEY, PCA_S_DICT_ENTRY, true, {"me_key"}},
 	{PCA_F_DK_ENTRY_VALUE, PCA_S_DICT_ENTRY, true, {"me_value"}},
 	{PCA_F_DK_UENTRY_KEY, PCA_S_DICT_UNICODE_ENTRY, true, {"me_key"}},
@@ -249,6 +281,13 @@ static struct pca_error *decide_behaviour(struct pca_symbols *s, struct pca_layo
 	 * 3.12+ managed weakref (1 << 3) carry two pointers before the object;
 	 * getsizeof counts them (measured: A() is 56 on 3.11 with basicsize 24). */
 	l->long_min_one_digit = l->major == 3 && l->minor >= 11;
+	l->frame_cleared = -1;
+	if (pca_symbols_find_enumerator(s, "FRAME_CLEARED", &value))
+		l->frame_cleared = (int)value;
+	l->managed_dict = l->major != 3 || l->minor < 11 ? PCA_MANAGED_DICT_NONE
+			  : l->minor == 11		  ? PCA_MANAGED_DICT_311
+			  : l->minor == 12		  ? PCA_MANAGED_DICT_312
+							  : PCA_MANAGED_DICT_313;
 	l->tpflags_preheader = l->major == 3 && l->minor >= 11 ? (1u << 4) | (1u << 3) : 0;
 	/* 3.8+ Include/internal/pycore_gc.h: _PyGC_PREV_MASK clears two flag bits. */
 	l->gc_prev_flag_mask = pca_dwarf_member(&dies[PCA_S_GC_HEAD], "_gc_prev", &m) ? 3 : 0;
@@ -298,7 +337,8 @@ struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_tar
 						 PCA_S_HEAPTYPE, PCA_S_GC_HEAD, PCA_S_DICT,
 						 PCA_S_DICT_KEYS, PCA_S_DICT_ENTRY, PCA_S_LIST,
 						 PCA_S_SET, PCA_S_SET_ENTRY, PCA_S_METHODDEF,
-						 PCA_S_LONG};
+						 PCA_S_LONG, PCA_S_MEMBERDEF, PCA_S_TUPLE,
+						 PCA_S_BYTEARRAY};
 	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
 		if (!found_list[always[i]])
 			return pca_error_create(PCA_ERROR_DEBUGINFO,

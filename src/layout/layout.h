@@ -51,6 +51,10 @@ enum pca_struct {
 	PCA_S_DEQUE_BLOCK,      /* block */
 	PCA_S_METHODDEF,        /* PyMethodDef */
 	PCA_S_LONG,             /* PyLongObject */
+	PCA_S_MEMBERDEF,        /* PyMemberDef */
+	PCA_S_TUPLE,            /* PyTupleObject */
+	PCA_S_BYTEARRAY,        /* PyByteArrayObject */
+	PCA_S_GEN,              /* PyGenObject (coroutines share its layout) */
 	PCA_STRUCT_COUNT
 };
 
@@ -133,6 +137,34 @@ enum pca_field {
 	PCA_F_UNICODE_UTF8_LENGTH,
 	PCA_F_UNICODE_WSTR,          /* PyASCIIObject.wstr (3.6-3.11) */
 	PCA_F_UNICODE_WSTR_LENGTH,   /* PyCompactUnicodeObject.wstr_length (3.6-3.11) */
+	PCA_F_BYTEARRAY_ALLOC,       /* PyByteArrayObject.ob_alloc */
+	PCA_F_TUPLE_ITEMS,           /* PyTupleObject.ob_item */
+	PCA_F_LIST_ITEMS,            /* PyListObject.ob_item */
+	PCA_F_TP_TRAVERSE,
+	PCA_F_HT_CACHED_KEYS,        /* 3.11+ split keys of instances */
+	PCA_F_MEMBERDEF_TYPE,
+	PCA_F_MEMBERDEF_OFFSET,
+	PCA_F_DICT_VALUES_SIZE,      /* 3.13 inline values */
+	PCA_F_DICT_VALUES_VALID,
+	PCA_F_DEQUE_LEFTBLOCK,
+	PCA_F_BLOCK_DATA,
+	PCA_F_BLOCK_RIGHTLINK,
+	PCA_F_FRAME_LOCALSPLUS,      /* 3.6-3.10 PyFrameObject locals and stack */
+	PCA_F_FRAME_VALUESTACK,
+	PCA_F_FRAME_STACKTOP,        /* 3.6-3.9 */
+	PCA_F_FRAME_STACKDEPTH,      /* 3.10 */
+	PCA_F_IFRAME_FUNC,           /* f_func (3.11), f_funcobj (3.12+) */
+	PCA_F_IFRAME_LOCALS,
+	PCA_F_IFRAME_FRAME_OBJ,
+	PCA_F_IFRAME_STACKTOP,
+	PCA_F_IFRAME_LOCALSPLUS,
+	PCA_F_IFRAME_GLOBALS,
+	PCA_F_IFRAME_BUILTINS,
+	PCA_F_FRAMEOBJ_FRAME,        /* PyFrameObject.f_frame (3.11+) */
+	PCA_F_GEN_IFRAME,            /* gi_iframe (3.11+) */
+	PCA_F_GEN_FRAME_STATE,       /* gi_frame_state (3.11+) */
+	PCA_F_CODE_NLOCALSPLUS,      /* 3.11+ */
+	PCA_F_CODE_STACKSIZE,
 	PCA_F_DK_ENTRY_KEY,
 	PCA_F_DK_ENTRY_VALUE,
 	PCA_F_DK_UENTRY_KEY,         /* 3.11+ */
@@ -176,6 +208,16 @@ struct pca_layout {
 	/* int.__sizeof__ counts at least one digit from 3.11 (Objects/longobject.c
 	 * int___sizeof___impl: Py_MAX(ndigits, 1)); 0 is 24 bytes before, 28 after. */
 	bool long_min_one_digit;
+	/* 3.11+ gi_frame_state of a finished generator (enum FRAME_CLEARED); -1 before. */
+	int frame_cleared;
+	/* Where a 3.11+ instance keeps its managed __dict__ (Objects/typeobject.c
+	 * subtype_traverse, Include/internal/pycore_object.h at each tag). */
+	enum {
+		PCA_MANAGED_DICT_NONE,  /* 3.6-3.10: tp_dictoffset only */
+		PCA_MANAGED_DICT_311,   /* values pointer at obj[-4], dict at obj[-3] */
+		PCA_MANAGED_DICT_312,   /* obj[-3] tagged: low bit set = values, else dict */
+		PCA_MANAGED_DICT_313,   /* dict at obj[-3], values inline after tp_basicsize */
+	} managed_dict;
 	/* Mask of flag bits in _gc_prev (3.8+: the two low bits), 0 before. */
 	uint64_t gc_prev_flag_mask;
 };

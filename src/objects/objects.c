@@ -1,5 +1,6 @@
 #include "objects/objects.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,32 +18,82 @@ static bool rd(struct pca_objects *o, uint64_t base, enum pca_field f, uint64_t 
 	return pca_interp_read_field(o->interp, base, f, ret);
 }
 
-static const struct {
-	enum pca_kind kind;
-	const char *tp_name;
-} kind_names[] = {
-	{PCA_KIND_TYPE, "type"},
-	{PCA_KIND_DICT, "dict"},
-	{PCA_KIND_LIST, "list"},
-	{PCA_KIND_TUPLE, "tuple"},
-	{PCA_KIND_SET, "set"},
-	{PCA_KIND_FROZENSET, "frozenset"},
-	{PCA_KIND_DEQUE, "collections.deque"},
-	{PCA_KIND_ODICT, "collections.OrderedDict"},
-	{PCA_KIND_CODE, "code"},
-	{PCA_KIND_FRAME, "frame"},
-	{PCA_KIND_GENERATOR, "generator"},
-	{PCA_KIND_INT, "int"},
-	{PCA_KIND_STR, "str"},
+/* C types we know by tp_name (static types, and C heap types with dotted
+ * names): their kind, and for the simple ones the PyObject * members their
+ * tp_traverse visits, by struct and member name (absent members are ignored:
+ * the set differs by version, e.g. func_builtins from 3.10). */
+const struct pca_c_type pca_c_types[] = {
+	{"type", PCA_KIND_TYPE, "_heaptypeobject", {"ht_type.tp_dict", "ht_type.tp_cache", "ht_type.tp_mro", "ht_type.tp_bases", "ht_type.tp_base", "ht_module"}},
+	{"dict", PCA_KIND_DICT, NULL, {NULL}},
+	{"list", PCA_KIND_LIST, NULL, {NULL}},
+	{"tuple", PCA_KIND_TUPLE, NULL, {NULL}},
+	{"set", PCA_KIND_SET, NULL, {NULL}},
+	{"frozenset", PCA_KIND_FROZENSET, NULL, {NULL}},
+	{"collections.deque", PCA_KIND_DEQUE, NULL, {NULL}},
+	{"collections.OrderedDict", PCA_KIND_ODICT, "_odictobject", {"od_inst_dict"}},
+	{"collections.defaultdict", PCA_KIND_DICT, "defdictobject", {"default_factory"}},
+	/* co_consts, co_names, co_filename, co_name, co_qualname: not visited
+	 * by the collector, but they hold memory (docs/usage.md). */
+	{"code", PCA_KIND_CODE, "PyCodeObject", {"co_consts", "co_names", "co_filename", "co_name", "co_qualname"}},
+	{"frame", PCA_KIND_FRAME, "_frame", {"f_back", "f_code", "f_builtins", "f_globals", "f_locals", "f_trace", "f_exc_type", "f_exc_value", "f_exc_traceback", "f_extra_locals", "f_locals_cache"}},
+	/* gen_traverse; coroutines and async generators share the layout. */
+	{"generator", PCA_KIND_GENERATOR, "PyGenObject", {"gi_frame", "gi_code", "gi_name", "gi_qualname", "gi_exc_state.exc_type", "gi_exc_state.exc_value", "gi_exc_state.exc_traceback"}},
+	{"coroutine", PCA_KIND_GENERATOR, "PyGenObject", {"gi_frame", "gi_code", "gi_name", "gi_qualname", "gi_exc_state.exc_type", "gi_exc_state.exc_value", "gi_exc_state.exc_traceback"}},
+	{"async_generator", PCA_KIND_GENERATOR, "PyGenObject", {"gi_frame", "gi_code", "gi_name", "gi_qualname", "gi_exc_state.exc_type", "gi_exc_state.exc_value", "gi_exc_state.exc_traceback"}},
+	{"int", PCA_KIND_INT, NULL, {NULL}},
+	{"bool", PCA_KIND_INT, NULL, {NULL}},
+	{"str", PCA_KIND_STR, NULL, {NULL}},
+	{"bytearray", PCA_KIND_BYTEARRAY, NULL, {NULL}},
+	{"function", PCA_KIND_OBJECT, "PyFunctionObject", {"func_code", "func_globals", "func_builtins", "func_module", "func_defaults", "func_kwdefaults", "func_doc", "func_name", "func_dict", "func_closure", "func_annotations", "func_qualname", "func_typeparams"}},
+	{"cell", PCA_KIND_OBJECT, "PyCellObject", {"ob_ref"}},
+	{"method", PCA_KIND_OBJECT, "PyMethodObject", {"im_func", "im_self"}},
+	{"builtin_function_or_method", PCA_KIND_OBJECT, "PyCFunctionObject", {"m_self", "m_module"}},
+	{"method_descriptor", PCA_KIND_OBJECT, "PyDescrObject", {"d_type"}},
+	{"classmethod_descriptor", PCA_KIND_OBJECT, "PyDescrObject", {"d_type"}},
+	{"member_descriptor", PCA_KIND_OBJECT, "PyDescrObject", {"d_type"}},
+	{"getset_descriptor", PCA_KIND_OBJECT, "PyDescrObject", {"d_type"}},
+	{"wrapper_descriptor", PCA_KIND_OBJECT, "PyDescrObject", {"d_type"}},
+	{"method-wrapper", PCA_KIND_OBJECT, "wrapperobject", {"descr", "self"}},
+	{"property", PCA_KIND_OBJECT, "propertyobject", {"prop_get", "prop_set", "prop_del", "prop_doc", "prop_name"}},
+	{"classmethod", PCA_KIND_OBJECT, "classmethod", {"cm_callable", "cm_dict"}},
+	{"staticmethod", PCA_KIND_OBJECT, "staticmethod", {"sm_callable", "sm_dict"}},
+	{"mappingproxy", PCA_KIND_OBJECT, "mappingproxyobject", {"mapping"}},
+	{"weakref", PCA_KIND_OBJECT, "_PyWeakReference", {"wr_callback"}},
+	{"weakproxy", PCA_KIND_OBJECT, "_PyWeakReference", {"wr_callback"}},
+	{"weakcallableproxy", PCA_KIND_OBJECT, "_PyWeakReference", {"wr_callback"}},
+	{"module", PCA_KIND_OBJECT, "PyModuleObject", {"md_dict"}},
+	{"functools.partial", PCA_KIND_OBJECT, "partialobject", {"fn", "args", "kw", "dict"}},
+	{"functools._lru_cache_wrapper", PCA_KIND_OBJECT, "lru_cache_object", {"cache", "func", "kwd_mark", "lru_list_elem_type", "cache_info_type", "dict"}},
+	{"collections._tuplegetter", PCA_KIND_OBJECT, "_tuplegetterobject", {"doc"}},
+	{"_json.Scanner", PCA_KIND_OBJECT, "PyScannerObject", {"strict", "object_hook", "object_pairs_hook", "parse_float", "parse_int", "parse_constant", "memo"}},
+	{"types.SimpleNamespace", PCA_KIND_OBJECT, "_PyNamespaceObject", {"ns_dict"}},
+	{"_io.TextIOWrapper", PCA_KIND_OBJECT, "textio", {"buffer", "encoding", "encoder", "decoder", "readnl", "errors", "decoded_chars", "pending_bytes", "snapshot", "dict"}},
+	{"_io.BufferedReader", PCA_KIND_OBJECT, "buffered", {"raw", "dict"}},
+	{"_io.BufferedWriter", PCA_KIND_OBJECT, "buffered", {"raw", "dict"}},
+	{"_io.BufferedRandom", PCA_KIND_OBJECT, "buffered", {"raw", "dict"}},
+	{"_io.FileIO", PCA_KIND_OBJECT, "fileio", {"dict"}},
+	{"_io.StringIO", PCA_KIND_OBJECT, "stringio", {"decoder", "readnl", "writenl", "dict"}},
+	{"_io.BytesIO", PCA_KIND_OBJECT, "bytesio", {"dict"}},
+	{"re.Pattern", PCA_KIND_OBJECT, "PatternObject", {"groupindex", "indexgroup", "pattern"}},
+	{"_abc._abc_data", PCA_KIND_OBJECT, "_abc_data", {"_abc_registry", "_abc_cache", "_abc_negative_cache"}},
+	{NULL, PCA_KIND_OBJECT, NULL, {NULL}},
 };
 
 struct pca_error *pca_objects_init(struct pca_objects *o, struct pca_interp *interp)
 {
 	memset(o, 0, sizeof(*o));
 	o->interp = interp;
-	if (!pca_symbols_lookup(interp->symbols, "PyType_Type", &o->type_type))
-		return pca_error_create(PCA_ERROR_DEBUGINFO, "no symbol PyType_Type in %s",
+	if (!pca_symbols_lookup(interp->symbols, "PyBaseObject_Type", &o->object_type) ||
+	    !pca_symbols_lookup(interp->symbols, "PyType_Type", &o->type_type))
+		return pca_error_create(PCA_ERROR_DEBUGINFO, "no symbol PyType_Type or PyBaseObject_Type in %s",
 					pca_symbols_python_file(interp->symbols));
+	/* Python classes' tp_traverse, and the marker of deleted set entries
+	 * (Objects/setobject.c _dummy_struct; 3.6+ exports _PySet_Dummy). */
+	pca_symbols_lookup(interp->symbols, "subtype_traverse", &o->subtype_traverse);
+	uint64_t dummy_ptr;
+	if (!pca_symbols_lookup(interp->symbols, "_dummy_struct", &o->set_dummy) &&
+	    pca_symbols_lookup(interp->symbols, "_PySet_Dummy", &dummy_ptr))
+		pca_target_try_read_u64(interp->target, dummy_ptr, &o->set_dummy);
 	o->map_capacity = 1024;
 	o->map_keys = calloc(o->map_capacity, sizeof(*o->map_keys));
 	o->map_values = calloc(o->map_capacity, sizeof(*o->map_values));
@@ -53,8 +104,10 @@ struct pca_error *pca_objects_init(struct pca_objects *o, struct pca_interp *int
 
 void pca_objects_deinit(struct pca_objects *o)
 {
-	for (size_t i = 0; i < o->ninfos; i++)
+	for (size_t i = 0; i < o->ninfos; i++) {
 		free(o->infos[i].name);
+		free(o->infos[i].slot_offsets);
+	}
 	free(o->infos);
 	free(o->map_keys);
 	free(o->map_values);
@@ -228,35 +281,43 @@ static char *type_name(struct pca_objects *o, uint64_t type, uint64_t flags)
  * Static types, and C heap types (3.12+ collections.deque), whose tp_name is
  * dotted; a Python class's tp_name never is, so a user class called `list`
  * is not taken for the builtin. */
-static enum pca_kind own_kind(struct pca_objects *o, uint64_t type, uint64_t flags)
+static int own_c_type(struct pca_objects *o, uint64_t type, uint64_t flags)
 {
 	uint64_t name_ptr;
 	char buf[64];
 	if (!rd(o, type, PCA_F_TP_NAME, &name_ptr) ||
 	    !pca_target_read_cstr(o->interp->target, name_ptr, buf, sizeof(buf)) ||
 	    ((flags & tpflags_heaptype) && !strchr(buf, '.')))
-		return PCA_KIND_OBJECT;
-	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
-		if (strcmp(buf, kind_names[i].tp_name) == 0)
-			return kind_names[i].kind;
-	return PCA_KIND_OBJECT;
+		return -1;
+	for (int i = 0; pca_c_types[i].tp_name; i++)
+		if (strcmp(buf, pca_c_types[i].tp_name) == 0)
+			return i;
+	return -1;
 }
 
-static enum pca_kind type_kind(struct pca_objects *o, uint64_t type)
+static enum pca_kind own_kind(struct pca_objects *o, uint64_t type, uint64_t flags)
+{
+	int c = own_c_type(o, type, flags);
+	return c < 0 ? PCA_KIND_OBJECT : pca_c_types[c].kind;
+}
+
+/* The first known C type up the tp_base chain (the builtin a class derives
+ * from), or -1. */
+static int type_c_base(struct pca_objects *o, uint64_t type)
 {
 	uint64_t cur = type;
 	for (int depth = 0; cur && depth < max_base_depth; depth++) {
 		uint64_t flags, base;
 		if (!rd(o, cur, PCA_F_TP_FLAGS, &flags))
 			break;
-		enum pca_kind kind = own_kind(o, cur, flags);
-		if (kind != PCA_KIND_OBJECT)
-			return kind;
+		int c = own_c_type(o, cur, flags);
+		if (c >= 0)
+			return c;
 		if (!rd(o, cur, PCA_F_TP_BASE, &base))
 			break;
 		cur = base;
 	}
-	return PCA_KIND_OBJECT;
+	return -1;
 }
 
 static bool methods_define_sizeof(struct pca_objects *o, uint64_t type)
@@ -290,6 +351,9 @@ static bool sizeof_is_modelled(struct pca_objects *o, uint64_t type, enum pca_ki
 			return false;
 		if (kind != PCA_KIND_OBJECT && own_kind(o, cur, flags) == kind)
 			return true;
+		/* object.__sizeof__ is the default formula we model. */
+		if (cur == o->object_type)
+			return true;
 		if (methods_define_sizeof(o, cur))
 			return false;
 		if ((flags & tpflags_heaptype) && rd(o, cur, PCA_F_TP_DICT, &dict) &&
@@ -316,7 +380,7 @@ static bool is_type_object(struct pca_objects *o, uint64_t addr)
 		(rd(o, metameta, PCA_F_OB_TYPE, &metameta) && metameta == o->type_type));
 }
 
-const struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr)
+struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr)
 {
 	if (!type_addr || (type_addr & 7))
 		return NULL;
@@ -329,6 +393,7 @@ const struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t typ
 	bool valid = is_type_object(o, type_addr) && rd(o, type_addr, PCA_F_TP_FLAGS, &info.flags) &&
 		     rd(o, type_addr, PCA_F_TP_BASICSIZE, &info.basicsize) &&
 		     rd(o, type_addr, PCA_F_TP_ITEMSIZE, &info.itemsize) &&
+		     rd(o, type_addr, PCA_F_TP_DICTOFFSET, (uint64_t *)&info.dictoffset) &&
 		     info.basicsize >= o->interp->layout->sizes[PCA_S_OBJECT] &&
 		     info.basicsize < max_basicsize && info.itemsize < max_basicsize;
 	if (valid) {
@@ -337,11 +402,11 @@ const struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t typ
 	}
 	uint32_t idx = UINT32_MAX;
 	if (valid) {
-		info.kind = type_kind(o, type_addr);
+		info.c_base = type_c_base(o, type_addr);
+		info.kind = info.c_base < 0 ? PCA_KIND_OBJECT : pca_c_types[info.c_base].kind;
 		/* Kinds with their own __sizeof__ that we do not model yet. */
 		info.size_exact = info.kind != PCA_KIND_TYPE && info.kind != PCA_KIND_ODICT &&
 				  info.kind != PCA_KIND_CODE && info.kind != PCA_KIND_FRAME &&
-				  info.kind != PCA_KIND_GENERATOR &&
 				  sizeof_is_modelled(o, type_addr, info.kind);
 		if (o->ninfos == o->infos_capacity) {
 			size_t cap = o->infos_capacity ? o->infos_capacity * 2 : 256;
@@ -476,6 +541,27 @@ static bool str_sizeof(struct pca_objects *o, uint64_t obj, uint64_t *res)
 	return true;
 }
 
+/* Objects/genobject.c gen_sizeof (3.11+): the object up to its embedded
+ * frame, plus the frame's slots for the code (co_nlocalsplus +
+ * co_stacksize). Before 3.11 generators use the default formula. */
+static bool gen_sizeof(struct pca_objects *o, uint64_t gen, const struct pca_type_info *t,
+		       uint64_t *res)
+{
+	const struct pca_layout *l = o->interp->layout;
+	if (!pca_layout_has(l, PCA_F_GEN_IFRAME)) {
+		*res = t->basicsize;
+		return true;
+	}
+	uint64_t iframe = gen + pca_layout_offset(l, PCA_F_GEN_IFRAME), code, nlocalsplus, stacksize;
+	if (!rd(o, iframe, PCA_F_IFRAME_CODE, &code) ||
+	    !rd(o, code, PCA_F_CODE_NLOCALSPLUS, &nlocalsplus) ||
+	    !rd(o, code, PCA_F_CODE_STACKSIZE, &stacksize))
+		return false;
+	*res = pca_layout_offset(l, PCA_F_GEN_IFRAME) + pca_layout_offset(l, PCA_F_IFRAME_LOCALSPLUS) +
+	       ((nlocalsplus & 0xffffffffu) + (stacksize & 0xffffffffu)) * 8;
+	return true;
+}
+
 static bool kind_sizeof(struct pca_objects *o, uint64_t obj, const struct pca_type_info *t,
 			uint64_t *res)
 {
@@ -484,6 +570,13 @@ static bool kind_sizeof(struct pca_objects *o, uint64_t obj, const struct pca_ty
 	switch (t->kind) {
 	case PCA_KIND_INT:
 		return long_sizeof(o, obj, res);
+	case PCA_KIND_GENERATOR:
+		return gen_sizeof(o, obj, t, res);
+	case PCA_KIND_BYTEARRAY: /* bytearray_sizeof_impl: the allocated buffer */
+		if (!rd(o, obj, PCA_F_BYTEARRAY_ALLOC, &v))
+			return false;
+		*res = t->basicsize + v;
+		return true;
 	case PCA_KIND_STR:
 		return str_sizeof(o, obj, res);
 	case PCA_KIND_DICT:
@@ -548,4 +641,338 @@ bool pca_objects_sizeof(struct pca_objects *o, uint64_t obj, const struct pca_ty
 		size += 16;
 	*ret = size;
 	return true;
+}
+
+/* ---- references (what tp_traverse visits, plus what holds memory) ---- */
+
+/* Include/structmember.h (3.12: Include/descrobject.h Py_T_OBJECT_EX). */
+static const uint64_t member_t_object_ex = 16;
+/* Bound on items visited in one container: more than any real heap holds in
+ * one object, and keeps a corrupt length from spinning. */
+static const uint64_t max_items = 1ull << 32;
+static const uint64_t max_slots = 4096;
+
+static void visit_array(struct pca_objects *o, uint64_t items, uint64_t n, pca_visit_fn visit,
+			void *ctx)
+{
+	struct pca_target *t = o->interp->target;
+	if (n > max_items)
+		return;
+	const uint64_t *view = pca_target_view(t, items, n * 8);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t p;
+		if (view)
+			p = view[i];
+		else if (!pca_target_try_read_u64(t, items + i * 8, &p))
+			return;
+		if (p)
+			visit(ctx, p);
+	}
+}
+
+/* dict_traverse visits values (and keys of non-str tables); we visit every
+ * key too: a str key holds memory whether or not it can form a cycle. */
+static void visit_dict(struct pca_objects *o, uint64_t dict, pca_visit_fn visit, void *ctx)
+{
+	struct dict_view v;
+	if (!dict_view(o, dict, &v))
+		return;
+	for (uint64_t i = 0; i < v.nentries && i < max_items; i++) {
+		uint64_t key, value;
+		if (!dict_entry(o, &v, i, &key, &value))
+			return;
+		if (!value)
+			continue;
+		if (key)
+			visit(ctx, key);
+		visit(ctx, value);
+	}
+}
+
+static void visit_set(struct pca_objects *o, uint64_t set, pca_visit_fn visit, void *ctx)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t table, mask;
+	if (!rd(o, set, PCA_F_SET_TABLE, &table) || !rd(o, set, PCA_F_SET_MASK, &mask) ||
+	    mask >= max_items)
+		return;
+	uint64_t entry = l->sizes[PCA_S_SET_ENTRY];
+	for (uint64_t i = 0; i <= mask; i++) {
+		uint64_t key;
+		if (!pca_target_try_read_u64(o->interp->target, table + i * entry, &key))
+			return;
+		if (key && key != o->set_dummy)
+			visit(ctx, key);
+	}
+}
+
+/* deque_traverse: ob_size items from leftblock[leftindex], BLOCKLEN a block. */
+static void visit_deque(struct pca_objects *o, uint64_t deque, pca_visit_fn visit, void *ctx)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t block, index, n;
+	uint64_t blocklen = (l->sizes[PCA_S_DEQUE_BLOCK] - 16) / 8;
+	if (!rd(o, deque, PCA_F_DEQUE_LEFTBLOCK, &block) ||
+	    !rd(o, deque, PCA_F_DEQUE_LEFTINDEX, &index) || !rd(o, deque, PCA_F_OB_SIZE, &n) ||
+	    n > max_items || index >= blocklen)
+		return;
+	while (n > 0 && block) {
+		uint64_t take = blocklen - index < n ? blocklen - index : n;
+		visit_array(o, block + pca_layout_offset(l, PCA_F_BLOCK_DATA) + index * 8, take, visit,
+			    ctx);
+		n -= take;
+		index = 0;
+		if (n && !rd(o, block, PCA_F_BLOCK_RIGHTLINK, &block))
+			return;
+	}
+}
+
+/* 3.6-3.10 frame_traverse: the locals and cells (f_localsplus up to
+ * f_valuestack) and the value stack (3.6-3.9: up to f_stacktop when set;
+ * 3.10: f_stackdepth entries). */
+static void visit_frame_slots(struct pca_objects *o, uint64_t frame, pca_visit_fn visit, void *ctx)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t valuestack, top, depth;
+	if (!pca_layout_has(l, PCA_F_FRAME_LOCALSPLUS) ||
+	    !rd(o, frame, PCA_F_FRAME_VALUESTACK, &valuestack))
+		return;
+	uint64_t locals = frame + pca_layout_offset(l, PCA_F_FRAME_LOCALSPLUS);
+	if (valuestack < locals || (valuestack - locals) / 8 > max_items)
+		return;
+	uint64_t n = (valuestack - locals) / 8;
+	if (rd(o, frame, PCA_F_FRAME_STACKDEPTH, &depth))
+		n += depth & 0xffffffffu;
+	else if (rd(o, frame, PCA_F_FRAME_STACKTOP, &top) && top >= valuestack)
+		n += (top - valuestack) / 8;
+	visit_array(o, locals, n, visit, ctx);
+}
+
+/* Values of a split table held by the object (3.11-3.13 managed dicts). */
+static void visit_split_values(struct pca_objects *o, uint64_t values_array, uint64_t type,
+			       pca_visit_fn visit, void *ctx)
+{
+	uint64_t keys, n;
+	if (!rd(o, type, PCA_F_HT_CACHED_KEYS, &keys) || !keys ||
+	    !rd(o, keys, PCA_F_DK_NENTRIES, &n))
+		return;
+	visit_array(o, values_array, n, visit, ctx);
+}
+
+/* subtype_traverse (Objects/typeobject.c) for instances of Python classes:
+ * the managed dict or its inline/split values (3.11+). */
+static void visit_managed_dict(struct pca_objects *o, uint64_t obj, const struct pca_type_info *t,
+			       pca_visit_fn visit, void *ctx)
+{
+	const struct pca_layout *l = o->interp->layout;
+	struct pca_target *tg = o->interp->target;
+	uint64_t dict = 0, values = 0, p;
+	switch (l->managed_dict) {
+	case PCA_MANAGED_DICT_NONE:
+		return;
+	case PCA_MANAGED_DICT_311:
+		pca_target_try_read_u64(tg, obj - 32, &values);
+		pca_target_try_read_u64(tg, obj - 24, &dict);
+		if (values)
+			visit_split_values(o, values + pca_layout_offset(l, PCA_F_DICT_VALUES_VALUES),
+					   t->addr, visit, ctx);
+		break;
+	case PCA_MANAGED_DICT_312:
+		if (pca_target_try_read_u64(tg, obj - 24, &p)) {
+			/* _PyDictOrValues_GetValues: the tag is values - 1 (odd). */
+			if (p & 1)
+				visit_split_values(o, (p + 1) + pca_layout_offset(l, PCA_F_DICT_VALUES_VALUES),
+						   t->addr, visit, ctx);
+			else
+				dict = p;
+		}
+		break;
+	case PCA_MANAGED_DICT_313: {
+		pca_target_try_read_u64(tg, obj - 24, &dict);
+		/* Py_TPFLAGS_INLINE_VALUES (1 << 2): values after the object. */
+		uint64_t size, valid;
+		if ((t->flags & (1u << 2)) && rd(o, obj + t->basicsize, PCA_F_DICT_VALUES_VALID, &valid) &&
+		    valid && rd(o, obj + t->basicsize, PCA_F_DICT_VALUES_SIZE, &size))
+			visit_array(o, obj + t->basicsize + pca_layout_offset(l, PCA_F_DICT_VALUES_VALUES),
+				    size, visit, ctx);
+		break;
+	}
+	}
+	if (dict)
+		visit(ctx, dict);
+}
+
+/* _PyFrame_Traverse (Include/internal/pycore_frame.h, 3.11+): the frame's
+ * own references and its locals and value stack up to stacktop. */
+static void visit_iframe(struct pca_objects *o, uint64_t iframe, pca_visit_fn visit, void *ctx)
+{
+	const struct pca_layout *l = o->interp->layout;
+	static const enum pca_field fields[] = {PCA_F_IFRAME_FRAME_OBJ, PCA_F_IFRAME_LOCALS,
+						PCA_F_IFRAME_FUNC, PCA_F_IFRAME_CODE};
+	uint64_t p, stacktop;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (rd(o, iframe, fields[i], &p) && p)
+			visit(ctx, p);
+	if (rd(o, iframe, PCA_F_IFRAME_STACKTOP, &stacktop))
+		visit_array(o, iframe + pca_layout_offset(l, PCA_F_IFRAME_LOCALSPLUS),
+			    stacktop & 0x7fffffffu, visit, ctx);
+}
+
+/* 3.11+ generators traverse their embedded frame until it is cleared. */
+static void visit_generator_frame(struct pca_objects *o, uint64_t gen, pca_visit_fn visit, void *ctx)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t state;
+	if (!pca_layout_has(l, PCA_F_GEN_IFRAME) || l->frame_cleared < 0 ||
+	    !rd(o, gen, PCA_F_GEN_FRAME_STATE, &state) || (int8_t)state >= l->frame_cleared)
+		return;
+	visit_iframe(o, gen + pca_layout_offset(l, PCA_F_GEN_IFRAME), visit, ctx);
+}
+
+/* 3.11+ frame objects: what frame_traverse visits (f_back, f_trace, ...)
+ * plus, as the truth in tests/e2e/test_summary.py defines, the code, globals
+ * and builtins of the frame they show. */
+static void visit_frame_object_frame(struct pca_objects *o, uint64_t frame, pca_visit_fn visit,
+				     void *ctx)
+{
+	static const enum pca_field fields[] = {PCA_F_IFRAME_CODE, PCA_F_IFRAME_GLOBALS,
+						PCA_F_IFRAME_BUILTINS};
+	uint64_t iframe, p;
+	if (!rd(o, frame, PCA_F_FRAMEOBJ_FRAME, &iframe) || !iframe)
+		return;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (rd(o, iframe, fields[i], &p) && p)
+			visit(ctx, p);
+}
+
+/* Resolve once per type what its traverse visits. */
+static void prepare_traverse(struct pca_objects *o, struct pca_type_info *t)
+{
+	const struct pca_layout *l = o->interp->layout;
+	t->traverse_ready = true;
+	/* Python classes up the chain: their T_OBJECT_EX slots, stored after the
+	 * heap type (PyHeapType_GET_MEMBERS), Py_SIZE(type) of them. */
+	uint64_t cur = t->addr, traverse = 0, base_dictoffset = 0;
+	for (int depth = 0; cur && depth < max_base_depth; depth++) {
+		uint64_t nmembers, meta, meta_basicsize, base;
+		if (!rd(o, cur, PCA_F_TP_TRAVERSE, &traverse) || traverse != o->subtype_traverse)
+			break;
+		if (rd(o, cur, PCA_F_OB_SIZE, &nmembers) && nmembers && nmembers < max_slots &&
+		    rd(o, cur, PCA_F_OB_TYPE, &meta) && rd(o, meta, PCA_F_TP_BASICSIZE, &meta_basicsize)) {
+			uint64_t members = cur + meta_basicsize;
+			for (uint64_t i = 0; i < nmembers; i++) {
+				uint64_t m = members + i * l->sizes[PCA_S_MEMBERDEF], type, offset;
+				if (!rd(o, m, PCA_F_MEMBERDEF_TYPE, &type) ||
+				    !rd(o, m, PCA_F_MEMBERDEF_OFFSET, &offset))
+					break;
+				if ((type & 0xffffffffu) != member_t_object_ex || offset >= max_basicsize)
+					continue;
+				uint32_t *slots = realloc(t->slot_offsets, (t->nslots + 1) * sizeof(*slots));
+				if (!slots)
+					break;
+				t->slot_offsets = slots;
+				slots[t->nslots++] = (uint32_t)offset;
+			}
+		}
+		if (!rd(o, cur, PCA_F_TP_BASE, &base))
+			break;
+		cur = base;
+	}
+	/* `cur` is now the first type not traversed by subtype_traverse. */
+	if (cur && cur != t->addr && rd(o, cur, PCA_F_TP_DICTOFFSET, &base_dictoffset))
+		t->visits_dict = t->dictoffset != (int64_t)base_dictoffset;
+	if (t->c_base < 0)
+		return;
+	const struct pca_c_type *c = &pca_c_types[t->c_base];
+	if (!c->struct_name)
+		return;
+	Dwarf_Die die;
+	bool found;
+	const char *name = c->struct_name;
+	if (pca_symbols_find_types(o->interp->symbols, &name, 1, &die, &found) || !found)
+		return;
+	for (size_t i = 0; i < PCA_C_TYPE_MAX_MEMBERS && c->members[i]; i++) {
+		struct pca_dwarf_member m;
+		if (pca_dwarf_member(&die, c->members[i], &m) && m.size == 8)
+			t->member_offsets[t->nmembers++] = (uint32_t)m.offset;
+	}
+}
+
+void pca_objects_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *t,
+			   pca_visit_fn visit, void *ctx)
+{
+	const struct pca_layout *l = o->interp->layout;
+	if (!t->traverse_ready)
+		prepare_traverse(o, t);
+	visit(ctx, t->addr);
+	for (uint32_t i = 0; i < t->nslots; i++) {
+		uint64_t p;
+		if (pca_target_try_read_u64(o->interp->target, obj + t->slot_offsets[i], &p) && p)
+			visit(ctx, p);
+	}
+	/* 3.11+ managed dicts keep a meaningless tp_dictoffset (-1 on 3.12). */
+	bool managed = (t->flags & (1u << 4)) && l->managed_dict != PCA_MANAGED_DICT_NONE;
+	if (t->visits_dict && !managed) {
+		if (t->dictoffset > 0) {
+			uint64_t p;
+			if (pca_target_try_read_u64(o->interp->target, obj + (uint64_t)t->dictoffset, &p) && p)
+				visit(ctx, p);
+		} else if (t->dictoffset < 0) {
+			/* _PyObject_GetDictPtr: from the end of a variable-size object. */
+			uint64_t n, size;
+			if (rd(o, obj, PCA_F_OB_SIZE, &n)) {
+				int64_t items = (int64_t)n < 0 ? -(int64_t)n : (int64_t)n;
+				size = (t->basicsize + (uint64_t)items * t->itemsize + 7) & ~7ull;
+				uint64_t p;
+				if (pca_target_try_read_u64(o->interp->target,
+							    obj + size + (uint64_t)t->dictoffset, &p) && p)
+					visit(ctx, p);
+			}
+		}
+	}
+	if (managed) /* Py_TPFLAGS_MANAGED_DICT (3.11+) */
+		visit_managed_dict(o, obj, t, visit, ctx);
+	bool heap_type_object = false;
+	if (t->kind == PCA_KIND_TYPE) {
+		uint64_t flags;
+		heap_type_object = rd(o, obj, PCA_F_TP_FLAGS, &flags) && (flags & tpflags_heaptype);
+	}
+	/* type_traverse runs for heap types only. */
+	if (t->kind != PCA_KIND_TYPE || heap_type_object)
+		for (uint32_t i = 0; i < t->nmembers; i++) {
+			uint64_t p;
+			if (pca_target_try_read_u64(o->interp->target, obj + t->member_offsets[i], &p) && p)
+				visit(ctx, p);
+		}
+	uint64_t items, n;
+	switch (t->kind) {
+	case PCA_KIND_TUPLE:
+		if (rd(o, obj, PCA_F_OB_SIZE, &n))
+			visit_array(o, obj + pca_layout_offset(l, PCA_F_TUPLE_ITEMS), n, visit, ctx);
+		break;
+	case PCA_KIND_LIST:
+		if (rd(o, obj, PCA_F_OB_SIZE, &n) && rd(o, obj, PCA_F_LIST_ITEMS, &items) && items)
+			visit_array(o, items, n, visit, ctx);
+		break;
+	case PCA_KIND_DICT:
+	case PCA_KIND_ODICT:
+		visit_dict(o, obj, visit, ctx);
+		break;
+	case PCA_KIND_SET:
+	case PCA_KIND_FROZENSET:
+		visit_set(o, obj, visit, ctx);
+		break;
+	case PCA_KIND_DEQUE:
+		visit_deque(o, obj, visit, ctx);
+		break;
+	case PCA_KIND_FRAME:
+		visit_frame_slots(o, obj, visit, ctx);
+		visit_frame_object_frame(o, obj, visit, ctx);
+		break;
+	case PCA_KIND_GENERATOR:
+		visit_generator_frame(o, obj, visit, ctx);
+		break;
+	default:
+		break;
+	}
 }

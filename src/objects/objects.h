@@ -34,21 +34,45 @@ enum pca_kind {
 	PCA_KIND_GENERATOR,
 	PCA_KIND_INT,
 	PCA_KIND_STR,
+	PCA_KIND_BYTEARRAY,
 	PCA_KIND_COUNT
 };
+
+enum { PCA_C_TYPE_MAX_MEMBERS = 13 };
+
+struct pca_c_type {
+	const char *tp_name;
+	enum pca_kind kind;
+	const char *struct_name;
+	const char *members[PCA_C_TYPE_MAX_MEMBERS];
+};
+/* Terminated by a NULL tp_name. */
+extern const struct pca_c_type pca_c_types[];
 
 struct pca_type_info {
 	uint64_t addr;
 	char *name;
 	uint64_t flags, basicsize, itemsize;
+	int64_t dictoffset;
 	enum pca_kind kind;
+	int c_base;           /* index in pca_c_types of the builtin it derives from, -1 none */
 	bool size_exact;
+	/* What tp_traverse visits, resolved once per type (objects/traverse.c). */
+	bool traverse_ready;
+	bool visits_dict;     /* subtype_traverse visits the instance __dict__ */
+	uint32_t nslots;
+	uint32_t *slot_offsets; /* T_OBJECT_EX __slots__ of every Python class up the chain */
+	uint32_t nmembers;
+	uint32_t member_offsets[PCA_C_TYPE_MAX_MEMBERS];
 };
 
 struct pca_objects {
 	struct pca_interp *interp;
 	uint64_t kind_types[PCA_KIND_COUNT]; /* address of each builtin kind's type, 0 if absent */
 	uint64_t type_type;                  /* &PyType_Type */
+	uint64_t object_type;                /* &PyBaseObject_Type */
+	uint64_t subtype_traverse;           /* tp_traverse of Python classes */
+	uint64_t set_dummy;                  /* the deleted-entry marker of sets */
 	/* open-addressing map type address -> index in infos */
 	uint64_t *map_keys;
 	uint32_t *map_values;
@@ -61,7 +85,16 @@ struct pca_error *pca_objects_init(struct pca_objects *o, struct pca_interp *int
 void pca_objects_deinit(struct pca_objects *o);
 
 /* The validated type at `type_addr` (cached), or NULL if it is not a type object. */
-const struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr);
+struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr);
+/* Call visit(ctx, referent) for each object `obj` refers to: what its
+ * type's tp_traverse visits, its type, plus the references that hold memory
+ * without the collector seeing them (docs/usage.md: dict keys, code names
+ * and constants). Unreadable parts are skipped; the caller validates each
+ * referent. */
+typedef void (*pca_visit_fn)(void *ctx, uint64_t referent);
+void pca_objects_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *type,
+			   pca_visit_fn visit, void *ctx);
+
 /* sys.getsizeof(obj) for an object of type `type`; false when unreadable. */
 bool pca_objects_sizeof(struct pca_objects *o, uint64_t obj, const struct pca_type_info *type,
 			uint64_t *ret);

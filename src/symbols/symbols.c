@@ -307,6 +307,13 @@ const char *pca_symbols_python_file(const struct pca_symbols *s) { return s->pyt
 
 bool pca_symbols_lookup(struct pca_symbols *s, const char *name, uint64_t *ret)
 {
+	uint64_t size;
+	return pca_symbols_lookup_sized(s, name, ret, &size);
+}
+
+bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t *ret,
+			      uint64_t *ret_size)
+{
 	int n = dwfl_module_getsymtab(s->python_module);
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
@@ -319,6 +326,7 @@ bool pca_symbols_lookup(struct pca_symbols *s, const char *name, uint64_t *ret)
 		if (type != STT_OBJECT && type != STT_FUNC && type != STT_TLS)
 			continue;
 		*ret = addr;
+		*ret_size = sym.st_size;
 		return true;
 	}
 	return false;

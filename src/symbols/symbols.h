@@ -41,6 +41,10 @@ const char *pca_symbols_python_file(const struct pca_symbols *s);
 
 /* Address of a data or function symbol of the Python module. */
 bool pca_symbols_lookup(struct pca_symbols *s, const char *name, uint64_t *ret);
+/* Same, with the symbol's st_size (the byte size of a static array such as
+ * obmalloc's usedpools[]; 0 when the symbol table does not record it). */
+bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t *ret,
+			      uint64_t *ret_size);
 
 /* DWARF: a named struct, union or typedef of the Python module (complete
  * definitions only). Names are looked up in one pass over the compile units. */
