@@ -280,18 +280,21 @@ static struct pca_error *derive_arena_size(struct pca_arenas *a, const struct ar
 	}
 	a->arena_size_source =
 		"arena_object.ntotalpools (+1 when not pool-aligned) x pool size, most arenas agreeing";
-	uint64_t best = 0, best_votes = 0;
-	for (size_t i = 0; i < count && best_votes <= count / 2; i++) {
-		uint64_t candidate = (recs[i].ntotalpools + arena_excess(a, &recs[i])) * a->pool_size;
-		uint64_t votes = 0;
-		for (size_t k = 0; k < count; k++)
-			if ((recs[k].ntotalpools + arena_excess(a, &recs[k])) * a->pool_size == candidate)
-				votes++;
-		if (votes > best_votes) {
-			best = candidate;
-			best_votes = votes;
-		}
+	/* Boyer-Moore majority vote (linear in the arenas), then the count. */
+	uint64_t best = 0, lead = 0, best_votes = 0;
+	for (size_t i = 0; i < count; i++) {
+		uint64_t pools = (uint64_t)recs[i].ntotalpools + arena_excess(a, &recs[i]);
+		if (lead == 0)
+			best = pools;
+		if (pools == best)
+			lead++;
+		else
+			lead--;
 	}
+	for (size_t i = 0; i < count; i++)
+		if ((uint64_t)recs[i].ntotalpools + arena_excess(a, &recs[i]) == best)
+			best_votes++;
+	best *= a->pool_size;
 	if (count && (!best || best / a->pool_size > (1u << 16)))
 		return pca_error_create(PCA_ERROR_CORRUPT,
 					"cannot learn pymalloc's arena size: the arenas' pool counts are implausible");
@@ -456,34 +459,36 @@ static void totals(struct pca_arenas *a)
 
 static void report_problems(struct pca_arenas *a, struct pca_warnings *w)
 {
-	if (a->pools_unreadable)
-		pca_warnings_add(w, "pymalloc: %llu pools are not in the core and are not counted",
-				 (unsigned long long)a->pools_unreadable);
-	if (a->pools_bad)
-		pca_warnings_add(w,
-				 "pymalloc: %llu pools have headers that fail validation (size class, offsets, arena index) and are not counted",
-				 (unsigned long long)a->pools_bad);
-	if (a->pools_inconsistent)
-		pca_warnings_add(w,
-				 "pymalloc: %llu pools' free lists disagree with their ref.count; they are counted by ref.count and their blocks are not listed",
-				 (unsigned long long)a->pools_inconsistent);
-	if (a->arenas_bad)
-		pca_warnings_add(w,
-				 "pymalloc: %llu arenas have a pool_address outside the arena; their pools are not counted",
-				 (unsigned long long)a->arenas_bad);
-	if (a->arenas_inconsistent)
-		pca_warnings_add(w,
-				 "pymalloc: %llu arenas' ntotalpools/nfreepools disagree with their pools (arena size %llu)",
-				 (unsigned long long)a->arenas_inconsistent,
-				 (unsigned long long)a->arena_size);
-	if (a->arenas != a->narenas_currently_allocated)
+	/* One line per kind of problem; the texts say what the numbers leave out. */
+	const struct {
+		uint64_t count;
+		const char *text;
+	} kinds[] = {
+		{a->pools_unreadable, "pools are not in the core and are not counted"},
+		{a->pools_bad,
+		 "pools have headers that fail validation (size class, offsets, arena index) and are not counted"},
+		{a->pools_inconsistent,
+		 "pools' free lists disagree with their ref.count; they are counted by ref.count and their blocks are not listed"},
+		{a->arenas_bad, "arenas have a pool_address outside the arena; their pools are not counted"},
+		{a->arenas_inconsistent,
+		 "arenas' ntotalpools/nfreepools disagree with their pools and the arena size"},
+	};
+	bool problems = false;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!kinds[i].count)
+			continue;
+		pca_warnings_add(w, "pymalloc: %llu %s", (unsigned long long)kinds[i].count,
+				 kinds[i].text);
+		problems = true;
+	}
+	if (a->arenas != a->narenas_currently_allocated) {
 		pca_warnings_add(w,
 				 "pymalloc: narenas_currently_allocated is %llu but %llu arena objects have an address",
 				 (unsigned long long)a->narenas_currently_allocated,
 				 (unsigned long long)a->arenas);
-	a->complete = !a->pools_unreadable && !a->pools_bad && !a->pools_inconsistent &&
-		      !a->arenas_bad && !a->arenas_inconsistent &&
-		      a->arenas == a->narenas_currently_allocated;
+		problems = true;
+	}
+	a->complete = !problems;
 	uint64_t sum = a->bytes_used + a->bytes_free + a->bytes_free_pools + a->bytes_pool_headers +
 		       a->bytes_quantization + a->bytes_arena_alignment;
 	if (a->complete && sum != a->bytes_in_arenas) {
@@ -534,7 +539,8 @@ struct pca_error *pca_arenas_compute(struct pca_interp *in, struct pca_warnings 
 		err = walk_arena(&wk, &recs[i], &pools_cap);
 	if (err)
 		goto out;
-	qsort(a.pools, a.npools, sizeof(*a.pools), cmp_u64);
+	if (a.npools)
+		qsort(a.pools, a.npools, sizeof(*a.pools), cmp_u64);
 	totals(&a);
 	report_problems(&a, w);
 out:

@@ -20,6 +20,8 @@ struct builder {
 	uint64_t *seen;
 	size_t seen_capacity, seen_count;
 	struct pca_error *err; /* first allocation failure */
+	uint64_t current;      /* object whose references are being offered */
+	FILE *parents_out;     /* debugging aid: PCA_DUMP_PARENTS */
 };
 
 static size_t seen_slot(const struct builder *b, uint64_t addr)
@@ -109,6 +111,8 @@ static bool offer(struct builder *b, uint64_t obj)
 		b->heap->skipped++;
 		return false;
 	}
+	if (b->parents_out)
+		fprintf(b->parents_out, "%lx %lx\n", (unsigned long)obj, (unsigned long)b->current);
 	return append(b, obj, (uint32_t)(t - b->objects->infos), size);
 }
 
@@ -231,13 +235,18 @@ static struct pca_error *sort_heap(struct pca_heap *h)
 	return NULL;
 }
 
-/* 3.11+ frame objects of running frames are not in the collector's lists
- * (_PyFrame_New_NoTrack); the interpreter frame points to them. */
-static void offer_frame_object(void *ctx, uint64_t iframe)
+/* Running frames are roots the collector's lists may not hold: 3.6-3.10
+ * frame objects of fast calls are untracked while they run
+ * (_PyFrame_New_NoTrack in Python/ceval.c), and 3.11+ frame objects of
+ * running frames are made untracked and hang off the interpreter frame. */
+static void offer_frame_object(void *ctx, uint64_t frame)
 {
 	struct builder *b = ctx;
+	struct pca_interp *in = b->objects->interp;
 	uint64_t frame_obj;
-	if (pca_interp_read_field(b->objects->interp, iframe, PCA_F_IFRAME_FRAME_OBJ, &frame_obj))
+	if (in->layout->frame_model == PCA_FRAMES_OBJECTS)
+		offer(b, frame);
+	else if (pca_interp_read_field(in, frame, PCA_F_IFRAME_FRAME_OBJ, &frame_obj))
 		offer(b, frame_obj);
 }
 
@@ -247,13 +256,20 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 	struct pca_heap *h = ret;
 	memset(h, 0, sizeof(*h));
 	struct builder b = {.objects = objects, .heap = h};
+	const char *parents = getenv("PCA_DUMP_PARENTS");
+	if (parents)
+		b.parents_out = fopen(parents, "w");
 	struct pca_error *err = walk_collector(&b, w);
-	pca_interp_for_each_iframe(objects->interp, offer_frame_object, &b);
+	pca_interp_for_each_frame(objects->interp, offer_frame_object, &b);
 	/* The closure: the index itself is the work list. */
-	for (uint32_t i = 0; !err && !b.err && i < h->count; i++)
+	for (uint32_t i = 0; !err && !b.err && i < h->count; i++) {
+		b.current = h->addr[i];
 		pca_objects_referents(objects, h->addr[i], &objects->infos[h->type[i]],
 				      visit_referent, &b);
+	}
 	free(b.seen);
+	if (b.parents_out)
+		fclose(b.parents_out);
 	if (!err)
 		err = b.err;
 	if (!err)

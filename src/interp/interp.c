@@ -501,21 +501,25 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 	return NULL;
 }
 
-void pca_interp_for_each_iframe(struct pca_interp *in, pca_iframe_fn fn, void *ctx)
+void pca_interp_for_each_frame(struct pca_interp *in, pca_frame_fn fn, void *ctx)
 {
-	if (in->layout->frame_model != PCA_FRAMES_INTERPRETER)
-		return;
+	bool objects = in->layout->frame_model == PCA_FRAMES_OBJECTS;
+	enum pca_field previous = objects ? PCA_F_FRAME_BACK : PCA_F_IFRAME_PREVIOUS;
 	uint64_t interp = in->first_interp;
 	for (size_t ni = 0; interp && ni < max_interpreters; ni++) {
 		uint64_t tstate = 0, next_interp = 0;
 		pca_interp_read_field(in, interp, PCA_F_INTERP_THREADS_HEAD, &tstate);
 		for (size_t nt = 0; tstate && nt < max_threads; nt++) {
 			uint64_t frame = 0, next = 0;
-			struct pca_error *err = tstate_current_iframe(in, tstate, &frame);
-			pca_error_destroy(err);
+			if (objects) {
+				pca_interp_read_field(in, tstate, PCA_F_TSTATE_FRAME, &frame);
+			} else {
+				struct pca_error *err = tstate_current_iframe(in, tstate, &frame);
+				pca_error_destroy(err);
+			}
 			for (size_t depth = 0; frame && depth < max_frames; depth++) {
 				fn(ctx, frame);
-				if (!pca_interp_read_field(in, frame, PCA_F_IFRAME_PREVIOUS, &frame))
+				if (!pca_interp_read_field(in, frame, previous, &frame))
 					break;
 			}
 			if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_NEXT, &next))

@@ -60,10 +60,11 @@ void pca_pythreads_free(struct pca_pythread *threads, size_t count);
  * narrower integers zero-extended. False when absent in this version or unreadable. */
 bool pca_interp_read_field(struct pca_interp *in, uint64_t base, enum pca_field f, uint64_t *ret);
 
-/* Every interpreter frame (3.11+) of every thread, innermost first; nothing
- * before 3.11, where frames are objects in the collector's lists. Bounded. */
-typedef void (*pca_iframe_fn)(void *ctx, uint64_t iframe);
-void pca_interp_for_each_iframe(struct pca_interp *in, pca_iframe_fn fn, void *ctx);
+/* Every frame of every thread, innermost first: PyFrameObject addresses
+ * (3.6-3.10) or _PyInterpreterFrame addresses (3.11+), as the layout's frame
+ * model says. Bounded. */
+typedef void (*pca_frame_fn)(void *ctx, uint64_t frame);
+void pca_interp_for_each_frame(struct pca_interp *in, pca_frame_fn fn, void *ctx);
 
 /* A str object as UTF-8 (heap copy), at most max_chars characters. */
 struct pca_error *pca_interp_read_str(struct pca_interp *in, uint64_t addr, size_t max_chars,

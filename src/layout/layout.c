@@ -47,6 +47,8 @@ static const struct struct_spec struct_specs[] = {
 	{PCA_S_TUPLE, "PyTupleObject"},
 	{PCA_S_BYTEARRAY, "PyByteArrayObject"},
 	{PCA_S_GEN, "PyGenObject"},
+	{PCA_S_MODULE, "PyModuleObject"},
+	{PCA_S_MODULEDEF, "PyModuleDef"},
 };
 
 struct field_spec {
@@ -162,6 +164,10 @@ static const struct field_spec field_specs[] = {
 	{PCA_F_GEN_FRAME_STATE, PCA_S_GEN, false, {"gi_frame_state"}},
 	{PCA_F_CODE_NLOCALSPLUS, PCA_S_CODE, false, {"co_nlocalsplus"}},
 	{PCA_F_CODE_STACKSIZE, PCA_S_CODE, true, {"co_stacksize"}},
+	{PCA_F_MODULE_DEF, PCA_S_MODULE, true, {"md_def"}},
+	{PCA_F_MODULE_STATE, PCA_S_MODULE, true, {"md_state"}},
+	{PCA_F_MODULEDEF_SIZE, PCA_S_MODULEDEF, true, {"m_size"}},
+	{PCA_F_MODULEDEF_TRAVERSE, PCA_S_MODULEDEF, true, {"m_traverse"}},
 	{PCA_F_DK_ENTRY_KEY, PCA_S_DICT_ENTRY, true, {"me_key"}},
 	{PCA_F_DK_ENTRY_VALUE, PCA_S_DICT_ENTRY, true, {"me_value"}},
 	{PCA_F_DK_UENTRY_KEY, PCA_S_DICT_UNICODE_ENTRY, true, {"me_key"}},

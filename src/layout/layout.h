@@ -55,6 +55,8 @@ enum pca_struct {
 	PCA_S_TUPLE,            /* PyTupleObject */
 	PCA_S_BYTEARRAY,        /* PyByteArrayObject */
 	PCA_S_GEN,              /* PyGenObject (coroutines share its layout) */
+	PCA_S_MODULE,           /* PyModuleObject */
+	PCA_S_MODULEDEF,        /* PyModuleDef */
 	PCA_STRUCT_COUNT
 };
 
@@ -165,6 +167,10 @@ enum pca_field {
 	PCA_F_GEN_FRAME_STATE,       /* gi_frame_state (3.11+) */
 	PCA_F_CODE_NLOCALSPLUS,      /* 3.11+ */
 	PCA_F_CODE_STACKSIZE,
+	PCA_F_MODULE_DEF,            /* PyModuleObject.md_def */
+	PCA_F_MODULE_STATE,          /* PyModuleObject.md_state */
+	PCA_F_MODULEDEF_SIZE,        /* PyModuleDef.m_size */
+	PCA_F_MODULEDEF_TRAVERSE,    /* PyModuleDef.m_traverse */
 	PCA_F_DK_ENTRY_KEY,
 	PCA_F_DK_ENTRY_VALUE,
 	PCA_F_DK_UENTRY_KEY,         /* 3.11+ */

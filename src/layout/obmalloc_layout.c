@@ -55,7 +55,9 @@ static const struct member_spec member_specs[] = {
 	{PCA_OBM_V_RAW_ALLOCATED_BLOCKS, PCA_OBM_S_STATE, false, {"mgmt.raw_allocated_blocks"}},
 };
 
-/* 3.6-3.11: the same variables as file statics of Objects/obmalloc.c. */
+/* 3.6-3.11: the same variables as file statics of Objects/obmalloc.c (with
+ * LTO renamed NAME.lto_priv.N, which pca_symbols_lookup_sized accepts:
+ * Debian's python3.11; a wrong pick fails check_variables()). */
 struct static_spec {
 	enum pca_obm_field id;
 	const char *symbol;

@@ -61,11 +61,16 @@ const struct pca_c_type pca_c_types[] = {
 	{"weakref", PCA_KIND_OBJECT, "_PyWeakReference", {"wr_callback"}},
 	{"weakproxy", PCA_KIND_OBJECT, "_PyWeakReference", {"wr_callback"}},
 	{"weakcallableproxy", PCA_KIND_OBJECT, "_PyWeakReference", {"wr_callback"}},
-	{"module", PCA_KIND_OBJECT, "PyModuleObject", {"md_dict"}},
+	{"module", PCA_KIND_MODULE, "PyModuleObject", {"md_dict"}},
 	{"functools.partial", PCA_KIND_OBJECT, "partialobject", {"fn", "args", "kw", "dict"}},
 	{"functools._lru_cache_wrapper", PCA_KIND_OBJECT, "lru_cache_object", {"cache", "func", "kwd_mark", "lru_list_elem_type", "cache_info_type", "dict"}},
+	/* tp_name moved from _collections to collections in 3.12 */
 	{"collections._tuplegetter", PCA_KIND_OBJECT, "_tuplegetterobject", {"doc"}},
-	{"_json.Scanner", PCA_KIND_OBJECT, "PyScannerObject", {"strict", "object_hook", "object_pairs_hook", "parse_float", "parse_int", "parse_constant", "memo"}},
+	{"_collections._tuplegetter", PCA_KIND_OBJECT, "_tuplegetterobject", {"doc"}},
+	{"types.GenericAlias", PCA_KIND_OBJECT, "gaobject", {"origin", "args", "parameters"}},
+	{"types.UnionType", PCA_KIND_OBJECT, "unionobject", {"args", "parameters"}},
+	/* "+memo": visited only since the type became a heap type (3.9). */
+	{"_json.Scanner", PCA_KIND_OBJECT, "PyScannerObject", {"strict", "object_hook", "object_pairs_hook", "parse_float", "parse_int", "parse_constant", "+memo"}},
 	{"types.SimpleNamespace", PCA_KIND_OBJECT, "_PyNamespaceObject", {"ns_dict"}},
 	{"_io.TextIOWrapper", PCA_KIND_OBJECT, "textio", {"buffer", "encoding", "encoder", "decoder", "readnl", "errors", "decoded_chars", "pending_bytes", "snapshot", "dict"}},
 	{"_io.BufferedReader", PCA_KIND_OBJECT, "buffered", {"raw", "dict"}},
@@ -740,12 +745,15 @@ static void visit_frame_slots(struct pca_objects *o, uint64_t frame, pca_visit_f
 	uint64_t locals = frame + pca_layout_offset(l, PCA_F_FRAME_LOCALSPLUS);
 	if (valuestack < locals || (valuestack - locals) / 8 > max_items)
 		return;
-	uint64_t n = (valuestack - locals) / 8;
+	int64_t n = (int64_t)((valuestack - locals) / 8);
 	if (rd(o, frame, PCA_F_FRAME_STACKDEPTH, &depth))
-		n += depth & 0xffffffffu;
+		/* 3.10 sets f_stackdepth to -1 while the frame runs, and
+		 * frame_nslots then counts one slot less: so do we. */
+		n += (int32_t)(uint32_t)depth;
 	else if (rd(o, frame, PCA_F_FRAME_STACKTOP, &top) && top >= valuestack)
-		n += (top - valuestack) / 8;
-	visit_array(o, locals, n, visit, ctx);
+		n += (int64_t)((top - valuestack) / 8);
+	if (n > 0)
+		visit_array(o, locals, (uint64_t)n, visit, ctx);
 }
 
 /* Values of a split table held by the object (3.11-3.13 managed dicts). */
@@ -845,6 +853,21 @@ static void visit_frame_object_frame(struct pca_objects *o, uint64_t frame, pca_
 			visit(ctx, p);
 }
 
+/* module_traverse calls the module's m_traverse on its C state, a struct
+ * private to each extension module (types, exceptions, cached objects). We
+ * cannot know each struct, so every aligned word of the state is offered as
+ * a candidate; the caller keeps only valid objects. Bounded by m_size. */
+static void visit_module_state(struct pca_objects *o, uint64_t module, pca_visit_fn visit, void *ctx)
+{
+	uint64_t def, state, size, traverse;
+	if (!rd(o, module, PCA_F_MODULE_DEF, &def) || !def || !rd(o, module, PCA_F_MODULE_STATE, &state) ||
+	    !state || !rd(o, def, PCA_F_MODULEDEF_SIZE, &size) ||
+	    !rd(o, def, PCA_F_MODULEDEF_TRAVERSE, &traverse) || !traverse ||
+	    (int64_t)size <= 0 || size > (64u << 10))
+		return;
+	visit_array(o, state, size / 8, visit, ctx);
+}
+
 /* Resolve once per type what its traverse visits. */
 static void prepare_traverse(struct pca_objects *o, struct pca_type_info *t)
 {
@@ -891,9 +914,23 @@ static void prepare_traverse(struct pca_objects *o, struct pca_type_info *t)
 	const char *name = c->struct_name;
 	if (pca_symbols_find_types(o->interp->symbols, &name, 1, &die, &found) || !found)
 		return;
+	/* The C type itself: is it a heap type (for "+" members)? */
+	uint64_t c_type = t->addr, flags = 0;
+	for (int depth = 0; c_type && depth < max_base_depth; depth++) {
+		if (!rd(o, c_type, PCA_F_TP_FLAGS, &flags) || own_c_type(o, c_type, flags) == t->c_base)
+			break;
+		if (!rd(o, c_type, PCA_F_TP_BASE, &c_type))
+			break;
+	}
 	for (size_t i = 0; i < PCA_C_TYPE_MAX_MEMBERS && c->members[i]; i++) {
+		const char *member = c->members[i];
+		if (member[0] == '+') {
+			if (!(flags & tpflags_heaptype))
+				continue;
+			member++;
+		}
 		struct pca_dwarf_member m;
-		if (pca_dwarf_member(&die, c->members[i], &m) && m.size == 8)
+		if (pca_dwarf_member(&die, member, &m) && m.size == 8)
 			t->member_offsets[t->nmembers++] = (uint32_t)m.offset;
 	}
 }
@@ -971,6 +1008,9 @@ void pca_objects_referents(struct pca_objects *o, uint64_t obj, struct pca_type_
 		break;
 	case PCA_KIND_GENERATOR:
 		visit_generator_frame(o, obj, visit, ctx);
+		break;
+	case PCA_KIND_MODULE:
+		visit_module_state(o, obj, visit, ctx);
 		break;
 	default:
 		break;

@@ -67,25 +67,32 @@ void pca_report_json_arenas(struct pca_json *j, const struct pca_arenas *a)
 {
 	pca_json_key(j, "allocator");
 	pca_json_object_begin(j);
-	key_uint(j, "arenas", a->arenas);
-	key_uint(j, "arena_size", a->arena_size);
-	key_uint(j, "pool_size", a->pool_size);
-	key_uint(j, "alignment", a->alignment);
-	key_uint(j, "pool_overhead", a->pool_overhead);
-	key_uint(j, "arenas_allocated_total", a->ntimes_arena_allocated);
-	key_uint(j, "arenas_reclaimed", a->arenas_reclaimed);
-	key_uint(j, "arenas_highwater", a->narenas_highwater);
-	key_uint(j, "pools_used", a->pools_used);
-	key_uint(j, "pools_free", a->pools_free);
-	key_uint(j, "blocks_used", a->blocks_used);
-	key_uint(j, "blocks_free", a->blocks_free);
-	key_uint(j, "bytes_in_arenas", a->bytes_in_arenas);
-	key_uint(j, "bytes_used", a->bytes_used);
-	key_uint(j, "bytes_free", a->bytes_free);
-	key_uint(j, "bytes_free_pools", a->bytes_free_pools);
-	key_uint(j, "bytes_pool_headers", a->bytes_pool_headers);
-	key_uint(j, "bytes_quantization", a->bytes_quantization);
-	key_uint(j, "bytes_arena_alignment", a->bytes_arena_alignment);
+	const struct {
+		const char *key;
+		uint64_t value;
+	} numbers[] = {
+		{"arenas", a->arenas},
+		{"arena_size", a->arena_size},
+		{"pool_size", a->pool_size},
+		{"alignment", a->alignment},
+		{"pool_overhead", a->pool_overhead},
+		{"arenas_allocated_total", a->ntimes_arena_allocated},
+		{"arenas_reclaimed", a->arenas_reclaimed},
+		{"arenas_highwater", a->narenas_highwater},
+		{"pools_used", a->pools_used},
+		{"pools_free", a->pools_free},
+		{"blocks_used", a->blocks_used},
+		{"blocks_free", a->blocks_free},
+		{"bytes_in_arenas", a->bytes_in_arenas},
+		{"bytes_used", a->bytes_used},
+		{"bytes_free", a->bytes_free},
+		{"bytes_free_pools", a->bytes_free_pools},
+		{"bytes_pool_headers", a->bytes_pool_headers},
+		{"bytes_quantization", a->bytes_quantization},
+		{"bytes_arena_alignment", a->bytes_arena_alignment},
+	};
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+		key_uint(j, numbers[i].key, numbers[i].value);
 	if (a->have_raw_allocated_blocks)
 		key_uint(j, "raw_allocated_blocks", a->raw_allocated_blocks);
 	pca_json_key(j, "complete");
@@ -105,20 +112,24 @@ void pca_report_json_arenas(struct pca_json *j, const struct pca_arenas *a)
 		pca_json_object_end(j);
 	}
 	pca_json_array_end(j);
+	const struct {
+		const char *key, *text;
+	} sources[] = {
+		{"state", a->layout.kind_source},
+		{"arena_size", a->arena_size_source},
+		{"pool_size", a->pool_size_source},
+		{"alignment", a->alignment_source},
+		{"pool_overhead", a->pool_overhead_source},
+		{"size_classes", a->classes_source},
+	};
 	pca_json_key(j, "sources");
 	pca_json_object_begin(j);
-	pca_json_key(j, "state");
-	pca_json_string(j, a->layout.kind_source);
-	pca_json_key(j, "arena_size");
-	pca_json_string(j, a->arena_size_source);
-	pca_json_key(j, "pool_size");
-	pca_json_string(j, a->pool_size_source);
-	pca_json_key(j, "alignment");
-	pca_json_string(j, a->alignment_source);
-	pca_json_key(j, "pool_overhead");
-	pca_json_string(j, a->pool_overhead_source);
-	pca_json_key(j, "size_classes");
-	pca_json_string(j, a->classes_source);
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+		pca_json_key(j, sources[i].key);
+		pca_json_string(j, sources[i].text);
+	}
+	key_uint(j, "pool_size_agreeing_pools", a->pool_size_votes);
+	key_uint(j, "arena_size_agreeing_arenas", a->arena_size_votes);
 	pca_json_object_end(j);
 	pca_json_object_end(j);
 }

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+struct type_entry;
+
 struct pca_symbols {
 	struct pca_target *target;
 	Dwfl *dwfl;
@@ -24,6 +26,9 @@ struct pca_symbols {
 	Dwarf *dwarf;
 	char *executable;
 	char *python_file;
+	struct type_entry *types;
+	size_t ntypes, types_capacity, python_types;
+	bool types_indexed;
 };
 
 /* Module scan state for dwfl_getmodules. */
@@ -296,6 +301,7 @@ void pca_symbols_destroy(struct pca_symbols *s)
 		return;
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
+	free(s->types);
 	free(s->debuginfo_path);
 	free(s->executable);
 	free(s->python_file);
@@ -314,22 +320,39 @@ bool pca_symbols_lookup(struct pca_symbols *s, const char *name, uint64_t *ret)
 bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t *ret,
 			      uint64_t *ret_size)
 {
+	/* An exact match wins; else a local symbol that the compiler renamed
+	 * with a suffix (GCC's LTO gives `subtype_traverse.lto_priv.0` in
+	 * Debian's python3.11). */
 	int n = dwfl_module_getsymtab(s->python_module);
+	size_t len = strlen(name);
+	bool have_suffixed = false;
+	uint64_t suffixed = 0, suffixed_size = 0;
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
 		const char *symname =
 			dwfl_module_getsym_info(s->python_module, i, &sym, &addr, NULL, NULL, NULL);
-		if (!symname || strcmp(symname, name) != 0 || sym.st_shndx == SHN_UNDEF)
+		if (!symname || strncmp(symname, name, len) != 0 || sym.st_shndx == SHN_UNDEF)
 			continue;
 		int type = GELF_ST_TYPE(sym.st_info);
 		if (type != STT_OBJECT && type != STT_FUNC && type != STT_TLS)
 			continue;
-		*ret = addr;
-		*ret_size = sym.st_size;
-		return true;
+		if (symname[len] == '\0') {
+			*ret = addr;
+			*ret_size = sym.st_size;
+			return true;
+		}
+		if (symname[len] == '.' && GELF_ST_BIND(sym.st_info) == STB_LOCAL && !have_suffixed) {
+			have_suffixed = true;
+			suffixed = addr;
+			suffixed_size = sym.st_size;
+		}
 	}
-	return false;
+	if (have_suffixed) {
+		*ret = suffixed;
+		*ret_size = suffixed_size;
+	}
+	return have_suffixed;
 }
 
 /* ---- DWARF ---- */
@@ -342,39 +365,113 @@ static bool die_is_complete_type(Dwarf_Die *die)
 	return !dwarf_hasattr(die, DW_AT_declaration) && dwarf_hasattr(die, DW_AT_byte_size);
 }
 
-struct pca_error *pca_symbols_find_types(struct pca_symbols *s, const char *const *names,
-					 size_t count, Dwarf_Die *dies, bool *found)
+/* Index of every named top-level struct, union and typedef with a complete
+ * definition, in the Python module and the extension modules (their types,
+ * e.g. _json.Scanner, live in their own DWARF). Built once, sorted by name;
+ * names point into .debug_str, alive as long as the session. */
+struct type_entry {
+	const char *name;
+	Dwarf_Die die;
+};
+
+static void index_dwarf(struct pca_symbols *s, Dwarf *dwarf)
 {
-	size_t remaining = count;
-	for (size_t i = 0; i < count; i++)
-		found[i] = false;
 	Dwarf_Off off = 0, next;
 	size_t hsize;
-	while (remaining > 0 && dwarf_nextcu(s->dwarf, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+	while (dwarf_nextcu(dwarf, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu, child;
-		if (dwarf_offdie(s->dwarf, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
+		if (dwarf_offdie(dwarf, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
 			do {
 				int tag = dwarf_tag(&child);
 				if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type &&
 				    tag != DW_TAG_typedef)
 					continue;
 				const char *name = dwarf_diename(&child);
-				if (!name)
+				Dwarf_Die peeled;
+				if (!name || dwarf_peel_type(&child, &peeled) != 0 ||
+				    !die_is_complete_type(&peeled))
 					continue;
-				for (size_t i = 0; i < count; i++) {
-					if (found[i] || strcmp(names[i], name) != 0)
-						continue;
-					Dwarf_Die peeled;
-					if (dwarf_peel_type(&child, &peeled) != 0 ||
-					    !die_is_complete_type(&peeled))
-						continue;
-					dies[i] = peeled;
-					found[i] = true;
-					remaining--;
+				if (s->ntypes == s->types_capacity) {
+					size_t cap = s->types_capacity ? s->types_capacity * 2 : 4096;
+					struct type_entry *t = realloc(s->types, cap * sizeof(*t));
+					if (!t)
+						return;
+					s->types = t;
+					s->types_capacity = cap;
 				}
+				s->types[s->ntypes++] = (struct type_entry){name, peeled};
 			} while (dwarf_siblingof(&child, &child) == 0);
 		}
 		off = next;
+	}
+}
+
+static int extension_module_dwarf(Dwfl_Module *mod, void **userdata, const char *name,
+				  Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	(void)start;
+	struct pca_symbols *s = arg;
+	Dwarf_Addr bias;
+	/* Only CPython extension modules: asking for every library's debug
+	 * info could reach debuginfod for each. */
+	if (mod == s->python_module || (!strstr(name, "lib-dynload/") && !strstr(name, ".cpython-3")))
+		return DWARF_CB_OK;
+	Dwarf *dwarf = dwfl_module_getdwarf(mod, &bias);
+	if (dwarf)
+		index_dwarf(s, dwarf);
+	return DWARF_CB_OK;
+}
+
+static int type_entry_cmp(const void *a, const void *b)
+{
+	const struct type_entry *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	/* Stable among equal names: the first definition found wins. */
+	return x < y ? -1 : x > y;
+}
+
+static void build_type_index(struct pca_symbols *s)
+{
+	s->types_indexed = true;
+	index_dwarf(s, s->dwarf);
+	size_t python_types = s->ntypes;
+	dwfl_getmodules(s->dwfl, extension_module_dwarf, s, 0);
+	/* Definitions from libpython come first for a name both define. */
+	qsort(s->types, python_types, sizeof(*s->types), type_entry_cmp);
+	qsort(s->types + python_types, s->ntypes - python_types, sizeof(*s->types), type_entry_cmp);
+	s->python_types = python_types;
+}
+
+static const struct type_entry *lookup_type(const struct type_entry *types, size_t n,
+					    const char *name)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(types[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(types[lo].name, name) == 0 ? &types[lo] : NULL;
+}
+
+struct pca_error *pca_symbols_find_types(struct pca_symbols *s, const char *const *names,
+					 size_t count, Dwarf_Die *dies, bool *found)
+{
+	if (!s->types_indexed)
+		build_type_index(s);
+	for (size_t i = 0; i < count; i++) {
+		const struct type_entry *e = lookup_type(s->types, s->python_types, names[i]);
+		if (!e)
+			e = lookup_type(s->types + s->python_types, s->ntypes - s->python_types,
+					names[i]);
+		found[i] = e != NULL;
+		if (e)
+			dies[i] = e->die;
 	}
 	return NULL;
 }

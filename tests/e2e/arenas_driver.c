@@ -14,6 +14,24 @@
 #include "symbols/symbols.h"
 #include "target/target.h"
 
+/* The block iterator's cross-check: every block lies in a pool of the index,
+ * addresses ascend, and the count equals the pools' ref.count sum. */
+struct listing {
+	const struct pca_arenas *a;
+	uint64_t count, last, misplaced;
+};
+
+static bool count_block(void *ctx, uint64_t block, uint32_t size)
+{
+	struct listing *l = ctx;
+	size_t idx;
+	if (!pca_arenas_find_pool(l->a, block, &idx) || block <= l->last || !size)
+		l->misplaced++;
+	l->last = block;
+	l->count++;
+	return true;
+}
+
 static int fail(struct pca_error *err)
 {
 	fprintf(stderr, "arenas_driver: %s\n", err->message);
@@ -50,6 +68,16 @@ int main(int argc, char **argv)
 		pca_warnings_deinit(&w);
 		return fail(err);
 	}
+	struct listing listing = {.a = &a};
+	uint64_t skipped = 0;
+	err = pca_arenas_for_each_used_block(&in, &a, count_block, &listing, &skipped);
+	if (err) {
+		pca_arenas_deinit(&a);
+		pca_symbols_destroy(s);
+		pca_target_destroy(t);
+		pca_warnings_deinit(&w);
+		return fail(err);
+	}
 	if (argc == 3) {
 		pca_report_arenas_text(stdout, &a);
 		for (size_t i = 0; i < w.count; i++)
@@ -59,6 +87,12 @@ int main(int argc, char **argv)
 		pca_json_init(&j, stdout);
 		pca_json_object_begin(&j);
 		pca_report_json_arenas(&j, &a);
+		pca_json_key(&j, "blocks_listed");
+		pca_json_uint(&j, listing.count);
+		pca_json_key(&j, "blocks_listed_misplaced");
+		pca_json_uint(&j, listing.misplaced);
+		pca_json_key(&j, "pools_skipped_listing");
+		pca_json_uint(&j, skipped);
 		pca_json_key(&j, "warnings");
 		pca_json_array_begin(&j);
 		for (size_t i = 0; i < w.count; i++)
