@@ -49,6 +49,9 @@ static const struct struct_spec struct_specs[] = {
 	{PCA_S_GEN, "PyGenObject"},
 	{PCA_S_MODULE, "PyModuleObject"},
 	{PCA_S_MODULEDEF, "PyModuleDef"},
+	{PCA_S_ODICT_NODE, "_odictnode"},
+	{PCA_S_ODICT, "_odictobject"},
+	{PCA_S_OPCACHE, "_PyOpcache"},
 };
 
 struct field_spec {
@@ -160,6 +163,7 @@ static const struct field_spec field_specs[] = {
 	{PCA_F_IFRAME_GLOBALS, PCA_S_IFRAME, true, {"f_globals"}},
 	{PCA_F_IFRAME_BUILTINS, PCA_S_IFRAME, true, {"f_builtins"}},
 	{PCA_F_FRAMEOBJ_FRAME, PCA_S_FRAME, false, {"f_frame"}},
+	{PCA_F_FRAMEOBJ_DATA, PCA_S_FRAME, false, {"_f_frame_data"}},
 	{PCA_F_GEN_IFRAME, PCA_S_GEN, false, {"gi_iframe"}},
 	{PCA_F_GEN_FRAME_STATE, PCA_S_GEN, false, {"gi_frame_state"}},
 	{PCA_F_CODE_NLOCALSPLUS, PCA_S_CODE, false, {"co_nlocalsplus"}},
@@ -168,6 +172,15 @@ static const struct field_spec field_specs[] = {
 	{PCA_F_MODULE_STATE, PCA_S_MODULE, true, {"md_state"}},
 	{PCA_F_MODULEDEF_SIZE, PCA_S_MODULEDEF, true, {"m_size"}},
 	{PCA_F_MODULEDEF_TRAVERSE, PCA_S_MODULEDEF, true, {"m_traverse"}},
+	{PCA_F_ODICT_FIRST, PCA_S_ODICT, true, {"od_first"}},
+	{PCA_F_ODICT_FAST_SIZE, PCA_S_ODICT, true, {"od_fast_nodes_size"}},
+	{PCA_F_CODE_NLOCALS, PCA_S_CODE, false, {"co_nlocals"}},
+	{PCA_F_CODE_CELLVARS, PCA_S_CODE, false, {"co_cellvars"}},
+	{PCA_F_CODE_FREEVARS, PCA_S_CODE, false, {"co_freevars"}},
+	{PCA_F_CODE_CELL2ARG, PCA_S_CODE, false, {"co_cell2arg"}},
+	{PCA_F_CODE_EXTRA, PCA_S_CODE, true, {"co_extra"}},
+	{PCA_F_CODE_OPCACHE, PCA_S_CODE, false, {"co_opcache"}},
+	{PCA_F_CODE_OPCACHE_SIZE, PCA_S_CODE, false, {"co_opcache_size"}},
 	{PCA_F_DK_ENTRY_KEY, PCA_S_DICT_ENTRY, true, {"me_key"}},
 	{PCA_F_DK_ENTRY_VALUE, PCA_S_DICT_ENTRY, true, {"me_value"}},
 	{PCA_F_DK_UENTRY_KEY, PCA_S_DICT_UNICODE_ENTRY, true, {"me_key"}},

@@ -57,6 +57,9 @@ enum pca_struct {
 	PCA_S_GEN,              /* PyGenObject (coroutines share its layout) */
 	PCA_S_MODULE,           /* PyModuleObject */
 	PCA_S_MODULEDEF,        /* PyModuleDef */
+	PCA_S_ODICT_NODE,       /* _ODictNode */
+	PCA_S_ODICT,            /* PyODictObject */
+	PCA_S_OPCACHE,          /* _PyOpcache (3.8-3.10) */
 	PCA_STRUCT_COUNT
 };
 
@@ -163,6 +166,7 @@ enum pca_field {
 	PCA_F_IFRAME_GLOBALS,
 	PCA_F_IFRAME_BUILTINS,
 	PCA_F_FRAMEOBJ_FRAME,        /* PyFrameObject.f_frame (3.11+) */
+	PCA_F_FRAMEOBJ_DATA,         /* PyFrameObject._f_frame_data (3.11+) */
 	PCA_F_GEN_IFRAME,            /* gi_iframe (3.11+) */
 	PCA_F_GEN_FRAME_STATE,       /* gi_frame_state (3.11+) */
 	PCA_F_CODE_NLOCALSPLUS,      /* 3.11+ */
@@ -171,6 +175,15 @@ enum pca_field {
 	PCA_F_MODULE_STATE,          /* PyModuleObject.md_state */
 	PCA_F_MODULEDEF_SIZE,        /* PyModuleDef.m_size */
 	PCA_F_MODULEDEF_TRAVERSE,    /* PyModuleDef.m_traverse */
+	PCA_F_ODICT_FIRST,           /* od_first */
+	PCA_F_ODICT_FAST_SIZE,       /* od_fast_nodes_size */
+	PCA_F_CODE_NLOCALS,          /* 3.6-3.10 */
+	PCA_F_CODE_CELLVARS,         /* 3.6-3.10 tuples */
+	PCA_F_CODE_FREEVARS,
+	PCA_F_CODE_CELL2ARG,         /* 3.6-3.10 */
+	PCA_F_CODE_EXTRA,
+	PCA_F_CODE_OPCACHE,          /* 3.8-3.10 */
+	PCA_F_CODE_OPCACHE_SIZE,
 	PCA_F_DK_ENTRY_KEY,
 	PCA_F_DK_ENTRY_VALUE,
 	PCA_F_DK_UENTRY_KEY,         /* 3.11+ */

@@ -410,9 +410,7 @@ struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr
 		info.c_base = type_c_base(o, type_addr);
 		info.kind = info.c_base < 0 ? PCA_KIND_OBJECT : pca_c_types[info.c_base].kind;
 		/* Kinds with their own __sizeof__ that we do not model yet. */
-		info.size_exact = info.kind != PCA_KIND_TYPE && info.kind != PCA_KIND_ODICT &&
-				  info.kind != PCA_KIND_CODE && info.kind != PCA_KIND_FRAME &&
-				  sizeof_is_modelled(o, type_addr, info.kind);
+		info.size_exact = sizeof_is_modelled(o, type_addr, info.kind);
 		if (o->ninfos == o->infos_capacity) {
 			size_t cap = o->infos_capacity ? o->infos_capacity * 2 : 256;
 			struct pca_type_info *infos = realloc(o->infos, cap * sizeof(*infos));
@@ -437,22 +435,17 @@ struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr
 	return idx == UINT32_MAX ? NULL : &o->infos[idx];
 }
 
-/* Objects/dictobject.c _PyDict_SizeOf. The keys table counts only when this
- * dict owns it (dk_refcnt == 1; shared split keys belong to the class);
- * split values count their slots. */
-static bool dict_sizeof(struct pca_objects *o, uint64_t dict, uint64_t *res)
+/* Objects/dictobject.c _PyDict_KeysSize, and the number of value slots a
+ * split table built on these keys has (shared_keys_usable_size 3.11+,
+ * USABLE_FRACTION(dk_size) before). */
+static bool dict_keys_size(struct pca_objects *o, uint64_t keys, uint64_t *size_ret,
+			   uint64_t *value_slots)
 {
 	const struct pca_layout *l = o->interp->layout;
-	uint64_t keys, values, refcnt, nentries, usable;
-	if (!rd(o, dict, PCA_F_DICT_KEYS, &keys) || !rd(o, dict, PCA_F_DICT_VALUES, &values) ||
-	    !rd(o, keys, PCA_F_DK_REFCNT, &refcnt) || !rd(o, keys, PCA_F_DK_NENTRIES, &nentries) ||
-	    !rd(o, keys, PCA_F_DK_USABLE, &usable))
+	uint64_t nentries, usable;
+	if (!rd(o, keys, PCA_F_DK_NENTRIES, &nentries) || !rd(o, keys, PCA_F_DK_USABLE, &usable))
 		return false;
-	uint64_t keys_size, values_slots;
 	if (pca_layout_has(l, PCA_F_DK_LOG2_SIZE)) {
-		/* 3.11+: _PyDict_KeysSize; split values hold nentries + usable slots
-		 * (shared_keys_usable_size); 3.13 values embedded in the object
-		 * are the object's, not the dict's. */
 		uint64_t log2_size, log2_index_bytes, kind;
 		if (!rd(o, keys, PCA_F_DK_LOG2_SIZE, &log2_size) || log2_size > 40 ||
 		    !rd(o, keys, PCA_F_DK_LOG2_INDEX_BYTES, &log2_index_bytes) ||
@@ -460,25 +453,131 @@ static bool dict_sizeof(struct pca_objects *o, uint64_t dict, uint64_t *res)
 			return false;
 		uint64_t size = 1ull << log2_size;
 		uint64_t entry = kind ? l->sizes[PCA_S_DICT_UNICODE_ENTRY] : l->sizes[PCA_S_DICT_ENTRY];
-		keys_size = l->sizes[PCA_S_DICT_KEYS] + (1ull << log2_index_bytes) + (2 * size / 3) * entry;
-		values_slots = nentries + usable;
-		uint64_t embedded = 0;
-		if (values && rd(o, values, PCA_F_DICT_VALUES_EMBEDDED, &embedded) && embedded)
-			values_slots = 0;
-	} else {
-		/* 3.6-3.10: USABLE_FRACTION(dk_size) entries after dk_size indices of
-		 * DK_IXSIZE bytes; the header is everything before dk_indices. */
-		uint64_t size;
-		if (!rd(o, keys, PCA_F_DK_SIZE, &size) || size > max_dict_entries * 2)
-			return false;
-		keys_size = pca_layout_offset(l, PCA_F_DK_INDICES) + dk_index_size(size) * size +
-			    (2 * size / 3) * l->sizes[PCA_S_DICT_ENTRY];
-		values_slots = 2 * size / 3;
+		*size_ret = l->sizes[PCA_S_DICT_KEYS] + (1ull << log2_index_bytes) + (2 * size / 3) * entry;
+		*value_slots = nentries + usable;
+		return true;
 	}
-	uint64_t type, basicsize;
-	if (!rd(o, dict, PCA_F_OB_TYPE, &type) || !rd(o, type, PCA_F_TP_BASICSIZE, &basicsize))
+	/* 3.6-3.10: USABLE_FRACTION(dk_size) entries after dk_size indices of
+	 * DK_IXSIZE bytes; the header is everything before dk_indices. */
+	uint64_t size;
+	if (!rd(o, keys, PCA_F_DK_SIZE, &size) || size > max_dict_entries * 2)
 		return false;
-	*res = basicsize + (values ? values_slots * 8 : 0) + (refcnt == 1 ? keys_size : 0);
+	*size_ret = pca_layout_offset(l, PCA_F_DK_INDICES) + dk_index_size(size) * size +
+		    (2 * size / 3) * l->sizes[PCA_S_DICT_ENTRY];
+	*value_slots = 2 * size / 3;
+	return true;
+}
+
+/* Objects/dictobject.c _PyDict_SizeOf. The keys table counts only when this
+ * dict owns it (dk_refcnt == 1; shared split keys belong to the class);
+ * split values count their slots, except 3.13 values embedded in the
+ * object, which are the object's. */
+static bool dict_sizeof(struct pca_objects *o, uint64_t dict, const struct pca_type_info *t,
+			uint64_t *res)
+{
+	uint64_t keys, values, refcnt, keys_size, value_slots, embedded = 0;
+	if (!rd(o, dict, PCA_F_DICT_KEYS, &keys) || !rd(o, dict, PCA_F_DICT_VALUES, &values) ||
+	    !rd(o, keys, PCA_F_DK_REFCNT, &refcnt) ||
+	    !dict_keys_size(o, keys, &keys_size, &value_slots))
+		return false;
+	if (values && rd(o, values, PCA_F_DICT_VALUES_EMBEDDED, &embedded) && embedded)
+		value_slots = 0;
+	*res = t->basicsize + (values ? value_slots * 8 : 0) + (refcnt == 1 ? keys_size : 0);
+	return true;
+}
+
+/* Objects/odictobject.c odict_sizeof: the dict, the fast-lookup node array,
+ * and one linked-list node per item. */
+static bool odict_sizeof(struct pca_objects *o, uint64_t od, const struct pca_type_info *t,
+			 uint64_t *res)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t fast, first, used;
+	if (!dict_sizeof(o, od, t, res) || !rd(o, od, PCA_F_ODICT_FAST_SIZE, &fast) ||
+	    !rd(o, od, PCA_F_ODICT_FIRST, &first) || !rd(o, od, PCA_F_DICT_USED, &used))
+		return false;
+	*res += fast * 8 + (first ? used * l->sizes[PCA_S_ODICT_NODE] : 0);
+	return true;
+}
+
+/* Objects/typeobject.c type___sizeof___impl: PyHeapTypeObject plus the
+ * cached keys of its instances for heap types; PyTypeObject for static ones. */
+static bool type_sizeof(struct pca_objects *o, uint64_t type, uint64_t *res)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t flags, keys, keys_size, slots;
+	if (!rd(o, type, PCA_F_TP_FLAGS, &flags))
+		return false;
+	if (!(flags & tpflags_heaptype)) {
+		*res = l->sizes[PCA_S_TYPE];
+		return true;
+	}
+	*res = l->sizes[PCA_S_HEAPTYPE];
+	if (rd(o, type, PCA_F_HT_CACHED_KEYS, &keys) && keys) {
+		if (!dict_keys_size(o, keys, &keys_size, &slots))
+			return false;
+		*res += keys_size;
+	}
+	return true;
+}
+
+static bool tuple_len(struct pca_objects *o, uint64_t tuple, uint64_t *ret)
+{
+	return tuple && rd(o, tuple, PCA_F_OB_SIZE, ret) && *ret < max_dict_entries;
+}
+
+/* Objects/codeobject.c code_sizeof. 3.11+: _PyObject_VAR_SIZE (rounded to
+ * 8) of the variable-size object. 3.6-3.10: the object, the cell-to-argument
+ * map, and 3.8-3.10 the opcache (one map byte per code unit and an entry per
+ * cache). co_extra (set by debuggers, rare) is not counted: flagged. */
+static bool code_sizeof(struct pca_objects *o, uint64_t code, const struct pca_type_info *t,
+			uint64_t *res)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t n;
+	if (pca_layout_has(l, PCA_F_CODE_ADAPTIVE)) {
+		if (!rd(o, code, PCA_F_OB_SIZE, &n) || n > max_dict_entries)
+			return false;
+		*res = (t->basicsize + n * t->itemsize + 7) & ~7ull;
+		return true;
+	}
+	uint64_t cell2arg, cellvars, ncells, opcache, opcache_size, bytecode, ncode;
+	*res = t->basicsize;
+	if (rd(o, code, PCA_F_CODE_CELL2ARG, &cell2arg) && cell2arg &&
+	    rd(o, code, PCA_F_CODE_CELLVARS, &cellvars) && tuple_len(o, cellvars, &ncells))
+		*res += ncells * 8;
+	if (rd(o, code, PCA_F_CODE_OPCACHE, &opcache) && opcache &&
+	    rd(o, code, PCA_F_CODE_OPCACHE_SIZE, &opcache_size) &&
+	    rd(o, code, PCA_F_CODE_CODE, &bytecode) && rd(o, bytecode, PCA_F_OB_SIZE, &ncode))
+		*res += ncode / 2 + opcache_size * l->sizes[PCA_S_OPCACHE];
+	return true;
+}
+
+/* Objects/frameobject.c frame_sizeof. 3.11+: the object up to its frame
+ * data plus the frame's slots for its code; 3.6-3.10: PyFrameObject with
+ * its one-slot array grown to locals, cells, frees and the value stack. */
+static bool frame_sizeof(struct pca_objects *o, uint64_t frame, uint64_t *res)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t code, nlocals, stacksize;
+	if (pca_layout_has(l, PCA_F_FRAMEOBJ_FRAME)) {
+		uint64_t iframe;
+		if (!rd(o, frame, PCA_F_FRAMEOBJ_FRAME, &iframe) || !rd(o, iframe, PCA_F_IFRAME_CODE, &code) ||
+		    !rd(o, code, PCA_F_CODE_NLOCALSPLUS, &nlocals) ||
+		    !rd(o, code, PCA_F_CODE_STACKSIZE, &stacksize))
+			return false;
+		*res = pca_layout_offset(l, PCA_F_FRAMEOBJ_DATA) + pca_layout_offset(l, PCA_F_IFRAME_LOCALSPLUS) +
+		       ((nlocals & 0xffffffffu) + (stacksize & 0xffffffffu)) * 8;
+		return true;
+	}
+	uint64_t cellvars, freevars, ncells, nfrees;
+	if (!rd(o, frame, PCA_F_FRAME_CODE, &code) || !rd(o, code, PCA_F_CODE_NLOCALS, &nlocals) ||
+	    !rd(o, code, PCA_F_CODE_STACKSIZE, &stacksize) ||
+	    !rd(o, code, PCA_F_CODE_CELLVARS, &cellvars) || !tuple_len(o, cellvars, &ncells) ||
+	    !rd(o, code, PCA_F_CODE_FREEVARS, &freevars) || !tuple_len(o, freevars, &nfrees))
+		return false;
+	uint64_t extras = (stacksize & 0xffffffffu) + (nlocals & 0xffffffffu) + ncells + nfrees;
+	*res = l->sizes[PCA_S_FRAME] + (extras ? extras - 1 : 0) * 8;
 	return true;
 }
 
@@ -585,7 +684,15 @@ static bool kind_sizeof(struct pca_objects *o, uint64_t obj, const struct pca_ty
 	case PCA_KIND_STR:
 		return str_sizeof(o, obj, res);
 	case PCA_KIND_DICT:
-		return dict_sizeof(o, obj, res);
+		return dict_sizeof(o, obj, t, res);
+	case PCA_KIND_ODICT:
+		return odict_sizeof(o, obj, t, res);
+	case PCA_KIND_TYPE:
+		return type_sizeof(o, obj, res);
+	case PCA_KIND_CODE:
+		return code_sizeof(o, obj, t, res);
+	case PCA_KIND_FRAME:
+		return frame_sizeof(o, obj, res);
 	case PCA_KIND_LIST: /* list___sizeof___impl: allocated slots */
 		if (!rd(o, obj, PCA_F_LIST_ALLOCATED, &v) || (int64_t)v < 0)
 			return false;
