@@ -8,7 +8,9 @@
 
 #include "analyses/summary.h"
 #include "base/error.h"
+#include "heap/arenas.h"
 #include "heap/heap.h"
+#include "report/allocator.h"
 #include "objects/objects.h"
 #include "interp/interp.h"
 #include "layout/layout.h"
@@ -199,6 +201,14 @@ static int run_summary(struct session *s)
 		pca_heap_deinit(&heap);
 		return fail(s, err);
 	}
+	/* The allocator section is a separate walk: a failure there leaves the
+	 * census standing, with a warning. */
+	struct pca_arenas arenas;
+	struct pca_error *arenas_err = pca_arenas_compute(&s->interp, &s->warnings, &arenas);
+	if (arenas_err) {
+		pca_warnings_add(&s->warnings, "pymalloc section unavailable: %s", arenas_err->message);
+		pca_error_destroy(arenas_err);
+	}
 	for (size_t i = 0; i < summary.nrows; i++)
 		if (!summary.rows[i].type->size_exact)
 			pca_warnings_add(&s->warnings, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",
@@ -208,12 +218,18 @@ static int run_summary(struct session *s)
 		pca_json_init(&j, stdout);
 		pca_report_json_begin(&j, &s->facts);
 		pca_report_json_summary(&j, &summary);
+		if (!arenas_err)
+			pca_report_json_arenas(&j, &arenas);
 		pca_report_json_end(&j, &s->warnings);
 	} else {
 		pca_report_facts_text(stdout, &s->facts);
 		pca_report_summary_text(stdout, &summary, s->opts->limit);
+		if (!arenas_err)
+			pca_report_arenas_text(stdout, &arenas);
 		pca_report_warnings_text(stdout, &s->warnings);
 	}
+	if (!arenas_err)
+		pca_arenas_deinit(&arenas);
 	pca_summary_deinit(&summary);
 	pca_heap_deinit(&heap);
 	pca_objects_deinit(&objects);

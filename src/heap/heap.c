@@ -118,7 +118,14 @@ static bool offer(struct builder *b, uint64_t obj)
 
 static void visit_referent(void *ctx, uint64_t referent)
 {
-	offer(ctx, referent);
+	struct builder *b = ctx;
+	if (!(referent & PCA_REFERENT_GUESS)) {
+		offer(b, referent);
+		return;
+	}
+	uint64_t skipped = b->heap->skipped;
+	offer(b, referent & ~(uint64_t)PCA_REFERENT_GUESS);
+	b->heap->skipped = skipped; /* a guess that is no object is no problem */
 }
 
 /* One circular list with sentinel `head`. */

@@ -81,6 +81,10 @@ const struct pca_c_type pca_c_types[] = {
 	{"_io.BytesIO", PCA_KIND_OBJECT, "bytesio", {"dict"}},
 	{"re.Pattern", PCA_KIND_OBJECT, "PatternObject", {"groupindex", "indexgroup", "pattern"}},
 	{"_abc._abc_data", PCA_KIND_OBJECT, "_abc_data", {"_abc_registry", "_abc_cache", "_abc_negative_cache"}},
+	{"_struct.Struct", PCA_KIND_OBJECT, "PyStructObject", {"s_format"}},
+	{"operator.attrgetter", PCA_KIND_OBJECT, "attrgetterobject", {"attr"}},
+	{"operator.itemgetter", PCA_KIND_OBJECT, "itemgetterobject", {"item"}},
+	{"operator.methodcaller", PCA_KIND_OBJECT, "methodcallerobject", {"name", "args", "kwds"}},
 	{NULL, PCA_KIND_OBJECT, NULL, {NULL}},
 };
 
@@ -972,7 +976,13 @@ static void visit_module_state(struct pca_objects *o, uint64_t module, pca_visit
 	    !rd(o, def, PCA_F_MODULEDEF_TRAVERSE, &traverse) || !traverse ||
 	    (int64_t)size <= 0 || size > (64u << 10))
 		return;
-	visit_array(o, state, size / 8, visit, ctx);
+	for (uint64_t i = 0; i < size / 8; i++) {
+		uint64_t p;
+		if (!pca_target_try_read_u64(o->interp->target, state + i * 8, &p))
+			return;
+		if (p && !(p & 7))
+			visit(ctx, p | PCA_REFERENT_GUESS);
+	}
 }
 
 /* Resolve once per type what its traverse visits. */

@@ -93,6 +93,10 @@ struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr
  * and constants). Unreadable parts are skipped; the caller validates each
  * referent. */
 typedef void (*pca_visit_fn)(void *ctx, uint64_t referent);
+/* A referent with this bit set is a guess (a word of memory that may hold
+ * an object pointer, e.g. in a C module's state): the caller drops it
+ * quietly when it is not a valid object. Objects are 8-byte aligned. */
+enum { PCA_REFERENT_GUESS = 1 };
 void pca_objects_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *type,
 			   pca_visit_fn visit, void *ctx);
 

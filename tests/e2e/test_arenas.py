@@ -5,11 +5,9 @@ account into a file at the last moment and dies; what the tool reads from
 the core must equal that account exactly: arenas, pools, every size class's
 pools / blocks in use / available blocks, and every byte total.
 
-  test_arenas.py --driver /tmp/arenas_driver --python PYTHON|all --method abort|gcore|both --workdir DIR
+  test_arenas.py --tool build/pycore-analyze --python PYTHON|all --method abort|gcore|both --workdir DIR
 
---driver runs `DRIVER CORE` (tests/e2e/arenas_driver.c) until the summary
-command carries the section; without it the tool's `--json summary` is used
-(see tool_allocator()).
+The section is the "allocator" key of `pycore-analyze --json summary`.
 """
 
 import json
@@ -75,9 +73,9 @@ def expected_allocator(stats):
     }
 
 
-def tool_output(tool, driver, core):
+def tool_output(tool, core):
     """Run the tool on CORE; return (run, its JSON document or None)."""
-    argv = [driver, core] if driver else [tool, "--json", "summary", core]
+    argv = [tool, "--json", "summary", core]
     run = corelib.run_tool(argv)
     if run.crashed() or run.returncode not in (0, 1):
         return run, None
@@ -106,14 +104,14 @@ def compare(expected, got, allowed):
     return problems
 
 
-def check(tool, driver, python, method, workdir):
+def check(tool, python, method, workdir):
     version = corelib.python_version(python)
     rundir = os.path.join(workdir, "%s-%s" % (os.path.basename(python), method))
     shutil.rmtree(rundir, ignore_errors=True)
     core, truth, _ = corelib.make_scenario_core(python, "arenas_scenario.py", rundir, method)
     with open(truth["mallocstats"]) as f:
         stats = parse_mallocstats(f.read())
-    run, doc = tool_output(tool, driver, core)
+    run, doc = tool_output(tool, core)
     got = doc.get("allocator") if doc else None
     if got is None:
         print("FAIL %s %s: %s" % (version, method, run.describe()))
@@ -124,17 +122,10 @@ def check(tool, driver, python, method, workdir):
     if got.get("size_classes") and stats["nclasses"] * got["alignment"] != stats["threshold"]:
         problems.append("alignment %d x %d classes is not the threshold %d"
                         % (got["alignment"], stats["nclasses"], stats["threshold"]))
-    if doc.get("warnings"):
-        problems.extend("warning: " + w for w in doc["warnings"])
-    if "blocks_listed" in doc:
-        # The driver also walks the block iterator: every used block once,
-        # in address order, inside a pool of the index.
-        used = sum(c["blocks_used"] for c in expected["size_classes"])
-        if (doc["blocks_listed"], doc["blocks_listed_misplaced"],
-                doc["pools_skipped_listing"]) != (used, 0, 0):
-            problems.append("block iterator listed %d blocks (%d misplaced, %d pools skipped), "
-                            "expected %d" % (doc["blocks_listed"], doc["blocks_listed_misplaced"],
-                                             doc["pools_skipped_listing"], used))
+    # Warnings about the allocator walk fail the test; the census's own
+    # (approximate sizes of some types) are not this test's business.
+    problems.extend("warning: " + w for w in doc.get("warnings", [])
+                    if any(k in w for k in ("pymalloc", "pool", "arena", "obmalloc")))
     if problems:
         print("FAIL Python %s %s: %d differences (core kept: %s)" % (version, method, len(problems), core))
         for p in problems:
@@ -151,17 +142,15 @@ def main():
     def add_arguments(ap):
         ap.add_argument("--python", action="append", required=True)
         ap.add_argument("--method", default="abort", choices=["abort", "gcore", "both"])
-        ap.add_argument("--driver", help="arenas_driver binary (until summary has the section)")
     args = corelib.parse_args(__doc__, add_arguments)
     pythons = []
     for p in args.python:
         pythons.extend(corelib.find_interpreters() if p == "all" else [p])
     methods = ["abort", "gcore"] if args.method == "both" else [args.method]
-    driver = os.path.abspath(args.driver) if args.driver else None
     ok = True
     for python in pythons:
         for method in methods:
-            ok = check(args.tool, driver, python, method, args.workdir) and ok
+            ok = check(args.tool, python, method, args.workdir) and ok
     sys.exit(0 if ok else 1)
 
 

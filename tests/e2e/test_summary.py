@@ -63,6 +63,14 @@ PROGRAM = "heap_scenario.py"
 RESIDUAL_PCT = 0.5
 TOP_N = 10
 
+# Objects the tool counts and the truth cannot see, measured per version:
+# C module state that the module's m_traverse does not visit (the tool
+# offers every word of a module's state, docs/usage.md). 3.13's _datetime
+# keeps cached ints and the epoch datetime there. Exactly these extra counts
+# (with the sizes of those objects) are accepted for checked types; any
+# other difference fails.
+MODULE_STATE_EXTRA = {"3.13": {"int": 7, "datetime.datetime": 1}}
+
 
 def pct(diff, base):
     return 100.0 * diff / base if base else (0.0 if not diff else float("inf"))
@@ -130,8 +138,18 @@ def compare(truth, result, strict):
     zero = (0, 0)
 
     # The types the scenario made in known numbers: exact.
+    extra = MODULE_STATE_EXTRA.get(".".join(truth["version"].split(".")[:2]), {})
+
+    def matches(name):
+        w, g = want.get(name, zero), got.get(name, zero)
+        if w == g:
+            return True
+        # the allowed extra objects must be exactly that many more, and
+        # bigger only by objects of this type (at least 24 bytes each)
+        n = extra.get(name, 0)
+        return n and g[0] - w[0] == n and g[1] - w[1] >= 24 * n
     bad = [(name, want.get(name, zero), got.get(name, zero)) for name in truth["check"]
-           if want.get(name, zero) != got.get(name, zero)]
+           if not matches(name)]
     if bad:
         problems.append("%d of the %d checked types differ (must be exact):\n%s"
                         % (len(bad), len(truth["check"]), type_table(bad, approximate)))
@@ -171,11 +189,13 @@ def compare(truth, result, strict):
             problems.append("types rows sum to %d objects / %d bytes, totals say %d / %d"
                             % (rows_obj, rows_size, g_obj, g_size))
 
+    # The collector's lists, all generations and the permanent one: exact.
+    if totals.get("gc_tracked") != truth["totals"].get("gc_tracked"):
+        problems.append("gc_tracked: expected %s, got %r"
+                        % (truth["totals"].get("gc_tracked"), totals.get("gc_tracked")))
     # Report only: numbers the summary carries that this test does not prove.
-    notes.append("gc_tracked: truth %s, tool %r; unreachable: a full collection would free "
-                 "%s tracked objects (the garbage ring), tool %r"
-                 % (truth["totals"].get("gc_tracked"), totals.get("gc_tracked"),
-                    truth.get("expected_unreachable"), totals.get("unreachable")))
+    notes.append("unreachable: a full collection would free %s tracked objects (the garbage "
+                 "ring), tool %r" % (truth.get("expected_unreachable"), totals.get("unreachable")))
     warnings = result.get("warnings")
     if warnings:
         notes.append("tool warnings: %s" % json.dumps(warnings)[:2000])
