@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 /* The collector keeps three generations (Modules/gcmodule.c NUM_GENERATIONS,
@@ -15,55 +16,114 @@ struct builder {
 	struct pca_objects *objects;
 	struct pca_heap *heap;
 	size_t capacity;
-	/* open-addressing set of every address already examined (objects and
-	 * rejected candidates alike): each is looked at once */
-	uint64_t *seen;
-	size_t seen_capacity, seen_count;
+	/* Every address examined once. Objects are 8-byte aligned and live in
+	 * the core's saved segments: one bit per 8 bytes of saved memory (1/64
+	 * of the core), a bit set for each valid object; `seg_bit[i]` is the
+	 * first bit of segment i. Addresses outside saved memory (rare: pages
+	 * read from attached files) go to a small open-addressing set. */
+	uint64_t *bits;
+	uint64_t *seg_bit;
+	size_t nsegments;
+	uint64_t last_vaddr, last_saved, last_bit; /* cache of bit_of */
+	uint64_t *outside;
+	size_t outside_capacity, outside_count;
 	struct pca_error *err; /* first allocation failure */
 	uint64_t current;      /* object whose references are being offered */
 	FILE *parents_out;     /* debugging aid: PCA_DUMP_PARENTS */
 };
 
-static size_t seen_slot(const struct builder *b, uint64_t addr)
+static struct pca_error *bits_init(struct builder *b)
 {
-	size_t mask = b->seen_capacity - 1;
-	size_t i = (size_t)((addr >> 4) * 0x9e3779b97f4a7c15ull >> 17) & mask;
-	while (b->seen[i] && b->seen[i] != addr)
+	struct pca_target *t = b->objects->interp->target;
+	b->nsegments = pca_target_segment_count(t);
+	b->seg_bit = calloc(b->nsegments + 1, sizeof(*b->seg_bit));
+	if (!b->seg_bit)
+		return &pca_error_nomem;
+	uint64_t total = 0;
+	for (size_t i = 0; i < b->nsegments; i++) {
+		uint64_t vaddr, saved;
+		pca_target_segment(t, i, &vaddr, &saved);
+		b->seg_bit[i] = total;
+		total += (saved + 7) / 8;
+	}
+	b->seg_bit[b->nsegments] = total;
+	b->bits = calloc(total / 64 + 1, sizeof(*b->bits));
+	return b->bits ? NULL : &pca_error_nomem;
+}
+
+/* Bit of addr, or UINT64_MAX when addr is not in saved memory. The last
+ * segment found is tried first: neighbours share segments. */
+static uint64_t bit_of(struct builder *b, uint64_t addr)
+{
+	if (addr - b->last_vaddr < b->last_saved)
+		return b->last_bit + (addr - b->last_vaddr) / 8;
+	struct pca_target *t = b->objects->interp->target;
+	int64_t seg = pca_target_segment_index(t, addr);
+	if (seg < 0)
+		return UINT64_MAX;
+	pca_target_segment(t, (size_t)seg, &b->last_vaddr, &b->last_saved);
+	b->last_bit = b->seg_bit[seg];
+	return b->last_bit + (addr - b->last_vaddr) / 8;
+}
+
+static size_t outside_slot(const struct builder *b, uint64_t addr)
+{
+	size_t mask = b->outside_capacity - 1;
+	size_t i = (size_t)((addr >> 3) * 0x9e3779b97f4a7c15ull >> 17) & mask;
+	while (b->outside[i] && b->outside[i] != addr)
 		i = (i + 1) & mask;
 	return i;
 }
 
-static bool seen_grow(struct builder *b)
+static bool outside_grow(struct builder *b)
 {
-	size_t old_cap = b->seen_capacity;
-	uint64_t *old = b->seen;
-	size_t cap = old_cap ? old_cap * 2 : 1u << 16;
-	b->seen = calloc(cap, sizeof(*b->seen));
-	if (!b->seen) {
-		b->seen = old;
+	size_t old_cap = b->outside_capacity;
+	uint64_t *old = b->outside;
+	size_t cap = old_cap ? old_cap * 2 : 1024;
+	b->outside = calloc(cap, sizeof(*b->outside));
+	if (!b->outside) {
+		b->outside = old;
 		return false;
 	}
-	b->seen_capacity = cap;
+	b->outside_capacity = cap;
 	for (size_t i = 0; i < old_cap; i++)
 		if (old[i])
-			b->seen[seen_slot(b, old[i])] = old[i];
+			b->outside[outside_slot(b, old[i])] = old[i];
 	free(old);
 	return true;
 }
 
-/* True the first time `addr` is offered. */
+/* Mark addr seen; true the first time. */
 static bool first_sight(struct builder *b, uint64_t addr)
 {
-	if ((b->seen_count + 1) * 2 > b->seen_capacity && !seen_grow(b)) {
+	uint64_t bit = bit_of(b, addr);
+	if (bit != UINT64_MAX) {
+		uint64_t mask = 1ull << (bit & 63);
+		if (b->bits[bit / 64] & mask)
+			return false;
+		b->bits[bit / 64] |= mask;
+		return true;
+	}
+	if ((b->outside_count + 1) * 2 > b->outside_capacity && !outside_grow(b)) {
 		b->err = &pca_error_nomem;
 		return false;
 	}
-	size_t i = seen_slot(b, addr);
-	if (b->seen[i])
+	size_t i = outside_slot(b, addr);
+	if (b->outside[i])
 		return false;
-	b->seen[i] = addr;
-	b->seen_count++;
+	b->outside[i] = addr;
+	b->outside_count++;
 	return true;
+}
+
+/* A rejected candidate leaves the bitmap, so that bits are objects only
+ * (the sort below ranks objects by their bit). It may be offered again;
+ * each offer costs one failed validation. */
+static void forget(struct builder *b, uint64_t addr)
+{
+	uint64_t bit = bit_of(b, addr);
+	if (bit != UINT64_MAX)
+		b->bits[bit / 64] &= ~(1ull << (bit & 63));
 }
 
 static bool append(struct builder *b, uint64_t addr, uint32_t type, uint64_t size)
@@ -108,6 +168,7 @@ static bool offer(struct builder *b, uint64_t obj)
 	if (pca_interp_read_field(in, obj, PCA_F_OB_TYPE, &type_addr))
 		t = pca_objects_type(b->objects, type_addr);
 	if (!t || !pca_objects_sizeof(b->objects, obj, t, &size)) {
+		forget(b, obj);
 		b->heap->skipped++;
 		return false;
 	}
@@ -211,34 +272,76 @@ static int by_address(const void *a, const void *b)
 	return *x < *y ? -1 : *x > *y;
 }
 
-/* Sort the three arrays by address through a permutation. */
-static struct pca_error *sort_heap(struct pca_heap *h)
+/* Number of segments that start at or below addr (addr is in none of them
+ * or past their saved bytes). */
+static size_t segments_below(struct builder *b, uint64_t addr)
 {
-	uint64_t *pairs = malloc((size_t)h->count * 2 * sizeof(*pairs));
-	uint32_t *types = malloc((size_t)h->count * sizeof(*types));
-	uint64_t *sizes = malloc((size_t)h->count * sizeof(*sizes));
-	if (!pairs || !types || !sizes) {
-		free(pairs);
-		free(types);
-		free(sizes);
+	struct pca_target *t = b->objects->interp->target;
+	size_t lo = 0, hi = b->nsegments;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t vaddr, saved;
+		pca_target_segment(t, mid, &vaddr, &saved);
+		if (vaddr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* How many of the sorted values are below v. */
+static size_t count_below(const uint64_t *sorted, size_t n, uint64_t v)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sorted[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Address order without moving the arrays: an object's rank among all
+ * objects by address is the number of object bits before its own (prefix
+ * counts per bitmap word) plus the objects outside saved memory with a
+ * lower address (few; kept sorted). by_address[rank] = id. Only 4 bytes per
+ * object are written at scattered places, instead of moving 20. */
+static struct pca_error *index_by_address(struct builder *b)
+{
+	struct pca_heap *h = b->heap;
+	uint64_t nwords = b->seg_bit[b->nsegments] / 64 + 1;
+	h->prefix = malloc(nwords * sizeof(*h->prefix));
+	h->outside = malloc((b->outside_count ? b->outside_count : 1) * sizeof(*h->outside));
+	h->by_address = malloc(((size_t)h->count ? h->count : 1) * sizeof(*h->by_address));
+	if (!h->prefix || !h->outside || !h->by_address)
 		return &pca_error_nomem;
+	uint32_t running = 0;
+	for (uint64_t w = 0; w < nwords; w++) {
+		h->prefix[w] = running;
+		running += (uint32_t)__builtin_popcountll(b->bits[w]);
 	}
+	size_t nout = 0;
+	for (uint32_t i = 0; i < h->count && nout < b->outside_count; i++)
+		if (bit_of(b, h->addr[i]) == UINT64_MAX)
+			h->outside[nout++] = h->addr[i];
+	qsort(h->outside, nout, sizeof(*h->outside), by_address);
+	h->noutside = nout;
 	for (uint32_t i = 0; i < h->count; i++) {
-		pairs[2 * i] = h->addr[i];
-		pairs[2 * i + 1] = i;
+		uint64_t a = h->addr[i], bit = bit_of(b, a);
+		if (bit == UINT64_MAX) /* outside saved memory: the bits of all segments below a */
+			bit = b->seg_bit[segments_below(b, a)];
+		uint64_t rank = h->prefix[bit / 64] +
+				(uint64_t)__builtin_popcountll(b->bits[bit / 64] & ((1ull << (bit & 63)) - 1)) +
+				count_below(h->outside, nout, a);
+		/* ALWAYS: ranks are a permutation (distinct objects, distinct bits). */
+		if (rank >= h->count)
+			return pca_error_create(PCA_ERROR_OTHER, "internal error: object rank %llu of %u",
+						(unsigned long long)rank, h->count);
+		h->by_address[rank] = i;
 	}
-	qsort(pairs, h->count, 2 * sizeof(*pairs), by_address);
-	for (uint32_t i = 0; i < h->count; i++) {
-		uint32_t from = (uint32_t)pairs[2 * i + 1];
-		h->addr[i] = pairs[2 * i];
-		types[i] = h->type[from];
-		sizes[i] = h->size[from];
-	}
-	free(pairs);
-	free(h->type);
-	free(h->size);
-	h->type = types;
-	h->size = sizes;
 	return NULL;
 }
 
@@ -257,30 +360,73 @@ static void offer_frame_object(void *ctx, uint64_t frame)
 		offer(b, frame_obj);
 }
 
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warnings *w,
 				 struct pca_heap *ret)
 {
 	struct pca_heap *h = ret;
 	memset(h, 0, sizeof(*h));
 	struct builder b = {.objects = objects, .heap = h};
+	struct pca_error *err = bits_init(&b);
+	if (err) {
+		free(b.seg_bit);
+		free(b.bits);
+		return err;
+	}
 	const char *parents = getenv("PCA_DUMP_PARENTS");
 	if (parents)
 		b.parents_out = fopen(parents, "w");
-	struct pca_error *err = walk_collector(&b, w);
+	bool timing = getenv("PCA_TIMING") != NULL; /* debugging aid: phase times */
+	double t0 = now_seconds();
+	err = walk_collector(&b, w);
+	double t1 = now_seconds();
 	pca_interp_for_each_frame(objects->interp, offer_frame_object, &b);
 	/* The closure: the index itself is the work list. */
+	struct pca_target *target = objects->interp->target;
 	for (uint32_t i = 0; !err && !b.err && i < h->count; i++) {
+		/* The object traversed a few steps from now is far from this one:
+		 * start loading its header while this one is worked on. */
+		enum { PREFETCH_AHEAD = 8 };
+		if (i + PREFETCH_AHEAD < h->count) {
+			const void *ahead = pca_target_view(target, h->addr[i + PREFETCH_AHEAD], 16);
+			if (ahead)
+				__builtin_prefetch(ahead);
+		}
 		b.current = h->addr[i];
 		pca_objects_referents(objects, h->addr[i], &objects->infos[h->type[i]],
 				      visit_referent, &b);
 	}
-	free(b.seen);
 	if (b.parents_out)
 		fclose(b.parents_out);
 	if (!err)
 		err = b.err;
+	double t2 = now_seconds();
+	/* The bitmap and segment bits stay with the heap for address lookups. */
+	h->bits = b.bits;
+	h->seg_bit = b.seg_bit;
+	h->nsegments = b.nsegments;
+	h->target = objects->interp->target;
 	if (!err)
-		err = sort_heap(h);
+		err = index_by_address(&b);
+	/* Self-check of the address index, on demand (tests set it). */
+	if (!err && getenv("PCA_CHECK_INDEX")) {
+		for (uint32_t r = 0; r < h->count && !err; r++) {
+			uint32_t id;
+			if ((r && h->addr[h->by_address[r - 1]] >= h->addr[h->by_address[r]]) ||
+			    !pca_heap_find(h, h->addr[h->by_address[r]], &id) || id != h->by_address[r])
+				err = pca_error_create(PCA_ERROR_OTHER, "internal error: address index wrong at rank %u", r);
+		}
+	}
+	if (timing)
+		fprintf(stderr, "heap: collector lists %.3f s (%llu objects), closure %.3f s (%u objects), address index %.3f s\n",
+			t1 - t0, (unsigned long long)h->gc_tracked, t2 - t1, h->count, now_seconds() - t2);
+	free(b.outside);
 	const char *dump = getenv("PCA_DUMP_OBJECTS"); /* debugging aid */
 	if (!err && dump) {
 		FILE *f = fopen(dump, "w");
@@ -307,5 +453,48 @@ void pca_heap_deinit(struct pca_heap *h)
 	free(h->addr);
 	free(h->type);
 	free(h->size);
+	free(h->by_address);
+	free(h->bits);
+	free(h->seg_bit);
+	free(h->prefix);
+	free(h->outside);
 	memset(h, 0, sizeof(*h));
+}
+
+bool pca_heap_find(const struct pca_heap *h, uint64_t addr, uint32_t *ret)
+{
+	int64_t seg = pca_target_segment_index(h->target, addr);
+	uint64_t rank;
+	if (seg >= 0) {
+		uint64_t vaddr, saved;
+		pca_target_segment(h->target, (size_t)seg, &vaddr, &saved);
+		uint64_t bit = h->seg_bit[seg] + (addr - vaddr) / 8;
+		if ((addr & 7) || !(h->bits[bit / 64] & (1ull << (bit & 63))))
+			return false;
+		rank = h->prefix[bit / 64] +
+		       (uint64_t)__builtin_popcountll(h->bits[bit / 64] & ((1ull << (bit & 63)) - 1)) +
+		       count_below(h->outside, h->noutside, addr);
+	} else {
+		size_t k = count_below(h->outside, h->noutside, addr);
+		if (k >= h->noutside || h->outside[k] != addr)
+			return false;
+		/* bitmap objects below: all bits of the segments below addr */
+		size_t lo = 0, hi = h->nsegments;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			uint64_t vaddr, saved;
+			pca_target_segment(h->target, mid, &vaddr, &saved);
+			if (vaddr <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		uint64_t bit = h->seg_bit[lo];
+		rank = h->prefix[bit / 64] +
+		       (uint64_t)__builtin_popcountll(h->bits[bit / 64] & ((1ull << (bit & 63)) - 1)) + k;
+	}
+	if (rank >= h->count)
+		return false;
+	*ret = h->by_address[rank];
+	return true;
 }

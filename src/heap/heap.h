@@ -3,7 +3,8 @@
  * Objects are found by walking the cycle collector's lists (every generation
  * and the permanent one, of every interpreter), each walk bounded and
  * checked (each node's prev must point back). The index is struct-of-arrays
- * sorted by address, ids are dense uint32_t. Invalid objects (unreadable, bad
+ * with dense uint32_t ids; address order and address -> id lookups come
+ * from a bitmap of object starts (see struct pca_heap). Invalid objects (unreadable, bad
  * type pointer) are counted and skipped, never guessed.
  * Then the closure: every object referred to (objects/ says what each
  * type refers to) joins the index once, found through a set of addresses.
@@ -11,6 +12,7 @@
 #ifndef PCA_HEAP_HEAP_H
 #define PCA_HEAP_HEAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -18,9 +20,17 @@
 
 struct pca_heap {
 	uint32_t count;
-	uint64_t *addr;     /* sorted ascending */
+	uint64_t *addr;     /* by id; ids in discovery order */
 	uint32_t *type;     /* index into objects->infos */
 	uint64_t *size;     /* sys.getsizeof */
+	uint32_t *by_address; /* ids in address order: by_address[rank] = id */
+	/* address -> id (pca_heap_find): one bit per 8 bytes of saved memory,
+	 * set for each object, counted per 64-bit word in `prefix`; objects
+	 * outside saved memory in `outside`, sorted. */
+	struct pca_target *target;
+	uint64_t *bits, *seg_bit, *outside;
+	uint32_t *prefix;
+	size_t nsegments, noutside;
 	uint64_t gc_tracked;/* objects found in the collector's lists */
 	uint64_t skipped;   /* candidates that were not valid objects */
 	uint64_t lists_cut; /* GC lists whose walk ended on a broken link */
@@ -29,5 +39,7 @@ struct pca_heap {
 struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warnings *warnings,
 				 struct pca_heap *ret);
 void pca_heap_deinit(struct pca_heap *h);
+/* The id of the object that starts at addr. */
+bool pca_heap_find(const struct pca_heap *h, uint64_t addr, uint32_t *ret);
 
 #endif

@@ -18,10 +18,37 @@ static const size_t max_linetable = 16u << 20;
 bool pca_interp_read_field(struct pca_interp *in, uint64_t base, enum pca_field f, uint64_t *ret)
 {
 	const struct pca_layout_field *fl = &in->layout->fields[f];
-	uint64_t v = 0;
-	size_t size = fl->size && fl->size <= 8 ? fl->size : 8;
-	if (!fl->present || !pca_target_try_read(in->target, base + fl->offset, &v, size))
+	if (!fl->present)
 		return false;
+	/* The hot path of every walk: a pointer into the mapped core and a
+	 * fixed-size load, no copy call. */
+	uint64_t v = 0;
+	const uint8_t *p = pca_target_view(in->target, base + fl->offset, fl->size ? fl->size : 8);
+	switch (p ? fl->size : 0) {
+	case 1:
+		v = *p;
+		break;
+	case 2: {
+		uint16_t x;
+		memcpy(&x, p, 2);
+		v = x;
+		break;
+	}
+	case 4: {
+		uint32_t x;
+		memcpy(&x, p, 4);
+		v = x;
+		break;
+	}
+	case 8:
+		memcpy(&v, p, 8);
+		break;
+	default: {
+		size_t size = fl->size && fl->size <= 8 ? fl->size : 8;
+		if (!pca_target_try_read(in->target, base + fl->offset, &v, size))
+			return false;
+	}
+	}
 	if (fl->bit_size) {
 		v >>= fl->bit_offset;
 		v &= fl->bit_size >= 64 ? ~0ull : (1ull << fl->bit_size) - 1;

@@ -33,6 +33,7 @@ struct pca_target {
 	size_t map_size;
 	Elf *elf;
 	struct segment *segments; /* sorted by vaddr */
+	const struct segment *last_segment; /* cache of find_segment */
 	size_t nsegments;
 	uint64_t missing_bytes;
 	struct pca_target_thread *threads;
@@ -323,8 +324,22 @@ void pca_target_destroy(struct pca_target *t)
 	free(t);
 }
 
-/* Last segment with vaddr <= addr, or NULL. */
+static const struct segment *find_segment_search(const struct pca_target *t, uint64_t addr);
+
+/* Last segment with vaddr <= addr, or NULL. Reads cluster (an object's
+ * fields, then its neighbours), so the last hit is tried first. */
 static const struct segment *find_segment(const struct pca_target *t, uint64_t addr)
+{
+	const struct segment *last = t->last_segment;
+	if (last && addr - last->vaddr < last->memsz)
+		return last;
+	const struct segment *s = find_segment_search(t, addr);
+	if (s)
+		((struct pca_target *)t)->last_segment = s;
+	return s;
+}
+
+static const struct segment *find_segment_search(const struct pca_target *t, uint64_t addr)
 {
 	size_t lo = 0, hi = t->nsegments;
 	while (lo < hi) {
@@ -394,6 +409,11 @@ static size_t read_prefix(struct pca_target *t, uint64_t addr, uint8_t *out, siz
 
 bool pca_target_try_read(struct pca_target *t, uint64_t addr, void *buf, size_t len)
 {
+	const struct segment *s = find_segment(t, addr);
+	if (s && s->filesz >= len && addr - s->vaddr <= s->filesz - len) {
+		memcpy(buf, s->data + (addr - s->vaddr), len);
+		return true;
+	}
 	return read_prefix(t, addr, buf, len) == len;
 }
 
@@ -405,6 +425,11 @@ struct pca_error *pca_target_read(struct pca_target *t, uint64_t addr, void *buf
 
 bool pca_target_try_read_u64(struct pca_target *t, uint64_t addr, uint64_t *ret)
 {
+	const struct segment *s = find_segment(t, addr);
+	if (s && addr - s->vaddr <= s->filesz - 8 && s->filesz >= 8) {
+		memcpy(ret, s->data + (addr - s->vaddr), 8);
+		return true;
+	}
 	return pca_target_try_read(t, addr, ret, sizeof(*ret));
 }
 
@@ -480,3 +505,19 @@ const struct pca_target_thread *pca_target_threads(const struct pca_target *t) {
 size_t pca_target_mapping_count(const struct pca_target *t) { return t->nmappings; }
 const struct pca_target_mapping *pca_target_mappings(const struct pca_target *t) { return t->mappings; }
 uint64_t pca_target_missing_bytes(const struct pca_target *t) { return t->missing_bytes; }
+
+size_t pca_target_segment_count(const struct pca_target *t) { return t->nsegments; }
+
+void pca_target_segment(const struct pca_target *t, size_t i, uint64_t *vaddr, uint64_t *saved)
+{
+	*vaddr = t->segments[i].vaddr;
+	*saved = t->segments[i].filesz;
+}
+
+int64_t pca_target_segment_index(const struct pca_target *t, uint64_t addr)
+{
+	const struct segment *s = find_segment(t, addr);
+	if (!s || addr - s->vaddr >= s->filesz)
+		return -1;
+	return s - t->segments;
+}

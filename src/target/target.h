@@ -68,6 +68,13 @@ size_t pca_target_thread_count(const struct pca_target *t);
 const struct pca_target_thread *pca_target_threads(const struct pca_target *t);
 size_t pca_target_mapping_count(const struct pca_target *t);
 const struct pca_target_mapping *pca_target_mappings(const struct pca_target *t);
+/* Saved memory as segments sorted by address (for per-address bitmaps):
+ * segment i covers [vaddr, vaddr + saved) with bytes in the core. */
+size_t pca_target_segment_count(const struct pca_target *t);
+void pca_target_segment(const struct pca_target *t, size_t i, uint64_t *vaddr, uint64_t *saved);
+/* Index of the segment whose saved bytes hold addr, or -1. */
+int64_t pca_target_segment_index(const struct pca_target *t, uint64_t addr);
+
 /* Bytes of PT_LOAD data the program headers promise but the file does not hold. */
 uint64_t pca_target_missing_bytes(const struct pca_target *t);
 

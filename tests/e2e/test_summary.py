@@ -251,7 +251,8 @@ def run_one(tool, python, method, workdir, strict, truth_only):
         shutil.rmtree(rundir, ignore_errors=True)
         return 0
 
-    run = corelib.run_tool([tool, "--json", "summary", core])
+    # PCA_CHECK_INDEX: the tool also checks its address index against itself.
+    run = corelib.run_tool([tool, "--json", "summary", core], env=dict(os.environ, PCA_CHECK_INDEX="1"))
     problems = []
     notes = []
     result = None
