@@ -11,12 +11,19 @@ static int by_size_desc(const void *a, const void *b)
 	return strcmp(x->type->name, y->type->name);
 }
 
+static int by_name(const void *a, const void *b)
+{
+	const struct pca_summary_row *x = a, *y = b;
+	return strcmp(x->type->name, y->type->name);
+}
+
 struct pca_error *pca_summary_compute(const struct pca_heap *heap,
 				      const struct pca_objects *objects, struct pca_summary *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	/* Distinct type objects may share a name (two classes `Node` in one
-	 * module); rows are per type object, as guppy and pympler do. */
+	/* Rows are per type name: distinct type objects may share one (classes
+	 * made by a factory, ctypes' CFunctionType), and a reader of the table
+	 * or of the JSON expects each name once. */
 	struct pca_summary_row *rows = calloc(objects->ninfos ? objects->ninfos : 1, sizeof(*rows));
 	if (!rows)
 		return &pca_error_nomem;
@@ -31,8 +38,21 @@ struct pca_error *pca_summary_compute(const struct pca_heap *heap,
 		if (!rows[t].count)
 			continue;
 		rows[t].type = &objects->infos[t];
+		rows[t].size_exact = objects->infos[t].size_exact;
 		rows[n++] = rows[t];
 	}
+	qsort(rows, n, sizeof(*rows), by_name);
+	size_t merged = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (merged && strcmp(rows[merged - 1].type->name, rows[i].type->name) == 0) {
+			rows[merged - 1].count += rows[i].count;
+			rows[merged - 1].size += rows[i].size;
+			rows[merged - 1].size_exact &= rows[i].size_exact;
+			continue;
+		}
+		rows[merged++] = rows[i];
+	}
+	n = merged;
 	qsort(rows, n, sizeof(*rows), by_size_desc);
 	ret->rows = rows;
 	ret->nrows = n;

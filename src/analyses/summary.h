@@ -11,8 +11,9 @@
 #include "objects/objects.h"
 
 struct pca_summary_row {
-	const struct pca_type_info *type;
+	const struct pca_type_info *type; /* one of the types of this name */
 	uint64_t count, size;
+	bool size_exact;                  /* for every type of this name */
 };
 
 struct pca_summary {

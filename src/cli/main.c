@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyses/leaks.h"
 #include "analyses/summary.h"
 #include "base/error.h"
 #include "heap/arenas.h"
@@ -205,12 +206,22 @@ static int run_summary(struct session *s)
 	 * census standing, with a warning. */
 	struct pca_arenas arenas;
 	struct pca_error *arenas_err = pca_arenas_compute(&s->interp, &s->warnings, &arenas);
+	struct pca_leaks leaks = {0};
+	bool have_leaks = false;
 	if (arenas_err) {
 		pca_warnings_add(&s->warnings, "pymalloc section unavailable: %s", arenas_err->message);
 		pca_error_destroy(arenas_err);
+	} else {
+		struct pca_error *leaks_err = pca_leaks_compute(&objects, &heap, &arenas, &leaks);
+		if (leaks_err) {
+			pca_warnings_add(&s->warnings, "unreachable allocations unavailable: %s", leaks_err->message);
+			pca_error_destroy(leaks_err);
+		} else {
+			have_leaks = true;
+		}
 	}
 	for (size_t i = 0; i < summary.nrows; i++)
-		if (!summary.rows[i].type->size_exact)
+		if (!summary.rows[i].size_exact)
 			pca_warnings_add(&s->warnings, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",
 					 summary.rows[i].type->name);
 	if (s->opts->json) {
@@ -220,16 +231,21 @@ static int run_summary(struct session *s)
 		pca_report_json_summary(&j, &summary);
 		if (!arenas_err)
 			pca_report_json_arenas(&j, &arenas);
+		if (have_leaks)
+			pca_report_json_leaks(&j, &leaks);
 		pca_report_json_end(&j, &s->warnings);
 	} else {
 		pca_report_facts_text(stdout, &s->facts);
 		pca_report_summary_text(stdout, &summary, s->opts->limit);
 		if (!arenas_err)
 			pca_report_arenas_text(stdout, &arenas);
+		if (have_leaks)
+			pca_report_leaks_text(stdout, &leaks, s->opts->limit);
 		pca_report_warnings_text(stdout, &s->warnings);
 	}
 	if (!arenas_err)
 		pca_arenas_deinit(&arenas);
+	pca_leaks_deinit(&leaks);
 	pca_summary_deinit(&summary);
 	pca_heap_deinit(&heap);
 	pca_objects_deinit(&objects);

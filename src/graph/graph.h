@@ -60,8 +60,9 @@ struct pca_graph {
 };
 
 /* The edge source is called twice per node (count pass, fill pass) and must
- * give the same edges both times; if it does not, pca_graph_build fails
- * rather than trusting either pass. */
+ * give the same edges both times. If a node gets a different number of edges
+ * the second time, pca_graph_build fails (it never writes past what the
+ * count pass sized); different targets in equal number go undetected. */
 typedef void (*pca_graph_emit_fn)(void *emit_ctx, uint32_t target);
 typedef void (*pca_graph_edges_fn)(void *ctx, uint32_t node, pca_graph_emit_fn emit,
 				   void *emit_ctx);

@@ -32,9 +32,11 @@ const struct pca_c_type pca_c_types[] = {
 	{"collections.deque", PCA_KIND_DEQUE, NULL, {NULL}},
 	{"collections.OrderedDict", PCA_KIND_ODICT, "_odictobject", {"od_inst_dict"}},
 	{"collections.defaultdict", PCA_KIND_DICT, "defdictobject", {"default_factory"}},
-	/* co_consts, co_names, co_filename, co_name, co_qualname: not visited
-	 * by the collector, but they hold memory (docs/usage.md). */
-	{"code", PCA_KIND_CODE, "PyCodeObject", {"co_consts", "co_names", "co_filename", "co_name", "co_qualname"}},
+	/* Not visited by the collector, but held (docs/usage.md): every object
+	 * member of the code object, by version. */
+	{"code", PCA_KIND_CODE, "PyCodeObject", {"co_consts", "co_names", "co_filename", "co_name", "co_qualname",
+		"co_code", "co_varnames", "co_freevars", "co_cellvars", "co_lnotab", "co_linetable",
+		"co_exceptiontable", "co_localsplusnames", "co_localspluskinds"}},
 	{"frame", PCA_KIND_FRAME, "_frame", {"f_back", "f_code", "f_builtins", "f_globals", "f_locals", "f_trace", "f_exc_type", "f_exc_value", "f_exc_traceback", "f_extra_locals", "f_locals_cache"}},
 	/* gen_traverse; coroutines and async generators share the layout. */
 	{"generator", PCA_KIND_GENERATOR, "PyGenObject", {"gi_frame", "gi_code", "gi_name", "gi_qualname", "gi_exc_state.exc_type", "gi_exc_state.exc_value", "gi_exc_state.exc_traceback"}},

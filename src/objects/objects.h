@@ -39,7 +39,7 @@ enum pca_kind {
 	PCA_KIND_COUNT
 };
 
-enum { PCA_C_TYPE_MAX_MEMBERS = 13 };
+enum { PCA_C_TYPE_MAX_MEMBERS = 16 };
 
 struct pca_c_type {
 	const char *tp_name;

@@ -162,7 +162,7 @@ void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit)
 		pca_format_bytes(r->size, size, sizeof(size));
 		fprintf(out, "%12llu %12s %5.1f%%  %s%s\n", (unsigned long long)r->count, size,
 			s->size ? 100.0 * (double)r->size / (double)s->size : 0.0, r->type->name,
-			r->type->size_exact ? "" : "  (size approximate)");
+			r->size_exact ? "" : "  (size approximate)");
 	}
 	if (n < s->nrows)
 		fprintf(out, "%12s %12s %6s  ... %zu more types (-n to show more)\n", "", "", "",
@@ -191,11 +191,51 @@ void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s)
 		pca_json_uint(j, r->count);
 		pca_json_key(j, "size");
 		pca_json_uint(j, r->size);
-		if (!r->type->size_exact) {
+		if (!r->size_exact) {
 			pca_json_key(j, "size_exact");
 			pca_json_bool(j, false);
 		}
 		pca_json_object_end(j);
 	}
 	pca_json_array_end(j);
+}
+
+void pca_report_leaks_text(FILE *out, const struct pca_leaks *l, long limit)
+{
+	char total[32];
+	pca_format_bytes(l->size, total, sizeof(total));
+	fprintf(out, "\nunreachable allocations: %llu objects (%s) in pymalloc blocks that nothing reachable refers to%s\n",
+		(unsigned long long)l->objects, total,
+		l->objects ? " (leaked references, or held only by C code)" : "");
+	size_t n = limit >= 0 && (size_t)limit < l->nrows ? (size_t)limit : l->nrows;
+	for (size_t i = 0; i < n; i++) {
+		char size[32];
+		pca_format_bytes(l->rows[i].size, size, sizeof(size));
+		fprintf(out, "%12llu %12s  %s\n", (unsigned long long)l->rows[i].count, size,
+			l->rows[i].type->name);
+	}
+}
+
+void pca_report_json_leaks(struct pca_json *j, const struct pca_leaks *l)
+{
+	pca_json_key(j, "unreachable_allocations");
+	pca_json_object_begin(j);
+	pca_json_key(j, "objects");
+	pca_json_uint(j, l->objects);
+	pca_json_key(j, "size");
+	pca_json_uint(j, l->size);
+	pca_json_key(j, "types");
+	pca_json_array_begin(j);
+	for (size_t i = 0; i < l->nrows; i++) {
+		pca_json_object_begin(j);
+		pca_json_key(j, "type");
+		pca_json_string(j, l->rows[i].type->name);
+		pca_json_key(j, "count");
+		pca_json_uint(j, l->rows[i].count);
+		pca_json_key(j, "size");
+		pca_json_uint(j, l->rows[i].size);
+		pca_json_object_end(j);
+	}
+	pca_json_array_end(j);
+	pca_json_object_end(j);
 }

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "analyses/leaks.h"
 #include "analyses/summary.h"
 #include "base/error.h"
 #include "interp/interp.h"
@@ -28,6 +29,8 @@ void pca_report_warnings_text(FILE *out, const struct pca_warnings *w);
 /* Per-type table: the first `limit` rows, then the totals. */
 void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit);
 void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s);
+void pca_report_leaks_text(FILE *out, const struct pca_leaks *l, long limit);
+void pca_report_json_leaks(struct pca_json *j, const struct pca_leaks *l);
 /* "1.2 GiB": exact bytes below 1 KiB. */
 void pca_format_bytes(uint64_t bytes, char *buf, size_t size);
 

@@ -1,0 +1,37 @@
+/* leaks.h: "unreachable allocations" — pymalloc blocks in use that hold a
+ * valid-looking object the enumeration did not reach: a reference leaked by
+ * C code, or an object only C code holds (a static cache). They are reported
+ * beside the census, never added to its type table.
+ *
+ * A block holds an object when, at the block's start (non-GC types) or after
+ * the GC head (GC types, and the 3.11+ pre-header), there is a valid type
+ * pointer and a live reference count (> 0 and below 2^40: objects on a
+ * type's free list have a count of 0, and pointer arrays that look like an
+ * object have a pointer there). Larger allocations (above pymalloc's
+ * threshold) are not seen: only pymalloc records its blocks.
+ */
+#ifndef PCA_ANALYSES_LEAKS_H
+#define PCA_ANALYSES_LEAKS_H
+
+#include "base/error.h"
+#include "heap/arenas.h"
+#include "heap/heap.h"
+#include "objects/objects.h"
+
+struct pca_leak_row {
+	const struct pca_type_info *type;
+	uint64_t count, size;
+};
+
+struct pca_leaks {
+	struct pca_leak_row *rows; /* by size, descending */
+	size_t nrows;
+	uint64_t objects, size;
+	uint64_t blocks_checked;
+};
+
+struct pca_error *pca_leaks_compute(struct pca_objects *objects, const struct pca_heap *heap,
+				    const struct pca_arenas *arenas, struct pca_leaks *ret);
+void pca_leaks_deinit(struct pca_leaks *l);
+
+#endif

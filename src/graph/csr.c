@@ -1,0 +1,146 @@
+/* csr.c: building the compressed sparse row arrays (forward and reverse). */
+#include "graph/graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void *pca_graph_alloc_array(uint64_t count, size_t size)
+{
+	size_t bytes;
+	if (count > SIZE_MAX || __builtin_mul_overflow((size_t)count, size, &bytes))
+		return NULL;
+	return malloc(bytes ? bytes : 1);
+}
+
+struct pca_error *pca_graph_check_roots(const struct pca_graph *g, const uint32_t *roots,
+					size_t nroots)
+{
+	for (size_t i = 0; i < nroots; i++) {
+		if (roots[i] >= g->n)
+			return pca_error_create(PCA_ERROR_OTHER,
+						"graph root %zu is node %u, but the graph has %u nodes",
+						i, roots[i], g->n);
+	}
+	return NULL;
+}
+
+/* Count pass: out-degree of the current node; bad targets counted apart. */
+struct count_ctx {
+	uint32_t n;
+	uint64_t count;
+	uint64_t dropped;
+};
+
+static void count_emit(void *emit_ctx, uint32_t target)
+{
+	struct count_ctx *c = emit_ctx;
+	if (target < c->n)
+		c->count++;
+	else
+		c->dropped++;
+}
+
+/* Fill pass: out[pos..end) is the room the count pass promised this node.
+ * Edges beyond it are refused (and flagged), never written past the array. */
+struct fill_ctx {
+	uint32_t n;
+	uint32_t *out;
+	uint64_t pos, end;
+	bool overflow;
+	uint64_t *in_count; /* in_start, shifted by one: in_count[t] is t's in-degree */
+};
+
+static void fill_emit(void *emit_ctx, uint32_t target)
+{
+	struct fill_ctx *f = emit_ctx;
+	if (target >= f->n)
+		return;
+	if (f->pos == f->end) {
+		f->overflow = true;
+		return;
+	}
+	f->out[f->pos++] = target;
+	f->in_count[target]++;
+}
+
+void pca_graph_deinit(struct pca_graph *g)
+{
+	free(g->out_start);
+	free(g->out);
+	free(g->in_start);
+	free(g->in);
+	memset(g, 0, sizeof(*g));
+}
+
+struct pca_error *pca_graph_build(uint32_t n, pca_graph_edges_fn edges, void *ctx,
+				  struct pca_graph *ret)
+{
+	struct pca_graph g = { .n = n };
+	struct pca_error *err;
+
+	if (n > PCA_GRAPH_MAX_NODES)
+		return pca_error_create(PCA_ERROR_OTHER, "graph of %u nodes: at most %u supported",
+					n, PCA_GRAPH_MAX_NODES);
+
+	g.out_start = pca_graph_alloc_array((uint64_t)n + 1, sizeof(*g.out_start));
+	g.in_start = calloc((size_t)n + 1, sizeof(*g.in_start));
+	if (!g.out_start || !g.in_start)
+		goto nomem;
+
+	/* Count pass: out_start[v + 1] = out-degree of v, then prefix sums. */
+	g.out_start[0] = 0;
+	for (uint32_t v = 0; v < n; v++) {
+		struct count_ctx c = { .n = n };
+		edges(ctx, v, count_emit, &c);
+		g.out_start[v + 1] = g.out_start[v] + c.count;
+		g.dropped += c.dropped;
+	}
+	g.nedges = g.out_start[n];
+
+	g.out = pca_graph_alloc_array(g.nedges, sizeof(*g.out));
+	g.in = pca_graph_alloc_array(g.nedges, sizeof(*g.in));
+	if (!g.out || !g.in)
+		goto nomem;
+
+	/* Fill pass, counting in-degrees at in_start[t + 1] as edges land. */
+	for (uint32_t v = 0; v < n; v++) {
+		struct fill_ctx f = {
+			.n = n,
+			.out = g.out,
+			.pos = g.out_start[v],
+			.end = g.out_start[v + 1],
+			.in_count = g.in_start + 1,
+		};
+		edges(ctx, v, fill_emit, &f);
+		if (f.overflow || f.pos != f.end) {
+			err = pca_error_create(PCA_ERROR_OTHER,
+					       "graph edge source gave node %u %s edges on its second pass than on its first (%llu)",
+					       v, f.overflow ? "more" : "fewer",
+					       (unsigned long long)(f.end - g.out_start[v]));
+			goto fail;
+		}
+	}
+
+	/* Reverse edges from the forward arrays. in_start[t] becomes t's first
+	 * slot and serves as its fill cursor; after the fill each cursor has
+	 * reached the next node's start, so shifting by one restores the
+	 * starts without a second cursor array. */
+	for (uint32_t t = 0; t < n; t++)
+		g.in_start[t + 1] += g.in_start[t];
+	for (uint32_t v = 0; v < n; v++) {
+		for (uint64_t p = g.out_start[v]; p < g.out_start[v + 1]; p++)
+			g.in[g.in_start[g.out[p]]++] = v;
+	}
+	for (uint32_t t = n; t > 0; t--)
+		g.in_start[t] = g.in_start[t - 1];
+	g.in_start[0] = 0;
+
+	*ret = g;
+	return NULL;
+
+nomem:
+	err = &pca_error_nomem;
+fail:
+	pca_graph_deinit(&g);
+	return err;
+}
