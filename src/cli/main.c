@@ -9,6 +9,7 @@
 #include "analyses/leaks.h"
 #include "analyses/summary.h"
 #include "base/error.h"
+#include "base/progress.h"
 #include "heap/arenas.h"
 #include "heap/heap.h"
 #include "report/allocator.h"
@@ -53,6 +54,7 @@ struct session {
 	struct pca_interp interp;
 	struct pca_warnings warnings;
 	struct pca_facts facts;
+	struct pca_progress progress;
 };
 
 enum need {
@@ -194,7 +196,7 @@ static int run_summary(struct session *s)
 	struct pca_summary summary = {0};
 	struct pca_error *err = pca_objects_init(&objects, &s->interp);
 	if (!err)
-		err = pca_heap_build(&objects, &s->warnings, &heap);
+		err = pca_heap_build(&objects, &s->warnings, &s->progress, &heap);
 	if (!err)
 		err = pca_summary_compute(&heap, &objects, &summary);
 	if (err) {
@@ -334,6 +336,7 @@ int main(int argc, char **argv)
 	}
 	opts.command = cmd->name;
 	struct session s = {.opts = &opts};
+	pca_progress_init(&s.progress, isatty(STDERR_FILENO) && !opts.no_progress && !opts.json);
 	pca_warnings_init(&s.warnings);
 	struct pca_error *err = session_open(&s, cmd->needs);
 	int status = err ? fail(&s, err) : cmd->run(&s);

@@ -368,7 +368,7 @@ static double now_seconds(void)
 }
 
 struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warnings *w,
-				 struct pca_heap *ret)
+				 struct pca_progress *progress, struct pca_heap *ret)
 {
 	struct pca_heap *h = ret;
 	memset(h, 0, sizeof(*h));
@@ -399,6 +399,7 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 				__builtin_prefetch(ahead);
 		}
 		b.current = h->addr[i];
+		pca_progress_update(progress, "census", i);
 		pca_objects_referents(objects, h->addr[i], &objects->infos[h->type[i]],
 				      visit_referent, &b);
 	}
@@ -406,6 +407,7 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 		fclose(b.parents_out);
 	if (!err)
 		err = b.err;
+	pca_progress_clear(progress);
 	double t2 = now_seconds();
 	/* The bitmap and segment bits stay with the heap for address lookups. */
 	h->bits = b.bits;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/progress.h"
 #include "objects/objects.h"
 
 struct pca_heap {
@@ -37,7 +38,7 @@ struct pca_heap {
 };
 
 struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warnings *warnings,
-				 struct pca_heap *ret);
+				 struct pca_progress *progress, struct pca_heap *ret);
 void pca_heap_deinit(struct pca_heap *h);
 /* The id of the object that starts at addr. */
 bool pca_heap_find(const struct pca_heap *h, uint64_t addr, uint32_t *ret);

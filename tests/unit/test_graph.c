@@ -126,16 +126,23 @@ static uint32_t rand_below(uint64_t *state, uint32_t bound)
     return (uint32_t)(splitmix64(state) % bound);
 }
 
-/* Random edges, plus (when `chain`) a path 0->1->...->n-1 to make the DFS
- * deep and the dominator tree tall, and a few duplicates and self-loops. */
-static void random_graph(struct test_graph *t, uint64_t seed, uint32_t n, size_t m, bool chain)
+/* Random edges over a skeleton, and a few duplicates and self-loops. */
+enum shape {
+    SHAPE_NONE,  /* edges only */
+    SHAPE_CHAIN, /* a path 0->1->...->n-1: a deep DFS */
+    SHAPE_TREE,  /* each node under one of the 8 before it, like nested
+                    containers: a tall, bushy dominator tree */
+};
+
+static void random_graph(struct test_graph *t, uint64_t seed, uint32_t n, size_t m,
+                         enum shape shape)
 {
     uint64_t state = seed;
     size_t cap = m + n + 8, count = 0;
     struct pair *pairs = xcalloc(cap, sizeof(*pairs));
-    if (chain) {
-        for (uint32_t v = 0; v + 1 < n; v++)
-            pairs[count++] = (struct pair){ v, v + 1 };
+    for (uint32_t v = 1; v < n && shape != SHAPE_NONE; v++) {
+        uint32_t back = shape == SHAPE_CHAIN ? 1 : 1 + rand_below(&state, v < 8 ? v : 8);
+        pairs[count++] = (struct pair){ v - back, v };
     }
     for (size_t i = 0; i < m; i++) {
         uint32_t from = rand_below(&state, n);
@@ -772,11 +779,11 @@ static bool edge_ok_hash(void *ctx, uint32_t from, uint32_t to)
     return (from * 7 + to * 13) % 5 != 0;
 }
 
-static void check_random(uint64_t seed, uint32_t n, size_t m, bool chain, size_t nroots)
+static void check_random(uint64_t seed, uint32_t n, size_t m, enum shape shape, size_t nroots)
 {
     struct test_graph t;
     struct pca_graph g;
-    random_graph(&t, seed, n, m, chain);
+    random_graph(&t, seed, n, m, shape);
     build(&t, &g);
     check_build(&t, &g);
 
@@ -787,6 +794,8 @@ static void check_random(uint64_t seed, uint32_t n, size_t m, bool chain, size_t
 
     uint32_t *roots = xcalloc(nroots, sizeof(*roots));
     random_roots(seed, n, roots, nroots);
+    if (shape == SHAPE_TREE)
+        roots[0] = 0; /* the top of the tree, so that most of it is reached */
     uint32_t *idom = xcalloc(n, sizeof(*idom));
     uint32_t *ref_idom = xcalloc(n, sizeof(*ref_idom));
     assert_null(pca_graph_dominators(&g, roots, nroots, idom));
@@ -830,18 +839,20 @@ static void test_random_small(void **state)
         uint64_t s = seed;
         uint32_t n = 1 + rand_below(&s, 40);
         size_t m = rand_below(&s, 3 * n + 1);
-        check_random(seed, n, m, seed % 4 == 0, 1 + seed % 4);
+        check_random(seed, n, m, (enum shape)(seed % 3), 1 + seed % 4);
     }
 }
 
 static void test_random_large(void **state)
 {
     (void)state;
-    check_random(1001, 2000, 5000, false, 1);
-    check_random(1002, 3000, 9000, false, 5);
-    check_random(1003, 2500, 2500, true, 3);
-    check_random(1004, 3000, 1500, false, 40); /* sparse: many small pieces */
-    check_random(1005, 1500, 12000, true, 2);  /* dense */
+    check_random(1001, 2000, 5000, SHAPE_NONE, 1);
+    check_random(1002, 3000, 9000, SHAPE_NONE, 5);
+    check_random(1003, 2500, 2500, SHAPE_CHAIN, 3);
+    check_random(1004, 3000, 1500, SHAPE_NONE, 40); /* sparse: many small pieces */
+    check_random(1005, 1500, 12000, SHAPE_CHAIN, 2); /* dense */
+    check_random(1006, 3000, 300, SHAPE_TREE, 1);    /* tree, few cross edges */
+    check_random(1007, 3000, 1500, SHAPE_TREE, 4);
 }
 
 /* ---- timing by hand ------------------------------------------------------- */
