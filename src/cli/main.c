@@ -55,11 +55,19 @@ struct session {
 	struct pca_warnings warnings;
 	struct pca_facts facts;
 	struct pca_progress progress;
+	/* NEED_HEAP */
+	struct pca_objects objects;
+	bool have_objects, have_arenas, have_leaks;
+	struct pca_heap heap;
+	struct pca_summary summary;
+	struct pca_arenas arenas;
+	struct pca_leaks leaks;
 };
 
 enum need {
 	NEED_TARGET = 1,
 	NEED_INTERP = 2,
+	NEED_HEAP = 4,
 };
 
 struct command {
@@ -72,11 +80,12 @@ struct command {
 static int run_stacks(struct session *s);
 static int run_summary(struct session *s);
 static int run_report(struct session *s);
+static struct pca_error *session_build_heap(struct session *s);
 
 static const struct command commands[] = {
-	{"report", NEED_INTERP, run_report,
-	 "process and interpreter facts and every thread's Python stack"},
-	{"summary", NEED_INTERP, run_summary,
+	{"report", NEED_INTERP | NEED_HEAP, run_report,
+	 "facts, heap by type, allocator, unreachable allocations, every thread's stack"},
+	{"summary", NEED_INTERP | NEED_HEAP, run_summary,
 	 "one row per type: count, total size (sys.getsizeof), share of the heap"},
 	{"stacks", NEED_INTERP, run_stacks,
 	 "the Python stack of every thread, innermost frame first; the crashed thread marked"},
@@ -152,17 +161,23 @@ static struct pca_error *session_open(struct session *s, enum need needs)
 		return err;
 	s->have_layout = true;
 	s->facts.layout = &s->layout;
-	return pca_interp_init(&s->interp, s->target, s->symbols, &s->layout);
+	err = pca_interp_init(&s->interp, s->target, s->symbols, &s->layout);
+	if (err || !(needs & NEED_HEAP))
+		return err;
+	return session_build_heap(s);
 }
+
+static void session_free_heap(struct session *s);
 
 static void session_close(struct session *s)
 {
+	session_free_heap(s);
 	pca_symbols_destroy(s->symbols);
 	pca_target_destroy(s->target);
 	pca_warnings_deinit(&s->warnings);
 }
 
-static int run_stacks_or_report(struct session *s, bool report)
+static int run_stacks(struct session *s)
 {
 	struct pca_pythread *threads;
 	size_t count;
@@ -177,8 +192,6 @@ static int run_stacks_or_report(struct session *s, bool report)
 		pca_report_json_end(&j, &s->warnings);
 	} else {
 		pca_report_facts_text(stdout, &s->facts);
-		if (report)
-			printf("\nthreads:     %zu\n", count);
 		pca_report_stacks_text(stdout, threads, count);
 		pca_report_warnings_text(stdout, &s->warnings);
 	}
@@ -186,71 +199,107 @@ static int run_stacks_or_report(struct session *s, bool report)
 	return finish_status(s);
 }
 
-static int run_stacks(struct session *s) { return run_stacks_or_report(s, false); }
-static int run_report(struct session *s) { return run_stacks_or_report(s, true); }
+/* The census and what is computed from it (NEED_HEAP). The allocator walk
+ * is separate: a failure there leaves the census standing, with a warning. */
+static struct pca_error *session_build_heap(struct session *s)
+{
+	struct pca_error *err = pca_objects_init(&s->objects, &s->interp);
+	s->have_objects = !err;
+	if (!err)
+		err = pca_heap_build(&s->objects, &s->warnings, &s->progress, &s->heap);
+	if (!err)
+		err = pca_summary_compute(&s->heap, &s->objects, &s->summary);
+	if (err)
+		return err;
+	for (size_t i = 0; i < s->summary.nrows; i++)
+		if (!s->summary.rows[i].size_exact)
+			pca_warnings_add(&s->warnings, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",
+					 s->summary.rows[i].type->name);
+	struct pca_error *aerr = pca_arenas_compute(&s->interp, &s->warnings, &s->arenas);
+	if (aerr) {
+		pca_warnings_add(&s->warnings, "pymalloc section unavailable: %s", aerr->message);
+		pca_error_destroy(aerr);
+		return NULL;
+	}
+	s->have_arenas = true;
+	struct pca_error *lerr = pca_leaks_compute(&s->objects, &s->heap, &s->arenas, &s->leaks);
+	if (lerr) {
+		pca_warnings_add(&s->warnings, "unreachable allocations unavailable: %s", lerr->message);
+		pca_error_destroy(lerr);
+	} else {
+		s->have_leaks = true;
+	}
+	return NULL;
+}
+
+static void session_free_heap(struct session *s)
+{
+	pca_leaks_deinit(&s->leaks);
+	if (s->have_arenas)
+		pca_arenas_deinit(&s->arenas);
+	pca_summary_deinit(&s->summary);
+	pca_heap_deinit(&s->heap);
+	if (s->have_objects)
+		pca_objects_deinit(&s->objects);
+}
+
+static void print_heap_json(struct session *s, struct pca_json *j)
+{
+	pca_report_json_summary(j, &s->summary);
+	if (s->have_arenas)
+		pca_report_json_arenas(j, &s->arenas);
+	if (s->have_leaks)
+		pca_report_json_leaks(j, &s->leaks);
+}
 
 static int run_summary(struct session *s)
 {
-	struct pca_objects objects;
-	struct pca_heap heap = {0};
-	struct pca_summary summary = {0};
-	struct pca_error *err = pca_objects_init(&objects, &s->interp);
-	if (!err)
-		err = pca_heap_build(&objects, &s->warnings, &s->progress, &heap);
-	if (!err)
-		err = pca_summary_compute(&heap, &objects, &summary);
-	if (err) {
-		pca_objects_deinit(&objects);
-		pca_heap_deinit(&heap);
-		return fail(s, err);
-	}
-	/* The allocator section is a separate walk: a failure there leaves the
-	 * census standing, with a warning. */
-	struct pca_arenas arenas;
-	struct pca_error *arenas_err = pca_arenas_compute(&s->interp, &s->warnings, &arenas);
-	struct pca_leaks leaks = {0};
-	bool have_leaks = false;
-	if (arenas_err) {
-		pca_warnings_add(&s->warnings, "pymalloc section unavailable: %s", arenas_err->message);
-		pca_error_destroy(arenas_err);
-	} else {
-		struct pca_error *leaks_err = pca_leaks_compute(&objects, &heap, &arenas, &leaks);
-		if (leaks_err) {
-			pca_warnings_add(&s->warnings, "unreachable allocations unavailable: %s", leaks_err->message);
-			pca_error_destroy(leaks_err);
-		} else {
-			have_leaks = true;
-		}
-	}
-	for (size_t i = 0; i < summary.nrows; i++)
-		if (!summary.rows[i].size_exact)
-			pca_warnings_add(&s->warnings, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",
-					 summary.rows[i].type->name);
 	if (s->opts->json) {
 		struct pca_json j;
 		pca_json_init(&j, stdout);
 		pca_report_json_begin(&j, &s->facts);
-		pca_report_json_summary(&j, &summary);
-		if (!arenas_err)
-			pca_report_json_arenas(&j, &arenas);
-		if (have_leaks)
-			pca_report_json_leaks(&j, &leaks);
+		print_heap_json(s, &j);
 		pca_report_json_end(&j, &s->warnings);
 	} else {
 		pca_report_facts_text(stdout, &s->facts);
-		pca_report_summary_text(stdout, &summary, s->opts->limit);
-		if (!arenas_err)
-			pca_report_arenas_text(stdout, &arenas);
-		if (have_leaks)
-			pca_report_leaks_text(stdout, &leaks, s->opts->limit);
+		pca_report_summary_text(stdout, &s->summary, s->opts->limit);
+		if (s->have_arenas)
+			pca_report_arenas_text(stdout, &s->arenas);
+		if (s->have_leaks)
+			pca_report_leaks_text(stdout, &s->leaks, s->opts->limit);
 		pca_report_warnings_text(stdout, &s->warnings);
 	}
-	if (!arenas_err)
-		pca_arenas_deinit(&arenas);
-	pca_leaks_deinit(&leaks);
-	pca_summary_deinit(&summary);
-	pca_heap_deinit(&heap);
-	pca_objects_deinit(&objects);
+	return finish_status(s);
+}
+
+/* Everything, for a person opening a core: facts, the heap by type, the
+ * allocator in one line, leaks, then the stacks. */
+static int run_report(struct session *s)
+{
+	struct pca_pythread *threads;
+	size_t count;
+	struct pca_error *err = pca_interp_threads(&s->interp, &s->warnings, &threads, &count);
+	if (err)
+		return fail(s, err);
+	if (s->opts->json) {
+		struct pca_json j;
+		pca_json_init(&j, stdout);
+		pca_report_json_begin(&j, &s->facts);
+		print_heap_json(s, &j);
+		pca_report_json_threads(&j, threads, count);
+		pca_report_json_end(&j, &s->warnings);
+	} else {
+		pca_report_facts_text(stdout, &s->facts);
+		pca_report_summary_text(stdout, &s->summary, s->opts->limit);
+		if (s->have_arenas)
+			pca_report_arenas_brief(stdout, &s->arenas);
+		if (s->have_leaks)
+			pca_report_leaks_text(stdout, &s->leaks, s->opts->limit < 5 ? s->opts->limit : 5);
+		printf("\nthreads:     %zu\n", count);
+		pca_report_stacks_text(stdout, threads, count);
+		pca_report_warnings_text(stdout, &s->warnings);
+	}
+	pca_pythreads_free(threads, count);
 	return finish_status(s);
 }
 

@@ -12,7 +12,7 @@ static unsigned permille(uint64_t part, uint64_t whole)
 	return whole ? (unsigned)((part * 1000 + whole / 2) / whole) : 0;
 }
 
-void pca_report_arenas_text(FILE *out, const struct pca_arenas *a)
+void pca_report_arenas_brief(FILE *out, const struct pca_arenas *a)
 {
 	char held[32], freeb[32], used[32];
 	pca_format_bytes(a->bytes_in_arenas, held, sizeof(held));
@@ -24,6 +24,11 @@ void pca_report_arenas_text(FILE *out, const struct pca_arenas *a)
 		" free; %s in used blocks, %s in free blocks (fragmentation %u.%u%%)%s\n",
 		a->arenas, held, a->pools_used, a->pools_free, used, freeb, frag / 10, frag % 10,
 		a->complete ? "" : " [incomplete: see warnings]");
+}
+
+void pca_report_arenas_text(FILE *out, const struct pca_arenas *a)
+{
+	pca_report_arenas_brief(out, a);
 	fprintf(out, "  arena %" PRIu64 " bytes, pool %" PRIu64 " bytes, alignment %" PRIu64
 		", pool header %" PRIu64 " bytes\n",
 		a->arena_size, a->pool_size, a->alignment, a->pool_overhead);

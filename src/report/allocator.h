@@ -10,6 +10,8 @@
 #include "report/json.h"
 
 void pca_report_arenas_text(FILE *out, const struct pca_arenas *a);
+/* One line: arenas, pools, bytes used and free (for the report). */
+void pca_report_arenas_brief(FILE *out, const struct pca_arenas *a);
 /* Writes the key "allocator" and its object into the enclosing JSON object. */
 void pca_report_json_arenas(struct pca_json *j, const struct pca_arenas *a);
 

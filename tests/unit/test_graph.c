@@ -13,9 +13,11 @@
  * The references read the test's own adjacency lists, not the CSR arrays
  * under test (whose build is checked against those lists separately).
  *
- * Run by hand, `test_graph --bench [nodes [edges]]` times build, scc,
- * dominators and retained on a random graph (default 10M nodes, 30M edges)
- * and prints each phase's peak RSS above what was resident before it. */
+ * Run by hand, `test_graph --bench [nodes [edges [local]]]` times build,
+ * scc, dominators, retained and paths on a random graph (default 10M nodes,
+ * 30M edges; `local`: most edges between nearby ids, as in a heap indexed by
+ * address) and prints each phase's peak RSS above what was resident before
+ * it. Build it with -O2 and without sanitizers for meaningful figures. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -860,6 +862,8 @@ static void test_random_large(void **state)
 struct bench_graph {
     uint32_t n;
     uint32_t avg_degree2; /* degrees are uniform in 0 .. avg_degree2 */
+    bool local;           /* 2 edges in 3 to ids within 64: objects
+                             allocated together, as in a real heap */
 };
 
 static uint64_t mix(uint64_t x)
@@ -872,8 +876,13 @@ static void bench_edges(void *ctx, uint32_t node, pca_graph_emit_fn emit, void *
 {
     const struct bench_graph *b = ctx;
     uint32_t degree = (uint32_t)(mix(node) % (b->avg_degree2 + 1));
-    for (uint32_t k = 0; k < degree; k++)
-        emit(emit_ctx, (uint32_t)(mix((uint64_t)node << 20 | k) % b->n));
+    for (uint32_t k = 0; k < degree; k++) {
+        uint64_t r = mix((uint64_t)node << 20 | k);
+        if (b->local && r % 3 != 0)
+            emit(emit_ctx, (uint32_t)(((uint64_t)node + b->n - 64 + (r >> 32) % 128) % b->n));
+        else
+            emit(emit_ctx, (uint32_t)(r % b->n));
+    }
 }
 
 static long status_kib(const char *field)
@@ -920,9 +929,9 @@ static void phase_end(const struct phase *p, const char *name, uint32_t n, uint6
            name, s, s * 1e9 / n, peak / 1024, extra / 1048576, extra / n, extra / (double)m);
 }
 
-static int bench(uint32_t n, uint64_t m)
+static int bench(uint32_t n, uint64_t m, bool local)
 {
-    struct bench_graph b = { .n = n, .avg_degree2 = (uint32_t)(2 * m / n) };
+    struct bench_graph b = { .n = n, .avg_degree2 = (uint32_t)(2 * m / n), .local = local };
     struct pca_graph g;
     struct phase p;
     size_t nroots = 1000;
@@ -989,7 +998,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
         uint32_t n = argc >= 3 ? (uint32_t)strtoul(argv[2], NULL, 10) : 10000000;
         uint64_t m = argc >= 4 ? strtoull(argv[3], NULL, 10) : 3 * (uint64_t)n;
-        return bench(n, m);
+        return bench(n, m, argc >= 5 && strcmp(argv[4], "local") == 0);
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scc_toys),
