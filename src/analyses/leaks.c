@@ -56,6 +56,10 @@ static bool check_block(void *ctx, uint64_t block, uint32_t block_size)
 	uint64_t addr, size;
 	struct pca_type_info *t;
 	uint32_t id;
+	/* Most blocks hold an object of the census: one look at the bitmap of
+	 * object starts, without touching the block. */
+	if (pca_heap_any_in(s->heap, block, block_size))
+		return true;
 	if (!block_object(s, block, block_size, &addr, &t) || pca_heap_find(s->heap, addr, &id))
 		return true;
 	if (!pca_objects_sizeof(s->objects, addr, t, &size))

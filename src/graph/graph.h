@@ -19,16 +19,20 @@
  * Edge lists keep duplicates and self-loops; in[] lists each target's
  * sources in increasing order.
  *
- * Memory, beyond the caller's output arrays (n = nodes, m = edges kept),
- * measured as peak RSS on a random graph of 10M nodes / 30M edges (see
- * tests/unit/test_graph.c --bench):
- *   pca_graph_build        kept: 16 B/node + 8 B/edge (out and in);
- *                          no scratch beyond the result
- *   pca_graph_scc          scratch: 4 B/node (double-ended stack) + 8 B per
- *                          level of DFS depth (edge cursors); <= 12 B/node
- *   pca_graph_dominators   scratch: 20 B/node + 1 bit/node (roots)
- *   pca_graph_retained     scratch: 4 B/node
- *   pca_graph_shortest_paths  scratch: 4 B per node reached (queue)
+ * Cost beyond the caller's output arrays (n = nodes, m = edges kept),
+ * measured (peak RSS above the resident set before the call; -O2) on random
+ * graphs of 10M nodes / 30M edges, 1000 roots, by `test_graph --bench`:
+ *   pca_graph_build         16 B/node + 8 B/edge, kept (40 B/node here);
+ *                           no scratch.                        1.7-2.3 s
+ *   pca_graph_scc           4 B/node stack + 8 B per level of DFS depth
+ *                           (at most 12 B/node; 7.3 B/node here). 3.2-4.8 s
+ *   pca_graph_dominators    20 B per reached node + 1 bit/node
+ *                           (18.9 B/node here).              11.8-15.3 s
+ *   pca_graph_retained      4 B/node.                          0.2 s
+ *   pca_graph_shortest_paths 4 B per reached node.             1.0-1.2 s
+ * The low times are with 2 edges in 3 between nearby ids (a heap indexed by
+ * address), the high ones with uniformly random edges; both are dominated
+ * by cache and TLB misses on random ids, not by instruction count.
  */
 #ifndef PCA_GRAPH_GRAPH_H
 #define PCA_GRAPH_GRAPH_H

@@ -40,6 +40,8 @@ struct pca_heap {
 struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warnings *warnings,
 				 struct pca_progress *progress, struct pca_heap *ret);
 void pca_heap_deinit(struct pca_heap *h);
+/* Whether any object starts in [addr, addr + len) (saved memory only). */
+bool pca_heap_any_in(const struct pca_heap *h, uint64_t addr, uint64_t len);
 /* The id of the object that starts at addr. */
 bool pca_heap_find(const struct pca_heap *h, uint64_t addr, uint32_t *ret);
 
