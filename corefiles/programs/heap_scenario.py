@@ -376,6 +376,7 @@ CodeType = types.CodeType
 FrameType = types.FrameType
 HAS_CO_QUALNAME = hasattr(CodeType, "co_qualname")   # 3.11+
 HAS_LOCALSPLUS = HAS_CO_QUALNAME                     # 3.11+: co_localsplusnames
+PROXY_LOCALS = sys.version_info >= (3, 13)           # frame.f_locals is a proxy
 
 
 def _find_localsplus_offset():
@@ -537,6 +538,15 @@ def compute_truth():
             push(o.f_code)
             push(o.f_globals)
             push(o.f_builtins)
+            if HAS_LOCALSPLUS:
+                # 3.11+: a running frame's locals are held by the
+                # interpreter frame, which the tool follows (docs/usage.md).
+                # 3.11/3.12 f_locals is a dict kept in the frame from now on
+                # (the tool sees it too); 3.13 a fresh proxy: its values.
+                if PROXY_LOCALS:
+                    extend(list(o.f_locals.values()))
+                else:
+                    push(o.f_locals)
         elif rec[2]:
             extend(dict_keys(o))
         if dump:

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "analyses/leaks.h"
+#include "analyses/owner.h"
+#include "analyses/refgraph.h"
 #include "analyses/summary.h"
 #include "base/error.h"
 #include "base/progress.h"
@@ -63,12 +65,16 @@ struct session {
 	struct pca_summary summary;
 	struct pca_arenas arenas;
 	struct pca_leaks leaks;
+	/* NEED_GRAPH */
+	struct pca_refgraph graph;
+	bool have_graph;
 };
 
 enum need {
 	NEED_TARGET = 1,
 	NEED_INTERP = 2,
 	NEED_HEAP = 4,
+	NEED_GRAPH = 8,
 };
 
 struct command {
@@ -81,6 +87,7 @@ struct command {
 static int run_stacks(struct session *s);
 static int run_summary(struct session *s);
 static int run_report(struct session *s);
+static int run_top(struct session *s);
 static struct pca_error *session_build_heap(struct session *s);
 
 static const struct command commands[] = {
@@ -88,6 +95,8 @@ static const struct command commands[] = {
 	 "facts, heap by type, allocator, unreachable allocations, every thread's stack"},
 	{"summary", NEED_INTERP | NEED_HEAP, run_summary,
 	 "one row per type: count, total size (sys.getsizeof), share of the heap"},
+	{"top", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_top,
+	 "largest objects: address, type, size, retained size, owner path"},
 	{"stacks", NEED_INTERP, run_stacks,
 	 "the Python stack of every thread, innermost frame first; the crashed thread marked"},
 };
@@ -165,7 +174,12 @@ static struct pca_error *session_open(struct session *s, enum need needs)
 	err = pca_interp_init(&s->interp, s->target, s->symbols, &s->layout);
 	if (err || !(needs & NEED_HEAP))
 		return err;
-	return session_build_heap(s);
+	err = session_build_heap(s);
+	if (err || !(needs & NEED_GRAPH))
+		return err;
+	err = pca_refgraph_build(&s->objects, &s->heap, &s->progress, &s->graph);
+	s->have_graph = !err;
+	return err;
 }
 
 static void session_free_heap(struct session *s);
@@ -247,6 +261,8 @@ static struct pca_error *session_build_heap(struct session *s)
 
 static void session_free_heap(struct session *s)
 {
+	if (s->have_graph)
+		pca_refgraph_deinit(&s->graph);
 	pca_leaks_deinit(&s->leaks);
 	if (s->have_arenas)
 		pca_arenas_deinit(&s->arenas);
@@ -313,6 +329,84 @@ static int run_report(struct session *s)
 		pca_report_warnings_text(stdout, &s->warnings);
 	}
 	pca_pythreads_free(threads, count);
+	return finish_status(s);
+}
+
+/* The n largest objects by size, largest first (ties: lower id first). */
+static size_t largest_ids(const struct pca_heap *heap, size_t n, uint32_t *out)
+{
+	size_t have = 0;
+	for (uint32_t v = 0; v < heap->count; v++) {
+		uint64_t sz = heap->size[v];
+		if (have == n && (n == 0 || sz <= heap->size[out[have - 1]]))
+			continue;
+		size_t pos = have < n ? have++ : n - 1;
+		while (pos > 0 && heap->size[out[pos - 1]] < sz) {
+			out[pos] = out[pos - 1];
+			pos--;
+		}
+		out[pos] = v;
+	}
+	return have;
+}
+
+static void print_largest(struct session *s, struct pca_json *j, size_t limit)
+{
+	uint32_t *ids = malloc((limit ? limit : 1) * sizeof(*ids));
+	if (!ids)
+		return;
+	size_t n = largest_ids(&s->heap, limit, ids);
+	char owner[512];
+	if (j) {
+		pca_json_key(j, "largest");
+		pca_json_array_begin(j);
+	} else {
+		printf("\n%18s %12s %12s  %-28s %s\n", "address", "size", "retained", "type", "owner");
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = ids[i];
+		pca_owner_path(&s->objects, &s->heap, &s->graph, v, owner, sizeof(owner));
+		const char *type = s->objects.infos[s->heap.type[v]].name;
+		if (j) {
+			pca_json_object_begin(j);
+			pca_json_key(j, "address");
+			pca_json_address(j, s->heap.addr[v]);
+			pca_json_key(j, "type");
+			pca_json_string(j, type);
+			pca_json_key(j, "size");
+			pca_json_uint(j, s->heap.size[v]);
+			pca_json_key(j, "retained");
+			pca_json_uint(j, s->graph.retained[v]);
+			pca_json_key(j, "owner");
+			pca_json_string(j, owner[0] ? owner : NULL);
+			pca_json_object_end(j);
+		} else {
+			char size[32], retained[32];
+			pca_format_bytes(s->heap.size[v], size, sizeof(size));
+			pca_format_bytes(s->graph.retained[v], retained, sizeof(retained));
+			printf("%#18llx %12s %12s  %-28s %s\n", (unsigned long long)s->heap.addr[v], size,
+			       retained, type, owner[0] ? owner : "(unreachable)");
+		}
+	}
+	if (j)
+		pca_json_array_end(j);
+	free(ids);
+}
+
+static int run_top(struct session *s)
+{
+	size_t limit = s->opts->limit >= 0 ? (size_t)s->opts->limit : 20;
+	if (s->opts->json) {
+		struct pca_json j;
+		pca_json_init(&j, stdout);
+		pca_report_json_begin(&j, &s->facts);
+		print_largest(s, &j, limit);
+		pca_report_json_end(&j, &s->warnings);
+	} else {
+		pca_report_facts_text(stdout, &s->facts);
+		print_largest(s, NULL, limit);
+		pca_report_warnings_text(stdout, &s->warnings);
+	}
 	return finish_status(s);
 }
 

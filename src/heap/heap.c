@@ -180,12 +180,13 @@ static bool offer(struct builder *b, uint64_t obj)
 static void visit_referent(void *ctx, uint64_t referent)
 {
 	struct builder *b = ctx;
+	uint64_t obj = referent & ~(uint64_t)PCA_REFERENT_FLAGS;
 	if (!(referent & PCA_REFERENT_GUESS)) {
-		offer(b, referent);
+		offer(b, obj);
 		return;
 	}
 	uint64_t skipped = b->heap->skipped;
-	offer(b, referent & ~(uint64_t)PCA_REFERENT_GUESS);
+	offer(b, obj);
 	b->heap->skipped = skipped; /* a guess that is no object is no problem */
 }
 
@@ -353,11 +354,32 @@ static void offer_frame_object(void *ctx, uint64_t frame)
 {
 	struct builder *b = ctx;
 	struct pca_interp *in = b->objects->interp;
-	uint64_t frame_obj;
-	if (in->layout->frame_model == PCA_FRAMES_OBJECTS)
+	if (in->layout->frame_model == PCA_FRAMES_OBJECTS) {
 		offer(b, frame);
-	else if (pca_interp_read_field(in, frame, PCA_F_IFRAME_FRAME_OBJ, &frame_obj))
-		offer(b, frame_obj);
+		return;
+	}
+	/* 3.11+: what the interpreter frame holds: its frame object, locals
+	 * dict, function, code, globals, builtins and its local variables
+	 * (co_nlocalsplus slots: locals, cells, free variables; not the value
+	 * stack's temporaries). */
+	static const enum pca_field own[] = {PCA_F_IFRAME_FRAME_OBJ, PCA_F_IFRAME_LOCALS,
+					     PCA_F_IFRAME_FUNC, PCA_F_IFRAME_CODE,
+					     PCA_F_IFRAME_GLOBALS, PCA_F_IFRAME_BUILTINS};
+	uint64_t p, code = 0, nlocalsplus = 0, owner;
+	/* 3.12+ C-stack shim frames run the interpreter's own static code */
+	if (pca_interp_read_field(in, frame, PCA_F_IFRAME_OWNER, &owner) &&
+	    (int64_t)owner == in->layout->owner_cstack)
+		return;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (pca_interp_read_field(in, frame, own[i], &p))
+			offer(b, p);
+	if (pca_interp_read_field(in, frame, PCA_F_IFRAME_CODE, &code) &&
+	    pca_interp_read_field(in, code, PCA_F_CODE_NLOCALSPLUS, &nlocalsplus)) {
+		uint64_t base = frame + pca_layout_offset(in->layout, PCA_F_IFRAME_LOCALSPLUS);
+		for (uint64_t i = 0; i < (nlocalsplus & 0xffffffffu) && i < (1u << 16); i++)
+			if (pca_target_try_read_u64(in->target, base + i * 8, &p))
+				offer(b, p);
+	}
 }
 
 static double now_seconds(void)

@@ -172,6 +172,7 @@ enum pca_field {
 	PCA_F_CODE_NLOCALSPLUS,      /* 3.11+ */
 	PCA_F_CODE_STACKSIZE,
 	PCA_F_MODULE_DEF,            /* PyModuleObject.md_def */
+	PCA_F_MODULE_DICT,           /* PyModuleObject.md_dict */
 	PCA_F_MODULE_STATE,          /* PyModuleObject.md_state */
 	PCA_F_MODULEDEF_SIZE,        /* PyModuleDef.m_size */
 	PCA_F_MODULEDEF_TRAVERSE,    /* PyModuleDef.m_traverse */
@@ -184,6 +185,10 @@ enum pca_field {
 	PCA_F_CODE_EXTRA,
 	PCA_F_CODE_OPCACHE,          /* 3.8-3.10 */
 	PCA_F_CODE_OPCACHE_SIZE,
+	PCA_F_FRAME_GLOBALS,         /* 3.6-3.10 f_globals */
+	PCA_F_MEMBERDEF_NAME,
+	PCA_F_CODE_VARNAMES,         /* 3.6-3.10 */
+	PCA_F_CODE_LOCALSPLUSNAMES,  /* 3.11+ */
 	PCA_F_DK_ENTRY_KEY,
 	PCA_F_DK_ENTRY_VALUE,
 	PCA_F_DK_UENTRY_KEY,         /* 3.11+ */

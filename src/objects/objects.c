@@ -176,13 +176,15 @@ struct dict_view {
 	uint64_t keys;
 };
 
-static bool dict_view(struct pca_objects *o, uint64_t dict, struct dict_view *v)
+/* The entries of a keys object, and the values array of a split table
+ * (`values` as stored in the dict or instance, 0 for a combined table). */
+static bool keys_view(struct pca_objects *o, uint64_t keys, uint64_t values, struct dict_view *v)
 {
 	const struct pca_layout *l = o->interp->layout;
-	uint64_t values, kind = 0;
+	uint64_t kind = 0;
 	memset(v, 0, sizeof(*v));
-	if (!rd(o, dict, PCA_F_DICT_KEYS, &v->keys) || !rd(o, dict, PCA_F_DICT_VALUES, &values) ||
-	    !rd(o, v->keys, PCA_F_DK_NENTRIES, &v->nentries) || v->nentries > max_dict_entries)
+	v->keys = keys;
+	if (!rd(o, v->keys, PCA_F_DK_NENTRIES, &v->nentries) || v->nentries > max_dict_entries)
 		return false;
 	uint64_t indices = v->keys + pca_layout_offset(l, PCA_F_DK_INDICES);
 	v->entry_size = l->sizes[PCA_S_DICT_ENTRY];
@@ -211,6 +213,38 @@ static bool dict_view(struct pca_objects *o, uint64_t dict, struct dict_view *v)
 		v->values = values;
 	}
 	return true;
+}
+
+static bool dict_entry(struct pca_objects *o, const struct dict_view *v, uint64_t i, uint64_t *key,
+		       uint64_t *value);
+
+static bool dict_view(struct pca_objects *o, uint64_t dict, struct dict_view *v)
+{
+	uint64_t keys, values;
+	return rd(o, dict, PCA_F_DICT_KEYS, &keys) && rd(o, dict, PCA_F_DICT_VALUES, &values) &&
+	       keys_view(o, keys, values, v);
+}
+
+bool pca_objects_dict_items(struct pca_objects *o, uint64_t dict, pca_dict_fn fn, void *ctx)
+{
+	struct dict_view v;
+	if (!dict_view(o, dict, &v))
+		return false;
+	for (uint64_t i = 0; i < v.nentries; i++) {
+		uint64_t key, value;
+		if (!dict_entry(o, &v, i, &key, &value))
+			return false;
+		if (value && !fn(ctx, key, value))
+			break;
+	}
+	return true;
+}
+
+bool pca_objects_keys_key(struct pca_objects *o, uint64_t keys, uint64_t i, uint64_t *ret)
+{
+	struct dict_view v;
+	uint64_t value;
+	return keys_view(o, keys, 0, &v) && i < v.nentries && dict_entry(o, &v, i, ret, &value);
 }
 
 static bool dict_entry(struct pca_objects *o, const struct dict_view *v, uint64_t i, uint64_t *key,
@@ -1060,7 +1094,9 @@ void pca_objects_referents(struct pca_objects *o, uint64_t obj, struct pca_type_
 	const struct pca_layout *l = o->interp->layout;
 	if (!t->traverse_ready)
 		prepare_traverse(o, t);
-	visit(ctx, t->addr);
+	/* Instances of heap types hold a reference to their type, and
+	 * subtype_traverse visits it; static types are not referenced. */
+	visit(ctx, t->addr | ((t->flags & tpflags_heaptype) ? 0 : PCA_REFERENT_EXTRA));
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		uint64_t p;
 		if (pca_target_try_read_u64(o->interp->target, obj + t->slot_offsets[i], &p) && p)

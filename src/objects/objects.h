@@ -97,8 +97,21 @@ typedef void (*pca_visit_fn)(void *ctx, uint64_t referent);
  * an object pointer, e.g. in a C module's state): the caller drops it
  * quietly when it is not a valid object. Objects are 8-byte aligned. */
 enum { PCA_REFERENT_GUESS = 1 };
+/* A referent with this bit set is reached but not referenced by the object
+ * (the static type of an instance; the code and globals of the frame a 3.11+
+ * frame object shows): it is in the census, but no reference count of the
+ * object accounts for it, and the collector does not visit it. */
+enum { PCA_REFERENT_EXTRA = 2 };
+enum { PCA_REFERENT_FLAGS = PCA_REFERENT_GUESS | PCA_REFERENT_EXTRA };
 void pca_objects_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *type,
 			   pca_visit_fn visit, void *ctx);
+
+/* Each live (key, value) of a dict of any version's layout, in order;
+ * fn returns false to stop. False when the dict is unreadable. */
+typedef bool (*pca_dict_fn)(void *ctx, uint64_t key, uint64_t value);
+bool pca_objects_dict_items(struct pca_objects *o, uint64_t dict, pca_dict_fn fn, void *ctx);
+/* Key i of a keys table (a class's shared keys for its instances' values). */
+bool pca_objects_keys_key(struct pca_objects *o, uint64_t keys, uint64_t i, uint64_t *ret);
 
 /* sys.getsizeof(obj) for an object of type `type`; false when unreadable. */
 bool pca_objects_sizeof(struct pca_objects *o, uint64_t obj, const struct pca_type_info *type,
