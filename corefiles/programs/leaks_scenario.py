@@ -22,8 +22,9 @@ Builds, in one process (module globals of __main__ unless said otherwise):
 Then, in process_batch(), it computes the truth, writes it to TRUTH.json and
 dies there: "abort" calls os.abort() (the kernel writes the core), "gcore"
 prints "ready" and sleeps (the test takes the core with gcore and kills us).
-"stable" does not die: it computes the truth twice, writes both (TRUTH.json,
-TRUTH.json.2), compares them, then enables the collector and checks that a
+"stable" does not die: it computes the truth twice at the same call site,
+writes both (the first as TRUTH.json.2, the second as TRUTH.json), compares
+them, then enables the collector and checks that a
 real collection finds exactly the truth's unreachable count; exit 0 when
 all agree.
 
@@ -438,6 +439,7 @@ def measure(extra_roots, bigs, labels):
     EXTRA_ROOTS: objects only a 3.11+ frame holds (a list made by the
     caller, excluded itself). LABELS: {id: owner string}."""
     me = sys._getframe()
+    caller = me.f_back          # compute_truth's frame: gone at the core
     roots = gc.get_objects()
     t0 = time.perf_counter()
     probe_saveall = fork_probe(roots, True)
@@ -453,7 +455,7 @@ def measure(extra_roots, bigs, labels):
     for k, x in enumerate(bigs):
         big_ids[id(x)] = k
     hits = set()
-    mine = [me, roots, frames, seen, stack, nodes, edges, index, top, big_ids, hits,
+    mine = [me, caller, roots, frames, seen, stack, nodes, edges, index, top, big_ids, hits,
             extra_roots, bigs, labels, probe_saveall, probe_plain]
     seen_add = seen.add
     for x in mine:
@@ -468,6 +470,8 @@ def measure(extra_roots, bigs, labels):
     kinds = {}            # type -> 0 plain, 1 code, 2 frame, 3 dict
     failures = {}
     totals = [0, 0]
+    dump = os.environ.get("LEAKS_TRUTH_DUMP")     # debugging aid: every object
+    census = {} if dump else None
 
     def expand(o, t):
         """E(o) as a new list (t = type(o), not a leaf type)."""
@@ -502,6 +506,9 @@ def measure(extra_roots, bigs, labels):
             failures[t] = failures.get(t, 0) + 1
         totals[0] += 1
         totals[1] += size
+        if census is not None:
+            key = (t, size)
+            census[key] = census.get(key, 0) + 1
         if len(top) < 10:
             heappush(top, (size, id(o), o))
         elif size > top[0][0]:
@@ -658,8 +665,24 @@ def measure(extra_roots, bigs, labels):
             info = wrapped = None
     other_lru.sort(key=lambda r: r["function"])
 
+    if dump:
+        fd = os.open("%s.%d" % (dump, os.getpid()), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        lines = []
+        for (t, size), n in census.items():
+            lines.append("%s %d %d\n" % (type_name(t), size, n))
+        tracked = {}
+        for o in roots:
+            if id(o) not in seen or id(o) in index:
+                t = type_name(type(o))
+                tracked[t] = tracked.get(t, 0) + 1
+        for t, n in tracked.items():
+            lines.append("tracked %s %d\n" % (t, n))
+        lines.append("----\n")
+        os.write(fd, "".join(lines).encode("utf-8", "replace"))
+        os.close(fd)
+        lines = tracked = census = None
     # Unlink what refers to our own frame (cycles; the collector is off).
-    del me, f, o, x, mine[:], top[:]
+    del me, caller, f, o, x, mine[:], top[:]
     roots = frames = nodes = edges = index = seen = stack = mine = None
     cycle_groups = []
     for (counts, dead), n in sorted(groups.items()):
@@ -892,17 +915,18 @@ def ready_line():
 def process_batch(mode, path):
     """The innermost frame when the process dies: `batch` is its local."""
     batch = dict(("rec-%07d" % i, 10 ** 7 + i) for i in range(BATCH_KEYS))
-    if mode == "abort":
+    # One call site for every mode, so that "stable" computes its truths in
+    # exactly the state the other modes die in (run is 0 or 1: small ints).
+    for run in range(2 if mode == "stable" else 1):
         write_truth(path, compute_truth([batch]), mode)
+        if mode == "stable" and run == 0:
+            os.rename(path, path + ".2")
+    if mode == "abort":
         os.abort()
     elif mode == "gcore":
-        write_truth(path, compute_truth([batch]), mode)
         ready_line()
         time.sleep(3600)
-    else:
-        write_truth(path, compute_truth([batch]), mode)
-        write_truth(path + ".2", compute_truth([batch]), mode)
-        return report_stability(path)
+    return report_stability(path)
 
 
 def strip_volatile(truth):

@@ -275,7 +275,8 @@ static void put_step(struct pca_objects *objects, const struct pca_heap *heap, u
 	}
 	/* Instances: a managed values slot, a __slots__ member or the __dict__;
 	 * anything else is shown by the type it leads to. */
-	if (kind_of(objects, heap, v) == PCA_KIND_DICT)
+	if (kind_of(objects, heap, v) == PCA_KIND_DICT &&
+	    (k == PCA_KIND_OBJECT || k == PCA_KIND_FUNCTION))
 		return; /* an instance's or function's __dict__: its keys follow */
 	put(o, "->%s", objects->infos[heap->type[v]].name);
 }

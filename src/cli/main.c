@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyses/caches.h"
+#include "analyses/cycles.h"
 #include "analyses/leaks.h"
 #include "analyses/owner.h"
 #include "analyses/refgraph.h"
@@ -68,6 +70,9 @@ struct session {
 	/* NEED_GRAPH */
 	struct pca_refgraph graph;
 	bool have_graph;
+	struct pca_cycles cycles;
+	struct pca_caches caches;
+	char **cache_owners;
 };
 
 enum need {
@@ -87,16 +92,23 @@ struct command {
 static int run_stacks(struct session *s);
 static int run_summary(struct session *s);
 static int run_report(struct session *s);
+static void print_largest(struct session *s, struct pca_json *j, size_t limit);
 static int run_top(struct session *s);
+static int run_cycles(struct session *s);
+static int run_caches(struct session *s);
 static struct pca_error *session_build_heap(struct session *s);
 
 static const struct command commands[] = {
-	{"report", NEED_INTERP | NEED_HEAP, run_report,
-	 "facts, heap by type, allocator, unreachable allocations, every thread's stack"},
+	{"report", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_report,
+	 "leak suspects, heap by type, largest objects, caches, cycles, allocator, stacks"},
 	{"summary", NEED_INTERP | NEED_HEAP, run_summary,
 	 "one row per type: count, total size (sys.getsizeof), share of the heap"},
 	{"top", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_top,
 	 "largest objects: address, type, size, retained size, owner path"},
+	{"cycles", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_cycles,
+	 "reference cycles, grouped by shape; those the collector would free marked unreachable"},
+	{"caches", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_caches,
+	 "lru_cache wrappers and big containers held by globals, class attributes or frames"},
 	{"stacks", NEED_INTERP, run_stacks,
 	 "the Python stack of every thread, innermost frame first; the crashed thread marked"},
 };
@@ -179,6 +191,19 @@ static struct pca_error *session_open(struct session *s, enum need needs)
 		return err;
 	err = pca_refgraph_build(&s->objects, &s->heap, &s->progress, &s->graph);
 	s->have_graph = !err;
+	if (!err)
+		err = pca_cycles_compute(&s->objects, &s->heap, &s->graph, &s->cycles);
+	if (!err)
+		err = pca_caches_compute(&s->objects, &s->heap, &s->graph, &s->caches);
+	if (!err && s->caches.count) {
+		s->cache_owners = calloc(s->caches.count, sizeof(*s->cache_owners));
+		for (size_t i = 0; s->cache_owners && i < s->caches.count; i++) {
+			char owner[512];
+			pca_owner_path(&s->objects, &s->heap, &s->graph, s->caches.items[i].id, owner,
+				       sizeof(owner));
+			s->cache_owners[i] = strdup(owner);
+		}
+	}
 	return err;
 }
 
@@ -261,6 +286,11 @@ static struct pca_error *session_build_heap(struct session *s)
 
 static void session_free_heap(struct session *s)
 {
+	for (size_t i = 0; s->cache_owners && i < s->caches.count; i++)
+		free(s->cache_owners[i]);
+	free(s->cache_owners);
+	pca_caches_deinit(&s->caches);
+	pca_cycles_deinit(&s->cycles);
 	if (s->have_graph)
 		pca_refgraph_deinit(&s->graph);
 	pca_leaks_deinit(&s->leaks);
@@ -272,9 +302,24 @@ static void session_free_heap(struct session *s)
 		pca_objects_deinit(&s->objects);
 }
 
+/* totals.unreachable is part of "totals" (report/summary JSON); for other
+ * commands it goes in a "totals" object of its own. */
+static void print_totals_unreachable(struct session *s, struct pca_json *j)
+{
+	if (!s->have_graph)
+		return;
+	pca_json_key(j, "totals");
+	pca_json_object_begin(j);
+	pca_json_key(j, "unreachable");
+	pca_json_uint(j, s->graph.unreachable_count);
+	pca_json_key(j, "unreachable_size");
+	pca_json_uint(j, s->graph.unreachable_size);
+	pca_json_object_end(j);
+}
+
 static void print_heap_json(struct session *s, struct pca_json *j)
 {
-	pca_report_json_summary(j, &s->summary);
+	pca_report_json_summary(j, &s->summary, s->have_graph ? &s->graph.unreachable_count : NULL);
 	if (s->have_arenas)
 		pca_report_json_arenas(j, &s->arenas);
 	if (s->have_leaks)
@@ -301,8 +346,46 @@ static int run_summary(struct session *s)
 	return finish_status(s);
 }
 
-/* Everything, for a person opening a core: facts, the heap by type, the
- * allocator in one line, leaks, then the stacks. */
+/* Leak suspects, for a person: the caches nothing bounds that retain the
+ * most, then garbage the collector has not freed. */
+static void print_leak_suspects(struct session *s)
+{
+	uint64_t heap_size = s->summary.size ? s->summary.size : 1;
+	int shown = 0;
+	printf("\nleak suspects:\n");
+	for (size_t i = 0; i < s->caches.count && shown < 5; i++) {
+		const struct pca_cache *k = &s->caches.items[i];
+		if (!k->unbounded || k->retained * 100 < heap_size) /* below 1% of the heap: not a suspect */
+			continue;
+		char retained[32];
+		pca_format_bytes(k->retained, retained, sizeof(retained));
+		const char *owner = s->cache_owners && s->cache_owners[i] && s->cache_owners[i][0]
+					    ? s->cache_owners[i] : "?";
+		if (k->lru)
+			printf("  %s lru_cache(maxsize=None): %llu entries, %llu hits / %llu misses, retains %s (%.0f%% of the heap)\n",
+			       k->function ? k->function : owner, (unsigned long long)k->entries,
+			       (unsigned long long)k->hits, (unsigned long long)k->misses, retained,
+			       100.0 * (double)k->retained / (double)heap_size);
+		else
+			printf("  %s (%s, %llu entries) retains %s (%.0f%% of the heap); nothing bounds it\n",
+			       owner, k->kind, (unsigned long long)k->entries, retained,
+			       100.0 * (double)k->retained / (double)heap_size);
+		shown++;
+	}
+	if (s->graph.unreachable_count) {
+		char size[32];
+		pca_format_bytes(s->graph.unreachable_size, size, sizeof(size));
+		printf("  %llu objects (%s) are unreachable garbage in reference cycles the collector has not freed (is it disabled?)\n",
+		       (unsigned long long)s->graph.unreachable_count, size);
+		shown++;
+	}
+	if (!shown)
+		printf("  none: no unbounded cache retains 1%% of the heap, no uncollected garbage\n");
+}
+
+/* Everything, for a person opening a core: the suspects first (the first
+ * screen names the cache that leaks), then the heap by type, the largest
+ * objects, caches, cycles, the allocator, leaks, the stacks. */
 static int run_report(struct session *s)
 {
 	struct pca_pythread *threads;
@@ -310,20 +393,31 @@ static int run_report(struct session *s)
 	struct pca_error *err = pca_interp_threads(&s->interp, &s->warnings, &threads, &count);
 	if (err)
 		return fail(s, err);
+	long limit = s->opts->limit;
 	if (s->opts->json) {
 		struct pca_json j;
 		pca_json_init(&j, stdout);
 		pca_report_json_begin(&j, &s->facts);
 		print_heap_json(s, &j);
+		print_largest(s, &j, limit >= 0 ? (size_t)limit : 20);
+		pca_report_json_cycles(&j, &s->cycles, &s->heap);
+		pca_report_json_caches(&j, &s->caches, &s->heap, s->cache_owners);
 		pca_report_json_threads(&j, threads, count);
 		pca_report_json_end(&j, &s->warnings);
 	} else {
 		pca_report_facts_text(stdout, &s->facts);
-		pca_report_summary_text(stdout, &s->summary, s->opts->limit);
+		char total[32];
+		pca_format_bytes(s->summary.size, total, sizeof(total));
+		printf("heap:        %llu objects, %s\n", (unsigned long long)s->summary.objects, total);
+		print_leak_suspects(s);
+		pca_report_summary_text(stdout, &s->summary, limit < 10 ? limit : 10);
+		print_largest(s, NULL, limit < 10 && limit >= 0 ? (size_t)limit : 10);
+		pca_report_caches_text(stdout, &s->caches, &s->heap, s->cache_owners, limit < 10 ? limit : 10);
+		pca_report_cycles_text(stdout, &s->cycles, &s->heap, limit < 10 ? limit : 10);
 		if (s->have_arenas)
 			pca_report_arenas_brief(stdout, &s->arenas);
 		if (s->have_leaks)
-			pca_report_leaks_text(stdout, &s->leaks, s->opts->limit < 5 ? s->opts->limit : 5);
+			pca_report_leaks_text(stdout, &s->leaks, limit < 5 ? limit : 5);
 		printf("\nthreads:     %zu\n", count);
 		pca_report_stacks_text(stdout, threads, count);
 		pca_report_warnings_text(stdout, &s->warnings);
@@ -405,6 +499,39 @@ static int run_top(struct session *s)
 	} else {
 		pca_report_facts_text(stdout, &s->facts);
 		print_largest(s, NULL, limit);
+		pca_report_warnings_text(stdout, &s->warnings);
+	}
+	return finish_status(s);
+}
+
+static int run_cycles(struct session *s)
+{
+	if (s->opts->json) {
+		struct pca_json j;
+		pca_json_init(&j, stdout);
+		pca_report_json_begin(&j, &s->facts);
+		print_totals_unreachable(s, &j);
+		pca_report_json_cycles(&j, &s->cycles, &s->heap);
+		pca_report_json_end(&j, &s->warnings);
+	} else {
+		pca_report_facts_text(stdout, &s->facts);
+		pca_report_cycles_text(stdout, &s->cycles, &s->heap, s->opts->limit);
+		pca_report_warnings_text(stdout, &s->warnings);
+	}
+	return finish_status(s);
+}
+
+static int run_caches(struct session *s)
+{
+	if (s->opts->json) {
+		struct pca_json j;
+		pca_json_init(&j, stdout);
+		pca_report_json_begin(&j, &s->facts);
+		pca_report_json_caches(&j, &s->caches, &s->heap, s->cache_owners);
+		pca_report_json_end(&j, &s->warnings);
+	} else {
+		pca_report_facts_text(stdout, &s->facts);
+		pca_report_caches_text(stdout, &s->caches, &s->heap, s->cache_owners, s->opts->limit);
 		pca_report_warnings_text(stdout, &s->warnings);
 	}
 	return finish_status(s);

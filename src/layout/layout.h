@@ -57,9 +57,12 @@ enum pca_struct {
 	PCA_S_GEN,              /* PyGenObject (coroutines share its layout) */
 	PCA_S_MODULE,           /* PyModuleObject */
 	PCA_S_MODULEDEF,        /* PyModuleDef */
+	PCA_S_FUNCTION,         /* PyFunctionObject */
 	PCA_S_ODICT_NODE,       /* _ODictNode */
 	PCA_S_ODICT,            /* PyODictObject */
 	PCA_S_OPCACHE,          /* _PyOpcache (3.8-3.10) */
+	PCA_S_LRU,              /* lru_cache_object */
+	PCA_S_LRU_ELEM,         /* lru_list_elem */
 	PCA_STRUCT_COUNT
 };
 
@@ -189,6 +192,20 @@ enum pca_field {
 	PCA_F_MEMBERDEF_NAME,
 	PCA_F_CODE_VARNAMES,         /* 3.6-3.10 */
 	PCA_F_CODE_LOCALSPLUSNAMES,  /* 3.11+ */
+	PCA_F_LRU_ROOT_NEXT,         /* lru_cache_object.root.next */
+	PCA_F_LRU_MAXSIZE,
+	PCA_F_LRU_TYPED,
+	PCA_F_LRU_HITS,
+	PCA_F_LRU_MISSES,
+	PCA_F_LRU_CACHE,
+	PCA_F_LRU_FUNC,
+	PCA_F_LRU_ELEM_NEXT,
+	PCA_F_LRU_ELEM_KEY,
+	PCA_F_LRU_ELEM_RESULT,
+	PCA_F_FUNC_QUALNAME,         /* PyFunctionObject.func_qualname */
+	PCA_F_FUNC_MODULE,
+	PCA_F_SET_USED,
+	PCA_F_DEQUE_MAXLEN,
 	PCA_F_DK_ENTRY_KEY,
 	PCA_F_DK_ENTRY_VALUE,
 	PCA_F_DK_UENTRY_KEY,         /* 3.11+ */

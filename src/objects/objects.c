@@ -46,7 +46,7 @@ const struct pca_c_type pca_c_types[] = {
 	{"bool", PCA_KIND_INT, NULL, {NULL}},
 	{"str", PCA_KIND_STR, NULL, {NULL}},
 	{"bytearray", PCA_KIND_BYTEARRAY, NULL, {NULL}},
-	{"function", PCA_KIND_OBJECT, "PyFunctionObject", {"func_code", "func_globals", "func_builtins", "func_module", "func_defaults", "func_kwdefaults", "func_doc", "func_name", "func_dict", "func_closure", "func_annotations", "func_qualname", "func_typeparams"}},
+	{"function", PCA_KIND_FUNCTION, "PyFunctionObject", {"func_code", "func_globals", "func_builtins", "func_module", "func_defaults", "func_kwdefaults", "func_doc", "func_name", "func_dict", "func_closure", "func_annotations", "func_qualname", "func_typeparams"}},
 	{"cell", PCA_KIND_OBJECT, "PyCellObject", {"ob_ref"}},
 	{"method", PCA_KIND_OBJECT, "PyMethodObject", {"im_func", "im_self"}},
 	{"builtin_function_or_method", PCA_KIND_OBJECT, "PyCFunctionObject", {"m_self", "m_module"}},
@@ -65,7 +65,7 @@ const struct pca_c_type pca_c_types[] = {
 	{"weakcallableproxy", PCA_KIND_OBJECT, "_PyWeakReference", {"wr_callback"}},
 	{"module", PCA_KIND_MODULE, "PyModuleObject", {"md_dict"}},
 	{"functools.partial", PCA_KIND_OBJECT, "partialobject", {"fn", "args", "kw", "dict"}},
-	{"functools._lru_cache_wrapper", PCA_KIND_OBJECT, "lru_cache_object", {"cache", "func", "kwd_mark", "lru_list_elem_type", "cache_info_type", "dict"}},
+	{"functools._lru_cache_wrapper", PCA_KIND_LRU_CACHE, "lru_cache_object", {"maxsize_O", "cache", "func", "kwd_mark", "lru_list_elem_type", "cache_info_type", "dict"}},
 	/* tp_name moved from _collections to collections in 3.12 */
 	{"collections._tuplegetter", PCA_KIND_OBJECT, "_tuplegetterobject", {"doc"}},
 	{"_collections._tuplegetter", PCA_KIND_OBJECT, "_tuplegetterobject", {"doc"}},
@@ -1021,6 +1021,28 @@ static void visit_module_state(struct pca_objects *o, uint64_t module, pca_visit
 	}
 }
 
+/* lru_cache_tp_traverse (Modules/_functoolsmodule.c): the key and result
+ * of every link of the wrapper's circular list (the links are the cache's
+ * values, but they are not traversed themselves). Bounded by the cache. */
+static void visit_lru_links(struct pca_objects *o, uint64_t wrapper, pca_visit_fn visit, void *ctx)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t root = wrapper, link, cache, used = 0, p;
+	if (!rd(o, wrapper, PCA_F_LRU_ROOT_NEXT, &link))
+		return;
+	if (rd(o, wrapper, PCA_F_LRU_CACHE, &cache) && cache)
+		rd(o, cache, PCA_F_DICT_USED, &used);
+	(void)l;
+	for (uint64_t n = 0; link && link != root && n <= used; n++) {
+		if (rd(o, link, PCA_F_LRU_ELEM_KEY, &p) && p)
+			visit(ctx, p);
+		if (rd(o, link, PCA_F_LRU_ELEM_RESULT, &p) && p)
+			visit(ctx, p);
+		if (!rd(o, link, PCA_F_LRU_ELEM_NEXT, &link))
+			return;
+	}
+}
+
 /* Resolve once per type what its traverse visits. */
 static void prepare_traverse(struct pca_objects *o, struct pca_type_info *t)
 {
@@ -1166,6 +1188,9 @@ void pca_objects_referents(struct pca_objects *o, uint64_t obj, struct pca_type_
 		break;
 	case PCA_KIND_MODULE:
 		visit_module_state(o, obj, visit, ctx);
+		break;
+	case PCA_KIND_LRU_CACHE:
+		visit_lru_links(o, obj, visit, ctx);
 		break;
 	default:
 		break;

@@ -169,7 +169,7 @@ void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit)
 			s->nrows - n);
 }
 
-void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s)
+void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s, const uint64_t *unreachable)
 {
 	pca_json_key(j, "totals");
 	pca_json_object_begin(j);
@@ -179,6 +179,10 @@ void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s)
 	pca_json_uint(j, s->size);
 	pca_json_key(j, "gc_tracked");
 	pca_json_uint(j, s->gc_tracked);
+	if (unreachable) {
+		pca_json_key(j, "unreachable");
+		pca_json_uint(j, *unreachable);
+	}
 	pca_json_object_end(j);
 	pca_json_key(j, "types");
 	pca_json_array_begin(j);
@@ -238,4 +242,135 @@ void pca_report_json_leaks(struct pca_json *j, const struct pca_leaks *l)
 	}
 	pca_json_array_end(j);
 	pca_json_object_end(j);
+}
+
+static void put_cycle_types(FILE *out, const struct pca_cycle *cy)
+{
+	enum { SHOWN = 6 };
+	for (size_t k = 0; k < cy->ntypes && k < SHOWN; k++)
+		fprintf(out, "%s%llu %s", k ? ", " : "", (unsigned long long)cy->types[k].count,
+			cy->types[k].name);
+	if (cy->ntypes > SHOWN)
+		fprintf(out, " and %zu more types (%llu objects in all)", cy->ntypes - SHOWN,
+			(unsigned long long)cy->objects);
+}
+
+void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit)
+{
+	size_t groups = 0;
+	for (size_t i = 0; i < c->count; i++)
+		groups += c->cycles[i].same_shape != 0;
+	fprintf(out, "\nreference cycles: %zu (%zu shapes)\n", c->count, groups);
+	long shown = 0;
+	for (size_t i = 0; i < c->count; i++) {
+		const struct pca_cycle *cy = &c->cycles[i];
+		if (!cy->same_shape)
+			continue;
+		if (limit >= 0 && shown++ >= limit) {
+			fprintf(out, "  ... (-n to show more)\n");
+			break;
+		}
+		char size[32];
+		pca_format_bytes(cy->size * cy->same_shape, size, sizeof(size));
+		fprintf(out, "  %llu cycle%s of ", (unsigned long long)cy->same_shape,
+			cy->same_shape == 1 ? "" : "s");
+		put_cycle_types(out, cy);
+		fprintf(out, "%s, %s, e.g. %#llx\n", cy->unreachable ? ", unreachable" : "", size,
+			(unsigned long long)h->addr[cy->example]);
+	}
+}
+
+void pca_report_json_cycles(struct pca_json *j, const struct pca_cycles *c, const struct pca_heap *h)
+{
+	pca_json_key(j, "cycles");
+	pca_json_array_begin(j);
+	for (size_t i = 0; i < c->count; i++) {
+		const struct pca_cycle *cy = &c->cycles[i];
+		pca_json_object_begin(j);
+		pca_json_key(j, "objects");
+		pca_json_uint(j, cy->objects);
+		pca_json_key(j, "size");
+		pca_json_uint(j, cy->size);
+		pca_json_key(j, "types");
+		pca_json_object_begin(j);
+		for (size_t k = 0; k < cy->ntypes; k++) {
+			pca_json_key(j, cy->types[k].name);
+			pca_json_uint(j, cy->types[k].count);
+		}
+		pca_json_object_end(j);
+		pca_json_key(j, "unreachable");
+		pca_json_bool(j, cy->unreachable);
+		pca_json_key(j, "example");
+		pca_json_address(j, h->addr[cy->example]);
+		pca_json_object_end(j);
+	}
+	pca_json_array_end(j);
+}
+
+void pca_report_caches_text(FILE *out, const struct pca_caches *c, const struct pca_heap *h,
+			    char *const *owners, long limit)
+{
+	fprintf(out, "\ncaches and big containers (by retained size):\n");
+	size_t n = limit >= 0 && (size_t)limit < c->count ? (size_t)limit : c->count;
+	for (size_t i = 0; i < n; i++) {
+		const struct pca_cache *k = &c->items[i];
+		char retained[32];
+		pca_format_bytes(k->retained, retained, sizeof(retained));
+		const char *owner = owners && owners[i] && owners[i][0] ? owners[i] : "?";
+		if (k->lru) {
+			char maxsize[32];
+			if (k->maxsize < 0)
+				snprintf(maxsize, sizeof(maxsize), "None");
+			else
+				snprintf(maxsize, sizeof(maxsize), "%lld", (long long)k->maxsize);
+			fprintf(out, "  %10s  %s lru_cache(maxsize=%s): %llu entries, %llu hits / %llu misses%s  [%s]\n",
+				retained, k->function ? k->function : "?", maxsize,
+				(unsigned long long)k->entries, (unsigned long long)k->hits,
+				(unsigned long long)k->misses, k->unbounded ? ", unbounded" : "", owner);
+		} else {
+			fprintf(out, "  %10s  %s (%s, %llu entries)%s  %#llx\n", retained, owner,
+				k->kind, (unsigned long long)k->entries,
+				k->unbounded ? ", unbounded" : "", (unsigned long long)h->addr[k->id]);
+		}
+	}
+}
+
+void pca_report_json_caches(struct pca_json *j, const struct pca_caches *c, const struct pca_heap *h,
+			    char *const *owners)
+{
+	pca_json_key(j, "caches");
+	pca_json_array_begin(j);
+	for (size_t i = 0; i < c->count; i++) {
+		const struct pca_cache *k = &c->items[i];
+		pca_json_object_begin(j);
+		pca_json_key(j, "kind");
+		pca_json_string(j, k->kind);
+		pca_json_key(j, "address");
+		pca_json_address(j, h->addr[k->id]);
+		pca_json_key(j, "owner");
+		pca_json_string(j, owners && owners[i] && owners[i][0] ? owners[i] : NULL);
+		if (k->lru) {
+			pca_json_key(j, "function");
+			pca_json_string(j, k->function);
+			pca_json_key(j, "maxsize");
+			if (k->maxsize < 0)
+				pca_json_null(j);
+			else
+				pca_json_int(j, k->maxsize);
+			pca_json_key(j, "typed");
+			pca_json_bool(j, k->typed);
+			pca_json_key(j, "hits");
+			pca_json_uint(j, k->hits);
+			pca_json_key(j, "misses");
+			pca_json_uint(j, k->misses);
+		}
+		pca_json_key(j, "entries");
+		pca_json_uint(j, k->entries);
+		pca_json_key(j, "unbounded");
+		pca_json_bool(j, k->unbounded);
+		pca_json_key(j, "retained");
+		pca_json_uint(j, k->retained);
+		pca_json_object_end(j);
+	}
+	pca_json_array_end(j);
 }

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include "analyses/caches.h"
+#include "analyses/cycles.h"
 #include "analyses/leaks.h"
 #include "analyses/summary.h"
 #include "base/error.h"
@@ -28,9 +30,18 @@ void pca_report_warnings_text(FILE *out, const struct pca_warnings *w);
 
 /* Per-type table: the first `limit` rows, then the totals. */
 void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit);
-void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s);
+/* unreachable: totals.unreachable when the graph was built, else NULL. */
+void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s, const uint64_t *unreachable);
 void pca_report_leaks_text(FILE *out, const struct pca_leaks *l, long limit);
 void pca_report_json_leaks(struct pca_json *j, const struct pca_leaks *l);
+/* Cycles grouped by shape ("1000 cycles of 1 list, unreachable"). */
+void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit);
+void pca_report_json_cycles(struct pca_json *j, const struct pca_cycles *c, const struct pca_heap *h);
+/* Caches: owners computed by the caller, one per item (NULL: none). */
+void pca_report_caches_text(FILE *out, const struct pca_caches *c, const struct pca_heap *h,
+			    char *const *owners, long limit);
+void pca_report_json_caches(struct pca_json *j, const struct pca_caches *c, const struct pca_heap *h,
+			    char *const *owners);
 /* "1.2 GiB": exact bytes below 1 KiB. */
 void pca_format_bytes(uint64_t bytes, char *buf, size_t size);
 

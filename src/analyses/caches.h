@@ -1,0 +1,33 @@
+/* caches.h: leaking-cache suspects. Every functools.lru_cache wrapper
+ * (function, maxsize, typed, entries, hits, misses, read from the C
+ * structure of the running version), and the big containers (dict, list,
+ * set, deque, OrderedDict) that a module global, a class attribute or a
+ * running frame's local holds, by retained size. Unbounded: an lru_cache
+ * without maxsize, any dict/list/set, a deque without maxlen. */
+#ifndef PCA_ANALYSES_CACHES_H
+#define PCA_ANALYSES_CACHES_H
+
+#include "analyses/refgraph.h"
+
+struct pca_cache {
+	uint32_t id;
+	const char *kind;   /* "lru_cache", or the container's type name */
+	bool lru;
+	char *function;     /* lru: "module.qualname" of the wrapped function */
+	int64_t maxsize;    /* lru: -1 unbounded */
+	bool typed;
+	uint64_t entries, hits, misses;
+	bool unbounded;
+	uint64_t retained;
+};
+
+struct pca_caches {
+	struct pca_cache *items; /* by retained size, descending */
+	size_t count;
+};
+
+struct pca_error *pca_caches_compute(struct pca_objects *objects, const struct pca_heap *heap,
+				     const struct pca_refgraph *g, struct pca_caches *ret);
+void pca_caches_deinit(struct pca_caches *c);
+
+#endif

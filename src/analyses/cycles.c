@@ -1,0 +1,172 @@
+#include "analyses/cycles.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int by_type_name(const void *a, const void *b)
+{
+	const struct pca_cycle_type *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
+/* Shape: unreachable flag, then the (type, count) list. */
+static int shape_cmp(const struct pca_cycle *x, const struct pca_cycle *y)
+{
+	if (x->unreachable != y->unreachable)
+		return x->unreachable ? -1 : 1;
+	if (x->ntypes != y->ntypes)
+		return x->ntypes < y->ntypes ? -1 : 1;
+	for (size_t i = 0; i < x->ntypes; i++) {
+		int c = strcmp(x->types[i].name, y->types[i].name);
+		if (c)
+			return c;
+		if (x->types[i].count != y->types[i].count)
+			return x->types[i].count < y->types[i].count ? -1 : 1;
+	}
+	return 0;
+}
+
+static int by_shape(const void *a, const void *b)
+{
+	const struct pca_cycle *x = a, *y = b;
+	int c = shape_cmp(x, y);
+	if (c)
+		return c;
+	return x->example < y->example ? -1 : x->example > y->example;
+}
+
+static int by_group_size(const void *a, const void *b)
+{
+	const struct pca_cycle *x = *(const struct pca_cycle *const *)a,
+				*y = *(const struct pca_cycle *const *)b;
+	uint64_t wx = x->same_shape * x->size, wy = y->same_shape * y->size;
+	if (wx != wy)
+		return wx > wy ? -1 : 1;
+	return x->example < y->example ? -1 : x->example > y->example;
+}
+
+struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const struct pca_heap *heap,
+				     const struct pca_refgraph *g, struct pca_cycles *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	uint32_t n = g->graph.n, ncomp = 0;
+	uint32_t *comp = malloc(((size_t)n + 1) * sizeof(*comp));
+	uint32_t *members = NULL;
+	uint64_t *start = NULL;
+	if (!comp)
+		return &pca_error_nomem;
+	struct pca_error *err = pca_graph_scc(&g->graph, comp, &ncomp);
+	if (err) {
+		free(comp);
+		return err;
+	}
+	/* members of each component, contiguous (counting sort) */
+	start = calloc((size_t)ncomp + 1, sizeof(*start));
+	members = malloc(((size_t)n + 1) * sizeof(*members));
+	if (!start || !members)
+		goto nomem;
+	for (uint32_t v = 0; v < n; v++)
+		start[comp[v] + 1]++;
+	for (uint32_t c = 0; c < ncomp; c++)
+		start[c + 1] += start[c];
+	{
+		uint64_t *fill = malloc(((size_t)ncomp + 1) * sizeof(*fill));
+		if (!fill)
+			goto nomem;
+		memcpy(fill, start, ((size_t)ncomp + 1) * sizeof(*fill));
+		for (uint32_t v = 0; v < n; v++)
+			members[fill[comp[v]]++] = v;
+		free(fill);
+	}
+	size_t cap = 0;
+	for (uint32_t c = 0; c < ncomp; c++) {
+		uint64_t size = start[c + 1] - start[c];
+		uint32_t first = members[start[c]];
+		if (size == 1) {
+			bool self = false;
+			for (uint64_t e = g->graph.out_start[first]; e < g->graph.out_start[first + 1]; e++)
+				self |= g->graph.out[e] == first;
+			if (!self)
+				continue;
+		}
+		if (ret->count == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct pca_cycle *cs = realloc(ret->cycles, cap * sizeof(*cs));
+			if (!cs)
+				goto nomem;
+			ret->cycles = cs;
+		}
+		struct pca_cycle *cy = &ret->cycles[ret->count];
+		memset(cy, 0, sizeof(*cy));
+		cy->example = first;
+		cy->objects = size;
+		cy->unreachable = true;
+		/* per-type counts: members sorted by type name through a small list */
+		for (uint64_t i = start[c]; i < start[c + 1]; i++) {
+			uint32_t v = members[i];
+			const char *name = objects->infos[heap->type[v]].name;
+			cy->size += heap->size[v];
+			cy->unreachable &= g->unreachable[v];
+			size_t k = 0;
+			while (k < cy->ntypes && strcmp(cy->types[k].name, name) != 0)
+				k++;
+			if (k == cy->ntypes) {
+				struct pca_cycle_type *t = realloc(cy->types, (cy->ntypes + 1) * sizeof(*t));
+				if (!t)
+					goto nomem;
+				cy->types = t;
+				cy->types[cy->ntypes++] = (struct pca_cycle_type){name, 0};
+			}
+			cy->types[k].count++;
+		}
+		qsort(cy->types, cy->ntypes, sizeof(*cy->types), by_type_name);
+		ret->count++;
+	}
+	free(comp);
+	free(members);
+	free(start);
+	comp = NULL;
+	members = NULL;
+	start = NULL;
+	/* group identical shapes, then order groups by their total size */
+	qsort(ret->cycles, ret->count, sizeof(*ret->cycles), by_shape);
+	struct pca_cycle **heads = malloc((ret->count ? ret->count : 1) * sizeof(*heads));
+	struct pca_cycle *sorted = malloc((ret->count ? ret->count : 1) * sizeof(*sorted));
+	if (!heads || !sorted) {
+		free(heads);
+		free(sorted);
+		goto nomem;
+	}
+	size_t ngroups = 0;
+	for (size_t i = 0; i < ret->count;) {
+		size_t j = i + 1;
+		while (j < ret->count && shape_cmp(&ret->cycles[i], &ret->cycles[j]) == 0)
+			j++;
+		ret->cycles[i].same_shape = j - i;
+		heads[ngroups++] = &ret->cycles[i];
+		i = j;
+	}
+	qsort(heads, ngroups, sizeof(*heads), by_group_size);
+	size_t out = 0;
+	for (size_t gi = 0; gi < ngroups; gi++)
+		for (uint64_t k = 0; k < heads[gi]->same_shape; k++)
+			sorted[out++] = heads[gi][k];
+	free(ret->cycles);
+	free(heads);
+	ret->cycles = sorted;
+	return NULL;
+nomem:
+	free(comp);
+	free(members);
+	free(start);
+	pca_cycles_deinit(ret);
+	return &pca_error_nomem;
+}
+
+void pca_cycles_deinit(struct pca_cycles *c)
+{
+	for (size_t i = 0; i < c->count; i++)
+		free(c->cycles[i].types);
+	free(c->cycles);
+	memset(c, 0, sizeof(*c));
+}
