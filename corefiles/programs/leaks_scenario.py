@@ -124,6 +124,8 @@ import platform
 import sys
 import time
 import types
+import weakref
+weakref_type = weakref.ref
 
 START = time.time()
 PYTHON_VERSION = platform.python_version()
@@ -677,6 +679,12 @@ def measure(extra_roots, bigs, labels):
                 tracked[t] = tracked.get(t, 0) + 1
         for t, n in tracked.items():
             lines.append("tracked %s %d\n" % (t, n))
+        for o in nodes:
+            if type(o) is CodeType:
+                lines.append("code %s:%s:%d %d\n" % (o.co_filename, o.co_name,
+                                                      o.co_firstlineno, getsizeof(o)))
+            elif type(o) is tuple or type(o) is weakref_type:
+                lines.append("%s %x %.150r %d\n" % (type(o).__name__, id(o), o, 1))
         lines.append("----\n")
         os.write(fd, "".join(lines).encode("utf-8", "replace"))
         os.close(fd)

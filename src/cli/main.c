@@ -1,5 +1,6 @@
 /* pycore-analyze: command table, options, exit codes.
  * Each command declares what it needs; the session builds only that. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ struct options {
 	long limit;
 	const char *core;
 	const char *command;
+	bool have_address;
+	uint64_t address;     /* show, path */
 };
 
 /* Everything a command may need, built in order as far as it asks. */
@@ -87,6 +90,7 @@ struct command {
 	enum need needs;
 	int (*run)(struct session *s);
 	const char *help;
+	bool takes_address;
 };
 
 static int run_stacks(struct session *s);
@@ -95,6 +99,8 @@ static int run_report(struct session *s);
 static void print_largest(struct session *s, struct pca_json *j, size_t limit);
 static int run_top(struct session *s);
 static int run_cycles(struct session *s);
+static int run_show(struct session *s);
+static int run_path(struct session *s);
 static int run_caches(struct session *s);
 static struct pca_error *session_build_heap(struct session *s);
 
@@ -109,6 +115,10 @@ static const struct command commands[] = {
 	 "reference cycles, grouped by shape; those the collector would free marked unreachable"},
 	{"caches", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_caches,
 	 "lru_cache wrappers and big containers held by globals, class attributes or frames"},
+	{"show", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_show,
+	 "show ADDR: one object: type, size, preview, owner, referents and referrers", true},
+	{"path", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_path,
+	 "path ADDR: the shortest chain of references from a root to the object", true},
 	{"stacks", NEED_INTERP, run_stacks,
 	 "the Python stack of every thread, innermost frame first; the crashed thread marked"},
 };
@@ -537,6 +547,210 @@ static int run_caches(struct session *s)
 	return finish_status(s);
 }
 
+static bool parse_address(const char *text, uint64_t *ret)
+{
+	char *end;
+	if (strncmp(text, "0x", 2) != 0 && strncmp(text, "0X", 2) != 0)
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 16);
+	if (errno || *end || end == text + 2)
+		return false;
+	*ret = v;
+	return true;
+}
+
+/* The object that contains addr: the last object starting at or below it
+ * whose body (basicsize + items) covers it, or the one whose collector
+ * header or pre-header it falls in. */
+static bool object_at(struct session *s, uint64_t addr, uint32_t *ret)
+{
+	const struct pca_heap *h = &s->heap;
+	uint32_t lo = 0, hi = h->count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (h->addr[h->by_address[mid]] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint64_t pre = s->layout.sizes[PCA_S_GC_HEAD] + 16;
+	if (lo < h->count && h->addr[h->by_address[lo]] - addr <= pre) {
+		*ret = h->by_address[lo];
+		return true;
+	}
+	if (lo == 0)
+		return false;
+	uint32_t id = h->by_address[lo - 1];
+	const struct pca_type_info *t = &s->objects.infos[h->type[id]];
+	uint64_t n = 0, body = t->basicsize;
+	if (t->itemsize && pca_interp_read_field(&s->interp, h->addr[id], PCA_F_OB_SIZE, &n))
+		body += ((int64_t)n < 0 ? (uint64_t)-(int64_t)n : n) * t->itemsize;
+	if (addr - h->addr[id] >= body)
+		return false;
+	*ret = id;
+	return true;
+}
+
+struct referent_list {
+	struct session *s;
+	uint32_t ids[64];
+	size_t n, total;
+};
+
+static void collect_referent(void *ctx, uint64_t referent)
+{
+	struct referent_list *r = ctx;
+	uint32_t id;
+	if (!pca_heap_find(&r->s->heap, referent & ~(uint64_t)PCA_REFERENT_FLAGS, &id))
+		return;
+	r->total++;
+	if (r->n < sizeof(r->ids) / sizeof(r->ids[0]))
+		r->ids[r->n++] = id;
+}
+
+static void print_object_line(struct session *s, struct pca_json *j, uint32_t id, const char *indent)
+{
+	const char *type = s->objects.infos[s->heap.type[id]].name;
+	if (j) {
+		pca_json_object_begin(j);
+		pca_json_key(j, "address");
+		pca_json_address(j, s->heap.addr[id]);
+		pca_json_key(j, "type");
+		pca_json_string(j, type);
+		pca_json_key(j, "size");
+		pca_json_uint(j, s->heap.size[id]);
+		pca_json_object_end(j);
+	} else {
+		printf("%s%#llx  %-28s %llu bytes\n", indent, (unsigned long long)s->heap.addr[id], type,
+		       (unsigned long long)s->heap.size[id]);
+	}
+}
+
+static int need_object(struct session *s, uint32_t *id)
+{
+	if (object_at(s, s->opts->address, id))
+		return 0;
+	fprintf(stderr, "pycore-analyze: no object of the census contains 0x%llx\n",
+		(unsigned long long)s->opts->address);
+	return EXIT_NO_RESULT;
+}
+
+static int run_show(struct session *s)
+{
+	uint32_t id;
+	int status = need_object(s, &id);
+	if (status)
+		return status;
+	char owner[512], preview[256] = "";
+	pca_owner_path(&s->objects, &s->heap, &s->graph, id, owner, sizeof(owner));
+	pca_preview(&s->objects, s->heap.addr[id], &s->objects.infos[s->heap.type[id]], preview,
+		    sizeof(preview));
+	struct referent_list refs = {.s = s};
+	pca_objects_referents(&s->objects, s->heap.addr[id], &s->objects.infos[s->heap.type[id]],
+			      collect_referent, &refs);
+	const struct pca_graph *g = &s->graph.graph;
+	uint64_t in_count = g->in_start[id + 1] - g->in_start[id];
+	if (s->opts->json) {
+		struct pca_json j;
+		pca_json_init(&j, stdout);
+		pca_report_json_begin(&j, &s->facts);
+		pca_json_key(&j, "object");
+		pca_json_object_begin(&j);
+		pca_json_key(&j, "address");
+		pca_json_address(&j, s->heap.addr[id]);
+		pca_json_key(&j, "type");
+		pca_json_string(&j, s->objects.infos[s->heap.type[id]].name);
+		pca_json_key(&j, "size");
+		pca_json_uint(&j, s->heap.size[id]);
+		pca_json_key(&j, "retained");
+		pca_json_uint(&j, s->graph.retained[id]);
+		pca_json_key(&j, "owner");
+		pca_json_string(&j, owner[0] ? owner : NULL);
+		pca_json_key(&j, "unreachable");
+		pca_json_bool(&j, s->graph.unreachable[id]);
+		pca_json_key(&j, "preview");
+		pca_json_string(&j, preview);
+		pca_json_key(&j, "referents");
+		pca_json_array_begin(&j);
+		for (size_t i = 0; i < refs.n; i++)
+			print_object_line(s, &j, refs.ids[i], "");
+		pca_json_array_end(&j);
+		pca_json_key(&j, "referrers");
+		pca_json_array_begin(&j);
+		for (uint64_t e = g->in_start[id]; e < g->in_start[id + 1] && e - g->in_start[id] < 64; e++)
+			print_object_line(s, &j, g->in[e], "");
+		pca_json_array_end(&j);
+		pca_json_object_end(&j);
+		pca_report_json_end(&j, &s->warnings);
+	} else {
+		char size[32], retained[32];
+		pca_format_bytes(s->heap.size[id], size, sizeof(size));
+		pca_format_bytes(s->graph.retained[id], retained, sizeof(retained));
+		printf("%#llx  %s\n", (unsigned long long)s->heap.addr[id],
+		       s->objects.infos[s->heap.type[id]].name);
+		printf("  size      %s (%llu bytes), retained %s\n", size,
+		       (unsigned long long)s->heap.size[id], retained);
+		printf("  owner     %s\n", owner[0] ? owner : s->graph.unreachable[id] ? "(unreachable garbage)" : "(none)");
+		printf("  value     %s\n", preview);
+		printf("  refers to %llu objects%s\n", (unsigned long long)refs.total,
+		       refs.total > refs.n ? " (first 64)" : "");
+		for (size_t i = 0; i < refs.n; i++)
+			print_object_line(s, NULL, refs.ids[i], "    ");
+		printf("  referred to by %llu objects%s\n", (unsigned long long)in_count,
+		       in_count > 64 ? " (first 64)" : "");
+		for (uint64_t e = g->in_start[id]; e < g->in_start[id + 1] && e - g->in_start[id] < 64; e++)
+			print_object_line(s, NULL, g->in[e], "    ");
+		pca_report_warnings_text(stdout, &s->warnings);
+	}
+	return finish_status(s);
+}
+
+static int run_path(struct session *s)
+{
+	uint32_t id;
+	int status = need_object(s, &id);
+	if (status)
+		return status;
+	uint32_t chain[256];
+	size_t n = 0;
+	for (uint32_t v = id; n < 256;) {
+		chain[n++] = v;
+		uint32_t p = s->graph.parent[v];
+		if (p == PCA_GRAPH_VIRTUAL_ROOT || p == PCA_GRAPH_UNREACHABLE)
+			break;
+		v = p;
+	}
+	bool reachable = s->graph.parent[chain[n - 1]] == PCA_GRAPH_VIRTUAL_ROOT;
+	char owner[512];
+	pca_owner_path(&s->objects, &s->heap, &s->graph, id, owner, sizeof(owner));
+	if (s->opts->json) {
+		struct pca_json j;
+		pca_json_init(&j, stdout);
+		pca_report_json_begin(&j, &s->facts);
+		pca_json_key(&j, "owner");
+		pca_json_string(&j, owner[0] ? owner : NULL);
+		pca_json_key(&j, "path");
+		pca_json_array_begin(&j);
+		for (size_t i = n; reachable && i > 0; i--)
+			print_object_line(s, &j, chain[i - 1], "");
+		pca_json_array_end(&j);
+		pca_report_json_end(&j, &s->warnings);
+	} else {
+		if (!reachable) {
+			printf("%#llx (%s) is not reachable from any root%s\n",
+			       (unsigned long long)s->heap.addr[id], s->objects.infos[s->heap.type[id]].name,
+			       s->graph.unreachable[id] ? ": unreachable garbage the collector would free" : "");
+		} else {
+			printf("%s\n", owner);
+			for (size_t i = n; i > 0; i--)
+				print_object_line(s, NULL, chain[i - 1], "  ");
+		}
+		pca_report_warnings_text(stdout, &s->warnings);
+	}
+	return finish_status(s);
+}
+
 static const struct command *find_command(const char *name)
 {
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -610,7 +824,24 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* show/path: ADDR before or after CORE (`show 0x7f.. core.1234`) */
+	if (cmd->takes_address && pos < argc && parse_address(argv[pos], &opts.address)) {
+		opts.have_address = true;
+		pos++;
+	}
+	if (pos >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
 	opts.core = argv[pos++];
+	if (cmd->takes_address && !opts.have_address) {
+		if (pos >= argc || !parse_address(argv[pos], &opts.address)) {
+			fprintf(stderr, "pycore-analyze: %s needs an address (0x...)\n", cmd->name);
+			return EXIT_USAGE;
+		}
+		opts.have_address = true;
+		pos++;
+	}
 	if (pos < argc && !opts.exe)
 		opts.exe = argv[pos++];
 	if (pos < argc) {

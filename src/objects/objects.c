@@ -1196,3 +1196,91 @@ void pca_objects_referents(struct pca_objects *o, uint64_t obj, struct pca_type_
 		break;
 	}
 }
+
+void pca_preview(struct pca_objects *o, uint64_t obj, const struct pca_type_info *t, char *buf,
+		 size_t size)
+{
+	enum { CHARS = 60 };
+	uint64_t n = 0;
+	buf[0] = '\0';
+	switch (t->kind) {
+	case PCA_KIND_STR: {
+		char *s = NULL;
+		uint64_t len = 0;
+		struct pca_error *err = pca_interp_read_str(o->interp, obj, CHARS, &s);
+		pca_error_destroy(err);
+		rd(o, obj, PCA_F_UNICODE_LENGTH, &len);
+		if (s)
+			snprintf(buf, size, "'%s'%s (%llu characters)", s, len > CHARS ? "..." : "",
+				 (unsigned long long)len);
+		free(s);
+		return;
+	}
+	case PCA_KIND_INT: {
+		uint64_t tag;
+		uint32_t digit = 0;
+		const struct pca_layout *l = o->interp->layout;
+		int64_t ndigits;
+		bool negative;
+		if (pca_layout_has(l, PCA_F_LONG_TAG)) {
+			if (!rd(o, obj, PCA_F_LONG_TAG, &tag))
+				return;
+			ndigits = (int64_t)(tag >> 3);
+			negative = (tag & 3) == 2;
+		} else {
+			if (!rd(o, obj, PCA_F_OB_SIZE, &n))
+				return;
+			ndigits = (int64_t)n;
+			negative = ndigits < 0;
+			if (negative)
+				ndigits = -ndigits;
+		}
+		if (ndigits <= 1 && pca_target_try_read(o->interp->target,
+							obj + pca_layout_offset(l, PCA_F_LONG_DIGITS), &digit, 4))
+			snprintf(buf, size, "%s%u", negative ? "-" : "", ndigits ? digit : 0);
+		else
+			snprintf(buf, size, "an int of %lld digits (30 bits each)", (long long)ndigits);
+		return;
+	}
+	case PCA_KIND_DICT:
+	case PCA_KIND_ODICT:
+		if (rd(o, obj, PCA_F_DICT_USED, &n))
+			snprintf(buf, size, "len %llu", (unsigned long long)n);
+		return;
+	case PCA_KIND_SET:
+	case PCA_KIND_FROZENSET:
+		if (rd(o, obj, PCA_F_SET_USED, &n))
+			snprintf(buf, size, "len %llu", (unsigned long long)n);
+		return;
+	case PCA_KIND_LIST:
+	case PCA_KIND_TUPLE:
+	case PCA_KIND_DEQUE:
+		if (rd(o, obj, PCA_F_OB_SIZE, &n))
+			snprintf(buf, size, "len %llu", (unsigned long long)n);
+		return;
+	default:
+		break;
+	}
+	if (strcmp(t->name, "bytes") == 0) {
+		uint8_t *bytes = NULL;
+		size_t len = 0;
+		uint64_t total = 0;
+		rd(o, obj, PCA_F_OB_SIZE, &total);
+		struct pca_error *err = pca_interp_read_bytes(o->interp, obj, total < CHARS ? total : 0,
+							      &bytes, &len);
+		pca_error_destroy(err);
+		if (bytes) {
+			size_t pos = (size_t)snprintf(buf, size, "b'");
+			for (size_t i = 0; i < len && pos + 5 < size; i++)
+				pos += (size_t)snprintf(buf + pos, size - pos,
+							bytes[i] >= 32 && bytes[i] < 127 && bytes[i] != '\'' && bytes[i] != '\\' ? "%c" : "\\x%02x",
+							bytes[i]);
+			snprintf(buf + pos, size - pos, "'");
+			free(bytes);
+		} else {
+			snprintf(buf, size, "%llu bytes", (unsigned long long)total);
+		}
+		return;
+	}
+	snprintf(buf, size, "<%s object>", t->name);
+}

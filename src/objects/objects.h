@@ -115,6 +115,10 @@ bool pca_objects_dict_items(struct pca_objects *o, uint64_t dict, pca_dict_fn fn
 /* Key i of a keys table (a class's shared keys for its instances' values). */
 bool pca_objects_keys_key(struct pca_objects *o, uint64_t keys, uint64_t i, uint64_t *ret);
 
+/* A short preview of the value (a repr cut to fit, or "len N"). */
+void pca_preview(struct pca_objects *o, uint64_t obj, const struct pca_type_info *t, char *buf,
+		 size_t size);
+
 /* sys.getsizeof(obj) for an object of type `type`; false when unreadable. */
 bool pca_objects_sizeof(struct pca_objects *o, uint64_t obj, const struct pca_type_info *type,
 			uint64_t *ret);
