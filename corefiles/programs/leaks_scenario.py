@@ -124,8 +124,6 @@ import platform
 import sys
 import time
 import types
-import weakref
-weakref_type = weakref.ref
 
 START = time.time()
 PYTHON_VERSION = platform.python_version()
@@ -435,6 +433,53 @@ def strongly_connected(succ):
     return out
 
 
+def expand(o, t, kinds):
+    """E(o) as a new list (t = type(o), not a leaf type). KINDS caches per
+    type: 0 plain, 1 code, 2 frame, 3 dict."""
+    kind = kinds.get(t)
+    if kind is None:
+        kind = kinds[t] = (1 if t is CodeType else 2 if t is FrameType
+                           else 3 if issubclass(t, dict) else 0)
+    refs = gc.get_referents(o)
+    refs.append(t)
+    if kind == 1:
+        refs.append(o.co_consts)
+        refs.append(o.co_names)
+        refs.append(o.co_filename)
+        refs.append(o.co_name)
+        if HAS_CO_QUALNAME:
+            refs.append(o.co_qualname)
+        refs.extend(code_members(o))
+    elif kind == 2:
+        refs.append(o.f_code)
+        refs.append(o.f_globals)
+        refs.append(o.f_builtins)
+    elif kind == 3:
+        refs.extend(dict.keys(o))
+    return refs
+
+
+def account(o, t, acc):
+    """Size of O into ACC = [objects, bytes, top heap, failures, census];
+    returns the size."""
+    try:
+        size = sys.getsizeof(o)
+    except Exception:
+        size = 0
+        acc[3][t] = acc[3].get(t, 0) + 1
+    acc[0] += 1
+    acc[1] += size
+    top = acc[2]
+    if len(top) < 10:
+        heapq.heappush(top, (size, id(o), o))
+    elif size > top[0][0]:
+        heapq.heappushpop(top, (size, id(o), o))
+    if acc[4] is not None:
+        key = (t, size)
+        acc[4][key] = acc[4].get(key, 0) + 1
+    return size
+
+
 def measure(extra_roots, bigs, labels):
     """Walk the heap: closure, largest, retained sizes of BIGS, SCCs,
     collector probes. Returns a plain dict (no object references).
@@ -459,63 +504,19 @@ def measure(extra_roots, bigs, labels):
     hits = set()
     mine = [me, caller, roots, frames, seen, stack, nodes, edges, index, top, big_ids, hits,
             extra_roots, bigs, labels, probe_saveall, probe_plain]
+    # No nested functions in here: their cells would be made when measure()
+    # starts, before gc.get_objects(), and put our containers in the roots.
     seen_add = seen.add
     for x in mine:
         seen_add(id(x))
     seen_add(id(mine))
-    get_referents = gc.get_referents
     getsizeof = sys.getsizeof
-    dict_keys = dict.keys
-    heappush = heapq.heappush
-    heappushpop = heapq.heappushpop
     leaf = set(LEAF_TYPES)
-    kinds = {}            # type -> 0 plain, 1 code, 2 frame, 3 dict
+    kinds = {}
     failures = {}
-    totals = [0, 0]
-    dump = os.environ.get("LEAKS_TRUTH_DUMP")     # debugging aid: every object
+    dump = os.environ.get("LEAKS_TRUTH_DUMP")     # debugging aid: census, code sizes
     census = {} if dump else None
-
-    def expand(o, t):
-        """E(o) as a new list (t = type(o), not a leaf type)."""
-        kind = kinds.get(t)
-        if kind is None:
-            kind = kinds[t] = (1 if t is CodeType else 2 if t is FrameType
-                               else 3 if issubclass(t, dict) else 0)
-        refs = get_referents(o)
-        refs.append(t)
-        if kind == 1:
-            refs.append(o.co_consts)
-            refs.append(o.co_names)
-            refs.append(o.co_filename)
-            refs.append(o.co_name)
-            if HAS_CO_QUALNAME:
-                refs.append(o.co_qualname)
-            refs.extend(code_members(o))
-        elif kind == 2:
-            refs.append(o.f_code)
-            refs.append(o.f_globals)
-            refs.append(o.f_builtins)
-        elif kind == 3:
-            refs.extend(dict_keys(o))
-        return refs
-
-    def account(o, t):
-        """Size, totals, largest; returns the size."""
-        try:
-            size = getsizeof(o)
-        except Exception:
-            size = 0
-            failures[t] = failures.get(t, 0) + 1
-        totals[0] += 1
-        totals[1] += size
-        if census is not None:
-            key = (t, size)
-            census[key] = census.get(key, 0) + 1
-        if len(top) < 10:
-            heappush(top, (size, id(o), o))
-        elif size > top[0][0]:
-            heappushpop(top, (size, id(o), o))
-        return size
+    acc = [0, 0, top, failures, census]
 
     gc_tracked = 0
     for o in roots:
@@ -546,11 +547,11 @@ def measure(extra_roots, bigs, labels):
             continue
         seen_add(i)
         t = type(o)
-        account(o, t)
+        account(o, t, acc)
         if t in leaf:
             push(t)
             continue
-        refs = expand(o, t)
+        refs = expand(o, t, kinds)
         index[i] = len(nodes)
         nodes.append(o)
         edges.append(refs)
@@ -563,9 +564,9 @@ def measure(extra_roots, bigs, labels):
     big_sizes = []
     for k, x in enumerate(bigs):
         t = type(x)
-        big_sizes.append(account(x, t))
+        big_sizes.append(account(x, t, acc))
         if t not in leaf:
-            refs = expand(x, t)
+            refs = expand(x, t, kinds)
             index[id(x)] = len(nodes)
             nodes.append(x)
             edges.append(refs)
@@ -580,10 +581,10 @@ def measure(extra_roots, bigs, labels):
             prev = claims.get(i)
             if prev is None:
                 t = type(o)
-                sizes[i] = account(o, t)
+                sizes[i] = account(o, t, acc)
                 claims[i] = k
                 if t not in leaf:
-                    refs = expand(o, t)
+                    refs = expand(o, t, kinds)
                     index[i] = len(nodes)
                     nodes.append(o)
                     edges.append(refs)
@@ -634,10 +635,15 @@ def measure(extra_roots, bigs, labels):
             counts[name] = counts.get(name, 0) + 1
         if not set(counts) <= CYCLE_TYPES_SET:
             continue
-        dead = [id(nodes[v]) in garbage_ids for v in comp]
-        if any(dead) and not all(dead):
+        # (no comprehension in a loop: 3.8-3.10 give a code object an opcache,
+        # which sys.getsizeof counts, after 1024 runs)
+        ndead = 0
+        for v in comp:
+            if id(nodes[v]) in garbage_ids:
+                ndead += 1
+        if 0 < ndead < len(comp):
             mixed += 1
-        key = (tuple(sorted(counts.items())), all(dead))
+        key = (tuple(sorted(counts.items())), ndead == len(comp))
         groups[key] = groups.get(key, 0) + 1
     n_components = len(components)
     components = None
@@ -683,14 +689,13 @@ def measure(extra_roots, bigs, labels):
             if type(o) is CodeType:
                 lines.append("code %s:%s:%d %d\n" % (o.co_filename, o.co_name,
                                                       o.co_firstlineno, getsizeof(o)))
-            elif type(o) is tuple or type(o) is weakref_type:
-                lines.append("%s %x %.150r %d\n" % (type(o).__name__, id(o), o, 1))
         lines.append("----\n")
         os.write(fd, "".join(lines).encode("utf-8", "replace"))
         os.close(fd)
-        lines = tracked = census = None
+        lines = tracked = None
     # Unlink what refers to our own frame (cycles; the collector is off).
-    del me, caller, f, o, x, mine[:], top[:]
+    n_objects, n_bytes = acc[0], acc[1]
+    del me, caller, f, o, x, mine[:], top[:], acc[:]
     roots = frames = nodes = edges = index = seen = stack = mine = None
     cycle_groups = []
     for (counts, dead), n in sorted(groups.items()):
@@ -702,7 +707,7 @@ def measure(extra_roots, bigs, labels):
                        "collect_returned": probe_saveall["collect_returned"],
                        "types": probe_saveall["types"],
                        "plain": probe_plain}
-    return {"totals": {"objects": totals[0], "size": totals[1], "gc_tracked": gc_tracked},
+    return {"totals": {"objects": n_objects, "size": n_bytes, "gc_tracked": gc_tracked},
             "unreachable": unreachable,
             "cycles": {"types_considered": sorted(CYCLE_TYPES_SET), "groups": cycle_groups,
                        "all_components": n_components, "mixed_reachability": mixed},
