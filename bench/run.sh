@@ -146,3 +146,31 @@ done
 echo "pycore-analyze summary at scale: $TREE, Release; $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; $(uname -r)"
 echo "cores: $PYTHON ($PYVER) running bench/make_core.py; medians of $RUNS runs after a warm-up, core in the page cache"
 python3 "$BENCH/table.py" "$RESULTS"
+
+# The full report beside it (issue: at most 5x the summary time, 128 B of RSS
+# per object beyond the mapped core): wall and peak RSS of each run, and the
+# phase times the tool prints with PCA_TIMING=1, from one more run.
+echo
+echo "report (all analyses: census, graph, collector, roots, dominators, owner paths):"
+printf '| %-6s | %-22s | %-16s | %-14s | %s\n' size "report wall, s (median)" "report / summary" "peak RSS, MiB" "RSS - touched core, B/object"
+for size in "${SIZES[@]}"; do
+	dir=$(core_of "$size")
+	core=$dir/core
+	wall=(); rss=()
+	"$TOOL" report "$core" >/dev/null 2>&1 || true
+	for ((i = 0; i < RUNS; i++)); do
+		t0=$EPOCHREALTIME
+		/usr/bin/time -f %M -o "$dir/time-report.txt" "$TOOL" report "$core" >/dev/null 2>&1 || true
+		t1=$EPOCHREALTIME
+		wall+=("$(elapsed "$t0" "$t1")"); rss+=("$(tail -1 "$dir/time-report.txt")")
+	done
+	w=$(printf '%s\n' "${wall[@]}" | median)
+	r=$(printf '%s\n' "${rss[@]}" | median)
+	s=$(awk -F'\t' -v size="$size" '$1 == "size" {cur = $2} $1 == "wall_s" && cur == size {v = $2} END {print v}' "$RESULTS")
+	touched=$(awk -F'\t' -v size="$size" '$1 == "size" {cur = $2} $1 == "shim" && cur == size {v = $2} END {print v}' "$RESULTS" | grep -o '[0-9]*' | head -1)
+	objects=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['totals']['objects'])" "$dir/summary.json")
+	printf '| %-6s | %22s | %15.1fx | %14.1f | %s\n' "$size" "$w" "$(awk -v a="$w" -v b="$s" 'BEGIN {print a / b}')" \
+		"$(awk -v r="$r" 'BEGIN {print r / 1024}')" \
+		"$(awk -v r="$r" -v t="${touched:-0}" -v n="$objects" 'BEGIN {printf "%.1f", (r - t) * 1024 / n}')"
+	echo "  phases ($size): $(PCA_TIMING=1 "$TOOL" report "$core" 2>&1 >/dev/null | tr '\n' ' ')"
+done

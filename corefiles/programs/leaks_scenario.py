@@ -913,9 +913,17 @@ def warm_up(path):
     """Run once, before the heap is built, everything done after the truth
     and the truth code itself (lazily made state must exist before we
     measure: 3.6's argument parsers, TextIOWrapper's first write, ...)."""
+    # The caches' link objects (functools._lru_list_elem) exist only once a
+    # bounded cache is used; 3.6-3.9 ready their type lazily on the first
+    # attribute lookup (sys.getsizeof), which makes its tp_mro, tp_bases and
+    # a weakref in object's subclasses: let the warm-up truth do that.
+    for wrapper, _, _ in LRU_WRAPPERS:
+        wrapper(-1)
     scratch = path + ".warm-up"
     write_truth(scratch, compute_truth([{}]), "warm-up")
     os.unlink(scratch)
+    for wrapper, _, _ in LRU_WRAPPERS:
+        wrapper.cache_clear()
     sys.stdout.write("heap built\n")
     sys.stdout.flush()
 
