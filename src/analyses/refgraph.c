@@ -1,5 +1,7 @@
 #include "analyses/refgraph.h"
 
+#include "base/progress.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,13 +228,6 @@ static struct pca_error *owner_tree(struct pca_refgraph *g)
 	return NULL;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct pca_error *pca_refgraph_build(struct pca_objects *objects, const struct pca_heap *heap,
 				     struct pca_progress *progress, struct pca_refgraph *ret)
 {
@@ -240,12 +235,12 @@ struct pca_error *pca_refgraph_build(struct pca_objects *objects, const struct p
 	struct pca_refgraph *g = ret;
 	memset(g, 0, sizeof(*g));
 	struct edge_ctx ctx = {.objects = objects, .heap = heap};
-	double t0 = now_seconds();
+	double t0 = pca_now_seconds();
 	struct pca_error *err = pca_graph_build(heap->count, node_edges, &ctx, &g->graph);
-	double t1 = now_seconds();
+	double t1 = pca_now_seconds();
 	if (!err)
 		err = collector_verdict(objects, heap, g);
-	double t2 = now_seconds();
+	double t2 = pca_now_seconds();
 	if (!err)
 		err = find_roots(objects, heap, g);
 	size_t n = (size_t)heap->count + 1;
@@ -256,10 +251,10 @@ struct pca_error *pca_refgraph_build(struct pca_objects *objects, const struct p
 		if (!g->idom || !g->retained || !g->parent)
 			err = &pca_error_nomem;
 	}
-	double t3 = now_seconds();
+	double t3 = pca_now_seconds();
 	if (!err)
 		err = pca_graph_dominators(&g->graph, g->roots, g->nroots, g->idom);
-	double t4 = now_seconds();
+	double t4 = pca_now_seconds();
 	if (!err)
 		err = pca_graph_retained(&g->graph, g->idom, heap->size, g->retained);
 	if (!err)
@@ -267,7 +262,7 @@ struct pca_error *pca_refgraph_build(struct pca_objects *objects, const struct p
 	if (getenv("PCA_TIMING")) /* debugging aid: phase times */
 		fprintf(stderr, "graph: edges %.3f s (%llu), collector %.3f s, roots %.3f s (%zu), dominators %.3f s, retained+paths %.3f s\n",
 			t1 - t0, (unsigned long long)g->graph.nedges, t2 - t1, t3 - t2, g->nroots,
-			t4 - t3, now_seconds() - t4);
+			t4 - t3, pca_now_seconds() - t4);
 	if (err)
 		pca_refgraph_deinit(g);
 	return err;

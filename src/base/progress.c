@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <time.h>
 
-static double now(void)
+double pca_now_seconds(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -14,14 +14,14 @@ void pca_progress_init(struct pca_progress *p, bool enabled)
 {
 	p->enabled = enabled;
 	p->shown = false;
-	p->last = enabled ? now() : 0;
+	p->last = enabled ? pca_now_seconds() : 0;
 }
 
 void pca_progress_update(struct pca_progress *p, const char *phase, uint64_t done)
 {
 	if (!p || !p->enabled || !done || (done & 0xffff))
 		return;
-	double t = now();
+	double t = pca_now_seconds();
 	if (t - p->last < 0.1)
 		return;
 	p->last = t;

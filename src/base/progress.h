@@ -19,4 +19,7 @@ void pca_progress_init(struct pca_progress *p, bool enabled);
 void pca_progress_update(struct pca_progress *p, const char *phase, uint64_t done);
 void pca_progress_clear(struct pca_progress *p);
 
+/* Monotonic seconds, for phase times (PCA_TIMING). */
+double pca_now_seconds(void);
+
 #endif

@@ -249,13 +249,6 @@ static int run_stacks(struct session *s)
 	return finish_status(s);
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The census and what is computed from it (NEED_HEAP). The allocator walk
  * is separate: a failure there leaves the census standing, with a warning. */
 static struct pca_error *session_build_heap(struct session *s)
@@ -272,9 +265,9 @@ static struct pca_error *session_build_heap(struct session *s)
 		if (!s->summary.rows[i].size_exact)
 			pca_warnings_add(&s->warnings, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",
 					 s->summary.rows[i].type->name);
-	double t0 = now_seconds();
+	double t0 = pca_now_seconds();
 	struct pca_error *aerr = pca_arenas_compute(&s->interp, &s->warnings, &s->arenas);
-	double t1 = now_seconds();
+	double t1 = pca_now_seconds();
 	if (aerr) {
 		pca_warnings_add(&s->warnings, "pymalloc section unavailable: %s", aerr->message);
 		pca_error_destroy(aerr);
@@ -284,7 +277,7 @@ static struct pca_error *session_build_heap(struct session *s)
 	struct pca_error *lerr = pca_leaks_compute(&s->objects, &s->heap, &s->arenas, &s->leaks);
 	if (getenv("PCA_TIMING")) /* debugging aid: phase times */
 		fprintf(stderr, "pymalloc arenas %.3f s, unreachable allocations %.3f s\n", t1 - t0,
-			now_seconds() - t1);
+			pca_now_seconds() - t1);
 	if (lerr) {
 		pca_warnings_add(&s->warnings, "unreachable allocations unavailable: %s", lerr->message);
 		pca_error_destroy(lerr);

@@ -275,10 +275,10 @@ static int by_address(const void *a, const void *b)
 
 /* Number of segments that start at or below addr (addr is in none of them
  * or past their saved bytes). */
-static size_t segments_below(struct builder *b, uint64_t addr)
+static size_t segments_below(const struct pca_heap *h, uint64_t addr)
 {
-	struct pca_target *t = b->objects->interp->target;
-	size_t lo = 0, hi = b->nsegments;
+	struct pca_target *t = h->target;
+	size_t lo = 0, hi = h->nsegments;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		uint64_t vaddr, saved;
@@ -303,6 +303,18 @@ static size_t count_below(const uint64_t *sorted, size_t n, uint64_t v)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Rank of an object among all objects by address, given its bit (or
+ * UINT64_MAX for an object outside saved memory): the object bits before it
+ * plus the outside objects below it. */
+static uint64_t heap_rank(const struct pca_heap *h, uint64_t addr, uint64_t bit)
+{
+	if (bit == UINT64_MAX) /* outside saved memory: the bits of all segments below addr */
+		bit = h->seg_bit[segments_below(h, addr)];
+	return h->prefix[bit / 64] +
+	       (uint64_t)__builtin_popcountll(h->bits[bit / 64] & ((1ull << (bit & 63)) - 1)) +
+	       count_below(h->outside, h->noutside, addr);
 }
 
 /* Address order without moving the arrays: an object's rank among all
@@ -331,12 +343,7 @@ static struct pca_error *index_by_address(struct builder *b)
 	qsort(h->outside, nout, sizeof(*h->outside), by_address);
 	h->noutside = nout;
 	for (uint32_t i = 0; i < h->count; i++) {
-		uint64_t a = h->addr[i], bit = bit_of(b, a);
-		if (bit == UINT64_MAX) /* outside saved memory: the bits of all segments below a */
-			bit = b->seg_bit[segments_below(b, a)];
-		uint64_t rank = h->prefix[bit / 64] +
-				(uint64_t)__builtin_popcountll(b->bits[bit / 64] & ((1ull << (bit & 63)) - 1)) +
-				count_below(h->outside, nout, a);
+		uint64_t rank = heap_rank(h, h->addr[i], bit_of(b, h->addr[i]));
 		/* ALWAYS: ranks are a permutation (distinct objects, distinct bits). */
 		if (rank >= h->count)
 			return pca_error_create(PCA_ERROR_OTHER, "internal error: object rank %llu of %u",
@@ -382,13 +389,6 @@ static void offer_frame_object(void *ctx, uint64_t frame)
 	}
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warnings *w,
 				 struct pca_progress *progress, struct pca_heap *ret)
 {
@@ -405,9 +405,9 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 	if (parents)
 		b.parents_out = fopen(parents, "w");
 	bool timing = getenv("PCA_TIMING") != NULL; /* debugging aid: phase times */
-	double t0 = now_seconds();
+	double t0 = pca_now_seconds();
 	err = walk_collector(&b, w);
-	double t1 = now_seconds();
+	double t1 = pca_now_seconds();
 	pca_interp_for_each_frame(objects->interp, offer_frame_object, &b);
 	/* The closure: the index itself is the work list. */
 	struct pca_target *target = objects->interp->target;
@@ -430,7 +430,7 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 	if (!err)
 		err = b.err;
 	pca_progress_clear(progress);
-	double t2 = now_seconds();
+	double t2 = pca_now_seconds();
 	/* The bitmap and segment bits stay with the heap for address lookups. */
 	h->bits = b.bits;
 	h->seg_bit = b.seg_bit;
@@ -449,7 +449,7 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 	}
 	if (timing)
 		fprintf(stderr, "heap: collector lists %.3f s (%llu objects), closure %.3f s (%u objects), address index %.3f s\n",
-			t1 - t0, (unsigned long long)h->gc_tracked, t2 - t1, h->count, now_seconds() - t2);
+			t1 - t0, (unsigned long long)h->gc_tracked, t2 - t1, h->count, pca_now_seconds() - t2);
 	free(b.outside);
 	const char *dump = getenv("PCA_DUMP_OBJECTS"); /* debugging aid */
 	if (!err && dump) {
@@ -488,35 +488,19 @@ void pca_heap_deinit(struct pca_heap *h)
 bool pca_heap_find(const struct pca_heap *h, uint64_t addr, uint32_t *ret)
 {
 	int64_t seg = pca_target_segment_index(h->target, addr);
-	uint64_t rank;
+	uint64_t bit = UINT64_MAX;
 	if (seg >= 0) {
 		uint64_t vaddr, saved;
 		pca_target_segment(h->target, (size_t)seg, &vaddr, &saved);
-		uint64_t bit = h->seg_bit[seg] + (addr - vaddr) / 8;
+		bit = h->seg_bit[seg] + (addr - vaddr) / 8;
 		if ((addr & 7) || !(h->bits[bit / 64] & (1ull << (bit & 63))))
 			return false;
-		rank = h->prefix[bit / 64] +
-		       (uint64_t)__builtin_popcountll(h->bits[bit / 64] & ((1ull << (bit & 63)) - 1)) +
-		       count_below(h->outside, h->noutside, addr);
 	} else {
 		size_t k = count_below(h->outside, h->noutside, addr);
 		if (k >= h->noutside || h->outside[k] != addr)
 			return false;
-		/* bitmap objects below: all bits of the segments below addr */
-		size_t lo = 0, hi = h->nsegments;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			uint64_t vaddr, saved;
-			pca_target_segment(h->target, mid, &vaddr, &saved);
-			if (vaddr <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		uint64_t bit = h->seg_bit[lo];
-		rank = h->prefix[bit / 64] +
-		       (uint64_t)__builtin_popcountll(h->bits[bit / 64] & ((1ull << (bit & 63)) - 1)) + k;
 	}
+	uint64_t rank = heap_rank(h, addr, bit);
 	if (rank >= h->count)
 		return false;
 	*ret = h->by_address[rank];
