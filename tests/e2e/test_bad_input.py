@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corelib  # noqa: E402
 
 TIMEOUT = 60.0
+HEAVY_FLIP_COUNT = 20000
 FLIP_SEED = 20240229
 FLIP_COUNT = 200
 PYENV_312 = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"),
@@ -133,8 +134,8 @@ class Cases(object):
     def path(self, name):
         return os.path.join(self.workdir, name)
 
-    def run(self, name, args, allowed, stderr_must=None, env=None, keep=()):
-        argv = [self.tool, "--json", "stacks"] + args
+    def run(self, name, args, allowed, stderr_must=None, env=None, keep=(), command="stacks"):
+        argv = [self.tool, "--json", command] + args
         run = corelib.run_tool(argv, timeout=TIMEOUT, env=env)
         problems = judge(run, allowed, stderr_must)
         first = (nonblank_lines(run.stderr) or [""])[0][:160]
@@ -218,17 +219,24 @@ def main():
             dst = c.path("%s-cut%d" % (label, fraction * 100))
             if not c.make("a truncated core", truncated_copy, src, dst, fraction):
                 continue
-            ok = c.run("%s truncated %d%%" % (label, fraction * 100), [dst], (0, 1, 2),
-                       env=env, keep=[dst])
+            ok = True
+            # every layer: the stacks, the census, the graph analyses
+            for command in ("stacks", "summary", "report"):
+                ok &= c.run("%s truncated %d%% %s" % (label, fraction * 100, command), [dst],
+                            (0, 1, 2), env=env, keep=[dst], command=command)
             if ok:
                 os.unlink(dst)
             keep_all |= not ok
-        dst = c.path("%s-flipped" % label)
-        if c.make("a bit-flipped core", flip_bytes, src, dst, FLIP_COUNT, FLIP_SEED):
-            ok = c.run("%s bit-flipped" % label, [dst], (0, 1, 2), env=env, keep=[dst])
-            if ok:
-                os.unlink(dst)
-            keep_all |= not ok
+        for count in (FLIP_COUNT, HEAVY_FLIP_COUNT):
+            dst = c.path("%s-flipped-%d" % (label, count))
+            if c.make("a bit-flipped core", flip_bytes, src, dst, count, FLIP_SEED):
+                ok = True
+                for command in ("stacks", "summary", "report"):
+                    ok &= c.run("%s %d flips %s" % (label, count, command), [dst], (0, 1, 2),
+                                env=env, keep=[dst], command=command)
+                if ok:
+                    os.unlink(dst)
+                keep_all |= not ok
 
     if not keep_all and not c.errors:
         shutil.rmtree(workdir, ignore_errors=True)
