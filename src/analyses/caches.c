@@ -142,7 +142,7 @@ struct pca_error *pca_caches_compute(struct pca_objects *o, const struct pca_hea
 		if (!push(ret, &cap, &c))
 			goto nomem;
 	}
-	qsort(ret->items, ret->count, sizeof(*ret->items), by_retained);
+	pca_sort(ret->items, ret->count, sizeof(*ret->items), by_retained);
 	return NULL;
 nomem:
 	pca_caches_deinit(ret);

@@ -119,7 +119,7 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 			}
 			cy->types[k].count++;
 		}
-		qsort(cy->types, cy->ntypes, sizeof(*cy->types), by_type_name);
+		pca_sort(cy->types, cy->ntypes, sizeof(*cy->types), by_type_name);
 		ret->count++;
 	}
 	free(comp);
@@ -129,7 +129,7 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 	members = NULL;
 	start = NULL;
 	/* group identical shapes, then order groups by their total size */
-	qsort(ret->cycles, ret->count, sizeof(*ret->cycles), by_shape);
+	pca_sort(ret->cycles, ret->count, sizeof(*ret->cycles), by_shape);
 	struct pca_cycle **heads = malloc((ret->count ? ret->count : 1) * sizeof(*heads));
 	struct pca_cycle *sorted = malloc((ret->count ? ret->count : 1) * sizeof(*sorted));
 	if (!heads || !sorted) {
@@ -146,7 +146,7 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 		heads[ngroups++] = &ret->cycles[i];
 		i = j;
 	}
-	qsort(heads, ngroups, sizeof(*heads), by_group_size);
+	pca_sort(heads, ngroups, sizeof(*heads), by_group_size);
 	size_t out = 0;
 	for (size_t gi = 0; gi < ngroups; gi++)
 		for (uint64_t k = 0; k < heads[gi]->same_shape; k++)

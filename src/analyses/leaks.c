@@ -113,7 +113,7 @@ struct pca_error *pca_leaks_compute(struct pca_objects *objects, const struct pc
 			ret->objects += s.count[i];
 			ret->size += s.size[i];
 		}
-		qsort(ret->rows, ret->nrows, sizeof(*ret->rows), by_size_desc);
+		pca_sort(ret->rows, ret->nrows, sizeof(*ret->rows), by_size_desc);
 		ret->blocks_checked = s.checked;
 	}
 	free(s.count);

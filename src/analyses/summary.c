@@ -41,7 +41,7 @@ struct pca_error *pca_summary_compute(const struct pca_heap *heap,
 		rows[t].size_exact = objects->infos[t].size_exact;
 		rows[n++] = rows[t];
 	}
-	qsort(rows, n, sizeof(*rows), by_name);
+	pca_sort(rows, n, sizeof(*rows), by_name);
 	size_t merged = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (merged && strcmp(rows[merged - 1].type->name, rows[i].type->name) == 0) {
@@ -53,7 +53,7 @@ struct pca_error *pca_summary_compute(const struct pca_heap *heap,
 		rows[merged++] = rows[i];
 	}
 	n = merged;
-	qsort(rows, n, sizeof(*rows), by_size_desc);
+	pca_sort(rows, n, sizeof(*rows), by_size_desc);
 	ret->rows = rows;
 	ret->nrows = n;
 	ret->objects = heap->count;

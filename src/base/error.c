@@ -126,3 +126,9 @@ void pca_warnings_add(struct pca_warnings *w, const char *fmt, ...)
 	}
 	w->items[w->count++] = s;
 }
+
+void pca_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}

@@ -51,6 +51,10 @@ void pca_warnings_deinit(struct pca_warnings *w);
 void pca_warnings_add(struct pca_warnings *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* qsort that accepts an empty (possibly NULL) array: qsort(NULL, 0, ...) is
+ * undefined behaviour. */
+void pca_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+
 /* printf into a fresh heap string; NULL on ENOMEM. */
 char *pca_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *pca_vasprintf(const char *fmt, va_list ap);

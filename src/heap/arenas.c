@@ -540,7 +540,7 @@ struct pca_error *pca_arenas_compute(struct pca_interp *in, struct pca_warnings 
 	if (err)
 		goto out;
 	if (a.npools)
-		qsort(a.pools, a.npools, sizeof(*a.pools), cmp_u64);
+		pca_sort(a.pools, a.npools, sizeof(*a.pools), cmp_u64);
 	totals(&a);
 	report_problems(&a, w);
 out:

@@ -340,7 +340,7 @@ static struct pca_error *index_by_address(struct builder *b)
 	for (uint32_t i = 0; i < h->count && nout < b->outside_count; i++)
 		if (bit_of(b, h->addr[i]) == UINT64_MAX)
 			h->outside[nout++] = h->addr[i];
-	qsort(h->outside, nout, sizeof(*h->outside), by_address);
+	pca_sort(h->outside, nout, sizeof(*h->outside), by_address);
 	h->noutside = nout;
 	for (uint32_t i = 0; i < h->count; i++) {
 		uint64_t rank = heap_rank(h, h->addr[i], bit_of(b, h->addr[i]));

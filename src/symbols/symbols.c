@@ -440,8 +440,8 @@ static void build_type_index(struct pca_symbols *s)
 	size_t python_types = s->ntypes;
 	dwfl_getmodules(s->dwfl, extension_module_dwarf, s, 0);
 	/* Definitions from libpython come first for a name both define. */
-	qsort(s->types, python_types, sizeof(*s->types), type_entry_cmp);
-	qsort(s->types + python_types, s->ntypes - python_types, sizeof(*s->types), type_entry_cmp);
+	pca_sort(s->types, python_types, sizeof(*s->types), type_entry_cmp);
+	pca_sort(s->types + python_types, s->ntypes - python_types, sizeof(*s->types), type_entry_cmp);
 	s->python_types = python_types;
 }
 

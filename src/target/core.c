@@ -218,7 +218,7 @@ static struct pca_error *load_program_headers(struct pca_target *t)
 		}
 		s->data = t->map + (ph.p_offset < t->map_size ? ph.p_offset : 0);
 	}
-	qsort(t->segments, t->nsegments, sizeof(*t->segments), segment_cmp);
+	pca_sort(t->segments, t->nsegments, sizeof(*t->segments), segment_cmp);
 	return NULL;
 }
 
