@@ -944,12 +944,15 @@ static void visit_managed_dict(struct pca_objects *o, uint64_t obj, const struct
 		break;
 	case PCA_MANAGED_DICT_313: {
 		pca_target_try_read_u64(tg, obj - 24, &dict);
-		/* Py_TPFLAGS_INLINE_VALUES (1 << 2): values after the object. */
-		uint64_t size, valid;
+		/* Py_TPFLAGS_INLINE_VALUES (1 << 2): values after the object, one
+		 * slot per entry of the class's shared keys while `valid`
+		 * (_PyObject_VisitInstanceAttributes: dk_nentries slots, not
+		 * `size`, which counts the attributes set). */
+		uint64_t valid;
 		if ((t->flags & (1u << 2)) && rd(o, obj + t->basicsize, PCA_F_DICT_VALUES_VALID, &valid) &&
-		    valid && rd(o, obj + t->basicsize, PCA_F_DICT_VALUES_SIZE, &size))
-			visit_array(o, obj + t->basicsize + pca_layout_offset(l, PCA_F_DICT_VALUES_VALUES),
-				    size, visit, ctx);
+		    valid)
+			visit_split_values(o, obj + t->basicsize + pca_layout_offset(l, PCA_F_DICT_VALUES_VALUES),
+					   t->addr, visit, ctx);
 		break;
 	}
 	}
