@@ -77,7 +77,7 @@ static int by_size_desc(const void *a, const void *b)
 	const struct pca_leak_row *x = a, *y = b;
 	if (x->size != y->size)
 		return x->size > y->size ? -1 : 1;
-	return strcmp(x->type->name, y->type->name);
+	return strcmp(x->name, y->name);
 }
 
 struct pca_error *pca_leaks_compute(struct pca_objects *objects, const struct pca_heap *heap,
@@ -109,7 +109,7 @@ struct pca_error *pca_leaks_compute(struct pca_objects *objects, const struct pc
 		for (size_t i = 0; i < objects->ninfos && i < cap; i++) {
 			if (!s.count[i])
 				continue;
-			ret->rows[ret->nrows++] = (struct pca_leak_row){&objects->infos[i], s.count[i], s.size[i]};
+			ret->rows[ret->nrows++] = (struct pca_leak_row){objects->infos[i].name, s.count[i], s.size[i]};
 			ret->objects += s.count[i];
 			ret->size += s.size[i];
 		}

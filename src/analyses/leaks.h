@@ -19,7 +19,7 @@
 #include "objects/objects.h"
 
 struct pca_leak_row {
-	const struct pca_type_info *type;
+	const char *name; /* stable, as in pca_summary_row */
 	uint64_t count, size;
 };
 

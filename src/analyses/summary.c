@@ -8,13 +8,13 @@ static int by_size_desc(const void *a, const void *b)
 	const struct pca_summary_row *x = a, *y = b;
 	if (x->size != y->size)
 		return x->size > y->size ? -1 : 1;
-	return strcmp(x->type->name, y->type->name);
+	return strcmp(x->name, y->name);
 }
 
 static int by_name(const void *a, const void *b)
 {
 	const struct pca_summary_row *x = a, *y = b;
-	return strcmp(x->type->name, y->type->name);
+	return strcmp(x->name, y->name);
 }
 
 struct pca_error *pca_summary_compute(const struct pca_heap *heap,
@@ -37,14 +37,14 @@ struct pca_error *pca_summary_compute(const struct pca_heap *heap,
 	for (size_t t = 0; t < objects->ninfos; t++) {
 		if (!rows[t].count)
 			continue;
-		rows[t].type = &objects->infos[t];
+		rows[t].name = objects->infos[t].name;
 		rows[t].size_exact = objects->infos[t].size_exact;
 		rows[n++] = rows[t];
 	}
 	pca_sort(rows, n, sizeof(*rows), by_name);
 	size_t merged = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (merged && strcmp(rows[merged - 1].type->name, rows[i].type->name) == 0) {
+		if (merged && strcmp(rows[merged - 1].name, rows[i].name) == 0) {
 			rows[merged - 1].count += rows[i].count;
 			rows[merged - 1].size += rows[i].size;
 			rows[merged - 1].size_exact &= rows[i].size_exact;

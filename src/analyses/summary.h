@@ -11,7 +11,9 @@
 #include "objects/objects.h"
 
 struct pca_summary_row {
-	const struct pca_type_info *type; /* one of the types of this name */
+	/* The type name (owned by objects/, stable: type infos may move as
+	 * types are registered later, their names do not). */
+	const char *name;
 	uint64_t count, size;
 	bool size_exact;                  /* for every type of this name */
 };

@@ -261,10 +261,13 @@ static struct pca_error *session_build_heap(struct session *s)
 		err = pca_summary_compute(&s->heap, &s->objects, &s->summary);
 	if (err)
 		return err;
+	if (s->objects.types_refused)
+		pca_warnings_add(&s->warnings, "%llu more type objects than the %zu a heap may have: their objects are skipped (corrupt core?)",
+				 (unsigned long long)s->objects.types_refused, s->objects.infos_capacity);
 	for (size_t i = 0; i < s->summary.nrows; i++)
 		if (!s->summary.rows[i].size_exact)
 			pca_warnings_add(&s->warnings, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",
-					 s->summary.rows[i].type->name);
+					 s->summary.rows[i].name);
 	double t0 = pca_now_seconds();
 	struct pca_error *aerr = pca_arenas_compute(&s->interp, &s->warnings, &s->arenas);
 	double t1 = pca_now_seconds();

@@ -12,6 +12,8 @@ static const int max_base_depth = 64;
 static const uint64_t max_basicsize = 1u << 20;
 static const size_t max_type_name = 512;
 static const uint64_t max_dict_entries = 1ull << 32;
+/* More type objects than this in one heap is a hostile or corrupt core. */
+static const size_t max_types = 1u << 20;
 
 static bool rd(struct pca_objects *o, uint64_t base, enum pca_field f, uint64_t *ret)
 {
@@ -105,6 +107,13 @@ struct pca_error *pca_objects_init(struct pca_objects *o, struct pca_interp *int
 	if (!pca_symbols_lookup(interp->symbols, "_dummy_struct", &o->set_dummy) &&
 	    pca_symbols_lookup(interp->symbols, "_PySet_Dummy", &dummy_ptr))
 		pca_target_try_read_u64(interp->target, dummy_ptr, &o->set_dummy);
+	/* Type infos never move (callers keep pointers across lookups that
+	 * register new types): one allocation of the largest count we accept;
+	 * pages never touched cost nothing. */
+	o->infos_capacity = max_types;
+	o->infos = calloc(o->infos_capacity, sizeof(*o->infos));
+	if (!o->infos)
+		return &pca_error_nomem;
 	o->map_capacity = 1024;
 	o->map_keys = calloc(o->map_capacity, sizeof(*o->map_keys));
 	o->map_values = calloc(o->map_capacity, sizeof(*o->map_values));
@@ -452,14 +461,10 @@ struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr
 		/* Kinds with their own __sizeof__ that we do not model yet. */
 		info.size_exact = sizeof_is_modelled(o, type_addr, info.kind);
 		if (o->ninfos == o->infos_capacity) {
-			size_t cap = o->infos_capacity ? o->infos_capacity * 2 : 256;
-			struct pca_type_info *infos = realloc(o->infos, cap * sizeof(*infos));
-			if (!infos) {
-				free(info.name);
-				return NULL;
-			}
-			o->infos = infos;
-			o->infos_capacity = cap;
+			/* full: later types are not objects we can describe */
+			free(info.name);
+			o->types_refused++;
+			return NULL;
 		}
 		idx = (uint32_t)o->ninfos;
 		o->infos[o->ninfos++] = info;

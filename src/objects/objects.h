@@ -80,8 +80,9 @@ struct pca_objects {
 	uint64_t *map_keys;
 	uint32_t *map_values;
 	size_t map_capacity, map_used;
-	struct pca_type_info *infos;
+	struct pca_type_info *infos; /* fixed capacity: pointers stay valid */
 	size_t ninfos, infos_capacity;
+	uint64_t types_refused;      /* beyond the capacity */
 };
 
 struct pca_error *pca_objects_init(struct pca_objects *o, struct pca_interp *interp);

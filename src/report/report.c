@@ -161,7 +161,7 @@ void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit)
 		char size[32];
 		pca_format_bytes(r->size, size, sizeof(size));
 		fprintf(out, "%12llu %12s %5.1f%%  %s%s\n", (unsigned long long)r->count, size,
-			s->size ? 100.0 * (double)r->size / (double)s->size : 0.0, r->type->name,
+			s->size ? 100.0 * (double)r->size / (double)s->size : 0.0, r->name,
 			r->size_exact ? "" : "  (size approximate)");
 	}
 	if (n < s->nrows)
@@ -190,7 +190,7 @@ void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s, co
 		const struct pca_summary_row *r = &s->rows[i];
 		pca_json_object_begin(j);
 		pca_json_key(j, "type");
-		pca_json_string(j, r->type->name);
+		pca_json_string(j, r->name);
 		pca_json_key(j, "count");
 		pca_json_uint(j, r->count);
 		pca_json_key(j, "size");
@@ -216,7 +216,7 @@ void pca_report_leaks_text(FILE *out, const struct pca_leaks *l, long limit)
 		char size[32];
 		pca_format_bytes(l->rows[i].size, size, sizeof(size));
 		fprintf(out, "%12llu %12s  %s\n", (unsigned long long)l->rows[i].count, size,
-			l->rows[i].type->name);
+			l->rows[i].name);
 	}
 }
 
@@ -233,7 +233,7 @@ void pca_report_json_leaks(struct pca_json *j, const struct pca_leaks *l)
 	for (size_t i = 0; i < l->nrows; i++) {
 		pca_json_object_begin(j);
 		pca_json_key(j, "type");
-		pca_json_string(j, l->rows[i].type->name);
+		pca_json_string(j, l->rows[i].name);
 		pca_json_key(j, "count");
 		pca_json_uint(j, l->rows[i].count);
 		pca_json_key(j, "size");
