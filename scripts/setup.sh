@@ -9,7 +9,7 @@ cmake --build build -j"$(nproc)" >/dev/null
 demo=build/demo
 rm -rf "$demo" && mkdir -p "$demo"
 # A kernel core of Debian's python3.11 (debug info from python3.11-dbg).
-(cd "$demo" && ulimit -c unlimited && /usr/bin/python3.11 ../../corefiles/demo/demo_app.py >/dev/null 2>&1; true) 2>/dev/null
+(cd "$demo" && ulimit -c unlimited && { /usr/bin/python3.11 ../../corefiles/demo/demo_app.py >/dev/null 2>&1 || true; }) 2>/dev/null
 core=$(ls "$demo"/core* 2>/dev/null | head -n 1)
 if [ -z "$core" ]; then
   echo "no core was written: check /proc/sys/kernel/core_pattern ($(cat /proc/sys/kernel/core_pattern))" >&2
