@@ -570,22 +570,24 @@ static bool object_at(struct session *s, uint64_t addr, uint32_t *ret)
 		else
 			hi = mid;
 	}
+	if (lo > 0) {
+		uint32_t id = h->by_address[lo - 1];
+		const struct pca_type_info *t = &s->objects.infos[h->type[id]];
+		uint64_t n = 0, body = t->basicsize;
+		if (t->itemsize && pca_interp_read_field(&s->interp, h->addr[id], PCA_F_OB_SIZE, &n))
+			body += ((int64_t)n < 0 ? (uint64_t)-(int64_t)n : n) * t->itemsize;
+		if (addr - h->addr[id] < body) {
+			*ret = id;
+			return true;
+		}
+	}
+	/* in the collector's header or the pre-header before the next object */
 	uint64_t pre = s->layout.sizes[PCA_S_GC_HEAD] + 16;
 	if (lo < h->count && h->addr[h->by_address[lo]] - addr <= pre) {
 		*ret = h->by_address[lo];
 		return true;
 	}
-	if (lo == 0)
-		return false;
-	uint32_t id = h->by_address[lo - 1];
-	const struct pca_type_info *t = &s->objects.infos[h->type[id]];
-	uint64_t n = 0, body = t->basicsize;
-	if (t->itemsize && pca_interp_read_field(&s->interp, h->addr[id], PCA_F_OB_SIZE, &n))
-		body += ((int64_t)n < 0 ? (uint64_t)-(int64_t)n : n) * t->itemsize;
-	if (addr - h->addr[id] >= body)
-		return false;
-	*ret = id;
-	return true;
+	return false;
 }
 
 struct referent_list {

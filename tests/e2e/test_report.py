@@ -292,6 +292,33 @@ def check_retained(truth, result, r):
                           % table(["object", "size", "expected", "got", "diff"], table_rows))
 
 
+def check_show_path(tool, core, truth, r):
+    """`show` at an address inside each big object (not its start) finds the
+    object, its type, size and owner; `path` gives the same owner."""
+    for big in truth["big_objects"]:
+        addr = int(big["address"], 16)
+        run = corelib.run_tool([tool, "--json", "show", "0x%x" % (addr + 24), core])
+        try:
+            obj = json.loads(run.stdout)["object"]
+        except (ValueError, KeyError):
+            r.problems.append("show 0x%x: no object in the output (exit %s)" % (addr + 24, run.returncode))
+            continue
+        want = (big["address"], big["type"], big["size"], big["owner"])
+        got = (obj.get("address"), obj.get("type"), obj.get("size"), obj.get("owner"))
+        if want != got:
+            r.problems.append("show inside %s: expected %s, got %s" % (big["owner"], want, got))
+        run = corelib.run_tool([tool, "--json", "path", big["address"], core])
+        try:
+            doc = json.loads(run.stdout)
+        except ValueError:
+            r.problems.append("path %s: stdout is not JSON" % big["address"])
+            continue
+        steps = doc.get("path") or []
+        if doc.get("owner") != big["owner"] or not steps or steps[-1].get("address") != big["address"]:
+            r.problems.append("path %s: expected owner %r ending at the object, got %r, %d steps"
+                              % (big["address"], big["owner"], doc.get("owner"), len(steps)))
+
+
 def compare(truth, result, limit):
     r = Result()
     if not isinstance(result, dict):
@@ -437,6 +464,7 @@ def run_one(tool, python, method, workdir, truth_only, limit, stable_done):
         r.notes.extend(c.notes)
         if run.returncode == 1 and not result.get("warnings"):
             r.problems.append("exit 1 without warnings (contract: warnings says what was lost)")
+        check_show_path(tool, core, truth, r)
 
     if r.failed():
         print("FAIL %s (Python %s, %s; truth: %s)" % (tag, version, method, facts))
