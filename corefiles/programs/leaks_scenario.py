@@ -260,9 +260,29 @@ def make_live_pairs(n):
     return out
 
 
+class AppConfig(object):
+    """Owner paths through an instance attribute (3.11+: no __dict__ object)."""
+    def __init__(self, users):
+        self.registry = {"users": users}
+
+
+class Holder(object):
+    """Owner paths through a __slots__ member."""
+    __slots__ = ("payload",)
+
+    def __init__(self, payload):
+        self.payload = payload
+
+
+CONFIG = None
+HOLDER = None
+
+
 def build():
-    global BLOB, SESSIONS, RING, LIVE_PAIRS, SELF_REF
+    global BLOB, SESSIONS, RING, LIVE_PAIRS, SELF_REF, CONFIG, HOLDER
     fill_caches()
+    CONFIG = AppConfig(list(range(5000, 8000)))
+    HOLDER = Holder([b"held"] * 2000)
     BLOB = b"B" * BLOB_SIZE
     Registry.items = list(range(10 ** 9, 10 ** 9 + REGISTRY_ITEMS))
     SESSIONS = make_sessions(SESSION_NODES)
@@ -717,6 +737,11 @@ def measure(extra_roots, bigs, labels):
                        "all_components": n_components, "mixed_reachability": mixed},
             "largest": largest,
             "big_objects": big_rows,
+            # owner paths through an instance attribute and a __slots__ member
+            "owner_checks": [] if CONFIG is None else [
+                {"address": "0x%x" % id(CONFIG.registry["users"]),
+                 "owner": "__main__.CONFIG.registry['users']"},
+                {"address": "0x%x" % id(HOLDER.payload), "owner": "__main__.HOLDER.payload"}],
             "other_lru_caches": other_lru,
             "getsizeof_failures": dict((type_name(t), n) for t, n in failures.items()),
             "seconds": {"base": round(base_seconds, 3), "retained": round(retained_seconds, 3),

@@ -275,6 +275,11 @@ static void put_step(struct pca_objects *objects, const struct pca_heap *heap, u
 	}
 	/* Instances: a managed values slot, a __slots__ member or the __dict__;
 	 * anything else is shown by the type it leads to. */
+	char attr[128];
+	if (pca_objects_attr_name(objects, ua, &objects->infos[heap->type[u]], va, attr, sizeof(attr))) {
+		put(o, ".%s", attr);
+		return;
+	}
 	if (kind_of(objects, heap, v) == PCA_KIND_DICT &&
 	    (k == PCA_KIND_OBJECT || k == PCA_KIND_FUNCTION))
 		return; /* an instance's or function's __dict__: its keys follow */
@@ -326,13 +331,16 @@ void pca_owner_path(struct pca_objects *objects, const struct pca_heap *heap,
 		break;
 	}
 	enum pca_kind prev = PCA_KIND_COUNT;
+	bool prev_silent = false;
 	for (size_t i = n - 1; i > 0; i--) {
 		uint32_t u = chain[i], w = chain[i - 1];
 		enum pca_kind uk = kind_of(objects, heap, u);
-		/* a dict reached from an instance or function (not a module, class
-		 * or container) is its __dict__ */
-		bool instance_dict = uk == PCA_KIND_DICT && prev == PCA_KIND_OBJECT;
+		/* a dict an instance or function reached silently (not as one of
+		 * its attributes) is its __dict__: its keys are attributes */
+		bool instance_dict = uk == PCA_KIND_DICT && prev == PCA_KIND_OBJECT && prev_silent;
+		size_t before = o.len;
 		put_step(objects, heap, u, w, prev, instance_dict, &o);
+		prev_silent = o.len == before;
 		prev = uk;
 	}
 }

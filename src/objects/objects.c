@@ -921,48 +921,96 @@ static void visit_split_values(struct pca_objects *o, uint64_t values_array, uin
 
 /* subtype_traverse (Objects/typeobject.c) for instances of Python classes:
  * the managed dict or its inline/split values (3.11+). */
-static void visit_managed_dict(struct pca_objects *o, uint64_t obj, const struct pca_type_info *t,
-			       pca_visit_fn visit, void *ctx)
+static void prepare_traverse(struct pca_objects *o, struct pca_type_info *t);
+static bool slot_name(struct pca_objects *o, const struct pca_type_info *t, uint32_t offset,
+		      char *buf, size_t size);
+
+/* Where a 3.11+ instance keeps its attributes: the values array of its
+ * class's shared keys (3.11 at obj[-4]; 3.12 obj[-3] tagged with values - 1;
+ * 3.13 inline after tp_basicsize while `valid`) and/or a dict (obj[-3]). */
+static void managed_attrs(struct pca_objects *o, uint64_t obj, const struct pca_type_info *t,
+			  uint64_t *values_array, uint64_t *dict)
 {
 	const struct pca_layout *l = o->interp->layout;
 	struct pca_target *tg = o->interp->target;
-	uint64_t dict = 0, values = 0, p;
+	uint64_t values = 0, p, valid;
+	uint64_t values_off = pca_layout_offset(l, PCA_F_DICT_VALUES_VALUES);
+	*values_array = 0;
+	*dict = 0;
 	switch (l->managed_dict) {
 	case PCA_MANAGED_DICT_NONE:
 		return;
 	case PCA_MANAGED_DICT_311:
 		pca_target_try_read_u64(tg, obj - 32, &values);
-		pca_target_try_read_u64(tg, obj - 24, &dict);
+		pca_target_try_read_u64(tg, obj - 24, dict);
 		if (values)
-			visit_split_values(o, values + pca_layout_offset(l, PCA_F_DICT_VALUES_VALUES),
-					   t->addr, visit, ctx);
-		break;
+			*values_array = values + values_off;
+		return;
 	case PCA_MANAGED_DICT_312:
 		if (pca_target_try_read_u64(tg, obj - 24, &p)) {
-			/* _PyDictOrValues_GetValues: the tag is values - 1 (odd). */
-			if (p & 1)
-				visit_split_values(o, (p + 1) + pca_layout_offset(l, PCA_F_DICT_VALUES_VALUES),
-						   t->addr, visit, ctx);
+			if (p & 1) /* _PyDictOrValues_GetValues: the tag is values - 1 (odd) */
+				*values_array = p + 1 + values_off;
 			else
-				dict = p;
+				*dict = p;
 		}
-		break;
-	case PCA_MANAGED_DICT_313: {
-		pca_target_try_read_u64(tg, obj - 24, &dict);
-		/* Py_TPFLAGS_INLINE_VALUES (1 << 2): values after the object, one
-		 * slot per entry of the class's shared keys while `valid`
-		 * (_PyObject_VisitInstanceAttributes: dk_nentries slots, not
-		 * `size`, which counts the attributes set). */
-		uint64_t valid;
+		return;
+	case PCA_MANAGED_DICT_313:
+		pca_target_try_read_u64(tg, obj - 24, dict);
+		/* Py_TPFLAGS_INLINE_VALUES (1 << 2) */
 		if ((t->flags & (1u << 2)) && rd(o, obj + t->basicsize, PCA_F_DICT_VALUES_VALID, &valid) &&
 		    valid)
-			visit_split_values(o, obj + t->basicsize + pca_layout_offset(l, PCA_F_DICT_VALUES_VALUES),
-					   t->addr, visit, ctx);
-		break;
+			*values_array = obj + t->basicsize + values_off;
+		return;
 	}
-	}
+}
+
+/* subtype_traverse for 3.11+ managed dicts: the values, one slot per entry
+ * of the class's shared keys (_PyObject_VisitInstanceAttributes: dk_nentries
+ * slots, not the 3.13 `size`, which counts the attributes set), and the
+ * dict. */
+static void visit_managed_dict(struct pca_objects *o, uint64_t obj, const struct pca_type_info *t,
+			       pca_visit_fn visit, void *ctx)
+{
+	uint64_t values, dict;
+	managed_attrs(o, obj, t, &values, &dict);
+	if (values)
+		visit_split_values(o, values, t->addr, visit, ctx);
 	if (dict)
 		visit(ctx, dict);
+}
+
+bool pca_objects_attr_name(struct pca_objects *o, uint64_t obj, struct pca_type_info *t,
+			   uint64_t value, char *buf, size_t size)
+{
+	struct pca_target *tg = o->interp->target;
+	if (!t->traverse_ready)
+		prepare_traverse(o, t);
+	uint64_t values, dict, keys, n, p, key;
+	managed_attrs(o, obj, t, &values, &dict);
+	if (values && rd(o, t->addr, PCA_F_HT_CACHED_KEYS, &keys) && keys &&
+	    rd(o, keys, PCA_F_DK_NENTRIES, &n)) {
+		for (uint64_t i = 0; i < n && i < 4096; i++) {
+			if (!pca_target_try_read_u64(tg, values + i * 8, &p) || p != value)
+				continue;
+			char *s = NULL;
+			if (pca_objects_keys_key(o, keys, i, &key)) {
+				struct pca_error *err = pca_interp_read_str(o->interp, key, 200, &s);
+				pca_error_destroy(err);
+			}
+			if (!s)
+				return false;
+			snprintf(buf, size, "%s", s);
+			free(s);
+			return true;
+		}
+	}
+	/* __slots__: the member whose offset holds the value */
+	for (uint32_t i = 0; i < t->nslots; i++) {
+		if (!pca_target_try_read_u64(tg, obj + t->slot_offsets[i], &p) || p != value)
+			continue;
+		return slot_name(o, t, t->slot_offsets[i], buf, size);
+	}
+	return false;
 }
 
 /* _PyFrame_Traverse (Include/internal/pycore_frame.h, 3.11+): the frame's
@@ -1049,6 +1097,33 @@ static void visit_lru_links(struct pca_objects *o, uint64_t wrapper, pca_visit_f
 		if (!rd(o, link, PCA_F_LRU_ELEM_NEXT, &link))
 			return;
 	}
+}
+
+/* The name of the __slots__ member at `offset` of instances of t (the
+ * PyMemberDef after each Python class up the chain). */
+static bool slot_name(struct pca_objects *o, const struct pca_type_info *t, uint32_t offset,
+		      char *buf, size_t size)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t cur = t->addr;
+	for (int depth = 0; cur && depth < max_base_depth; depth++) {
+		uint64_t nmembers, meta, meta_basicsize, traverse, base;
+		if (!rd(o, cur, PCA_F_TP_TRAVERSE, &traverse) || traverse != o->subtype_traverse)
+			return false;
+		if (rd(o, cur, PCA_F_OB_SIZE, &nmembers) && nmembers < max_slots &&
+		    rd(o, cur, PCA_F_OB_TYPE, &meta) && rd(o, meta, PCA_F_TP_BASICSIZE, &meta_basicsize)) {
+			for (uint64_t i = 0; i < nmembers; i++) {
+				uint64_t m = cur + meta_basicsize + i * l->sizes[PCA_S_MEMBERDEF], off, name;
+				if (rd(o, m, PCA_F_MEMBERDEF_OFFSET, &off) && off == offset &&
+				    rd(o, m, PCA_F_MEMBERDEF_NAME, &name))
+					return pca_target_read_cstr(o->interp->target, name, buf, size);
+			}
+		}
+		if (!rd(o, cur, PCA_F_TP_BASE, &base))
+			return false;
+		cur = base;
+	}
+	return false;
 }
 
 /* Resolve once per type what its traverse visits. */

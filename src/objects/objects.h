@@ -116,6 +116,12 @@ bool pca_objects_dict_items(struct pca_objects *o, uint64_t dict, pca_dict_fn fn
 /* Key i of a keys table (a class's shared keys for its instances' values). */
 bool pca_objects_keys_key(struct pca_objects *o, uint64_t keys, uint64_t i, uint64_t *ret);
 
+/* The attribute name under which instance obj (a Python class's) holds
+ * value: a 3.11+ managed value or a __slots__ member. False otherwise (a
+ * __dict__ entry is found through the dict). */
+bool pca_objects_attr_name(struct pca_objects *o, uint64_t obj, struct pca_type_info *t,
+			   uint64_t value, char *buf, size_t size);
+
 /* A short preview of the value (a repr cut to fit, or "len N"). */
 void pca_preview(struct pca_objects *o, uint64_t obj, const struct pca_type_info *t, char *buf,
 		 size_t size);

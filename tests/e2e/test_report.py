@@ -294,7 +294,18 @@ def check_retained(truth, result, r):
 
 def check_show_path(tool, core, truth, r):
     """`show` at an address inside each big object (not its start) finds the
-    object, its type, size and owner; `path` gives the same owner."""
+    object, its type, size and owner; `path` gives the same owner; owner paths
+    through an instance attribute and a __slots__ member."""
+    if len(truth.get("owner_checks") or []) != 2:
+        r.problems.append("the truth has no owner_checks (scenario and test out of step)")
+    for check in truth.get("owner_checks") or []:
+        run = corelib.run_tool([tool, "--json", "show", check["address"], core])
+        try:
+            owner = json.loads(run.stdout)["object"].get("owner")
+        except (ValueError, KeyError):
+            owner = "(no object, exit %s)" % run.returncode
+        if owner != check["owner"]:
+            r.problems.append("owner of %s: expected %r, got %r" % (check["address"], check["owner"], owner))
     for big in truth["big_objects"]:
         addr = int(big["address"], 16)
         run = corelib.run_tool([tool, "--json", "show", "0x%x" % (addr + 24), core])
