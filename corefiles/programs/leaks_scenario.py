@@ -807,6 +807,7 @@ def compute_truth(extra_roots):
              "largest": m["largest"], "big_objects": sorted(by_owner.values(),
                                                           key=lambda r: r["owner"]),
              "getsizeof_failures": m["getsizeof_failures"],
+             "owner_checks": m["owner_checks"],
              "truth_seconds": round(seconds, 3), "phase_seconds": m["seconds"]}
     truth["expected"] = expected_facts(batch)
     return truth
