@@ -5,7 +5,7 @@
 # debug info to match, so they are installed (upgraded) together.
 set -eu
 PACKAGES="build-essential cmake pkg-config libdw-dev libelf-dev libcmocka-dev
-  libzstd-dev liblzma-dev zlib1g-dev elfutils gdb
+  libzstd-dev liblzma-dev zlib1g-dev liblz4-dev elfutils gdb zstd xz-utils lz4
   python3.11 python3.11-minimal libpython3.11-minimal libpython3.11-stdlib
   python3.11-dbg"
 missing=""

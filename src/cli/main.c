@@ -169,8 +169,12 @@ static struct pca_error *session_open(struct session *s, enum need needs)
 	if (err)
 		return err;
 	s->facts.core_path = s->opts->core;
+	s->facts.compression = pca_target_compression(s->target);
 	s->facts.pid = pca_target_pid(s->target);
 	s->facts.signal = pca_target_signal(s->target);
+	if (pca_target_compressed_truncated(s->target))
+		pca_warnings_add(&s->warnings, "the %s stream of %s ends early: the core is cut short",
+				 pca_target_compression(s->target), s->opts->core);
 	uint64_t missing = pca_target_missing_bytes(s->target);
 	if (missing)
 		pca_warnings_add(&s->warnings,

@@ -10,7 +10,8 @@ static const char *basename_of(const char *path)
 
 void pca_report_facts_text(FILE *out, const struct pca_facts *f)
 {
-	fprintf(out, "core:        %s (pid %d", f->core_path, f->pid);
+	fprintf(out, "core:        %s (%s%spid %d", f->core_path, f->compression ? f->compression : "",
+		f->compression ? "-compressed, " : "", f->pid);
 	if (f->signal)
 		fprintf(out, ", killed by signal %d %s", f->signal, strsignal(f->signal));
 	fprintf(out, ")\n");
@@ -67,6 +68,10 @@ void pca_report_json_begin(struct pca_json *j, const struct pca_facts *f)
 	pca_json_int(j, f->pid);
 	pca_json_key(j, "signal");
 	pca_json_int(j, f->signal);
+	if (f->compression) {
+		pca_json_key(j, "compression");
+		pca_json_string(j, f->compression);
+	}
 	pca_json_object_end(j);
 	if (f->layout) {
 		pca_json_key(j, "python");

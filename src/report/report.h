@@ -17,6 +17,7 @@
 /* Process and interpreter facts printed at the top of every report. */
 struct pca_facts {
 	const char *core_path;
+	const char *compression;   /* "zstd"... when the file was compressed, else NULL */
 	const char *executable;
 	const char *python_file;
 	int32_t pid;

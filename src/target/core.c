@@ -1,6 +1,8 @@
 /* ELF core reader: PT_LOAD segments from the mapped file, notes parsed once. */
 #include "target/target.h"
 
+#include "target/decompress.h"
+
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +46,8 @@ struct pca_target {
 	struct attached_file *files;
 	size_t nfiles;
 	int32_t pid, signal;
+	enum pca_compression compression;
+	bool compressed_truncated; /* the compressed stream ended early */
 	uint64_t execfn_addr, entry;
 	char *execfn;
 	char fname[sizeof(((struct elf_prpsinfo *)0)->pr_fname) + 1]; /* NT_PRPSINFO, NUL-terminated */
@@ -243,6 +247,26 @@ struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret
 	if (fstat(t->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		err = pca_error_create(PCA_ERROR_OS, "%s is not a regular file", path);
 		goto fail;
+	}
+	/* A compressed core (systemd-coredump's core.*.zst, xz, gzip, lz4):
+	 * known by its first bytes; read through a decompressed temporary copy. */
+	unsigned char head[8];
+	ssize_t got = pread(t->fd, head, sizeof(head), 0);
+	enum pca_compression compression =
+		pca_compression_detect(head, got > 0 ? (size_t)got : 0);
+	if (compression != PCA_COMPRESSION_NONE) {
+		int plain;
+		err = pca_decompress_to_tmpfile(t->fd, path, compression, &plain,
+						&t->compressed_truncated);
+		if (err)
+			goto fail;
+		close(t->fd);
+		t->fd = plain;
+		t->compression = compression;
+		if (fstat(t->fd, &st) != 0) {
+			err = pca_error_create(PCA_ERROR_OS, "cannot read the decompressed copy of %s", path);
+			goto fail;
+		}
 	}
 	if (st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
 		err = pca_error_create(PCA_ERROR_FORMAT,
@@ -520,4 +544,14 @@ int64_t pca_target_segment_index(const struct pca_target *t, uint64_t addr)
 	if (!s || addr - s->vaddr >= s->filesz)
 		return -1;
 	return s - t->segments;
+}
+
+bool pca_target_compressed_truncated(const struct pca_target *t)
+{
+	return t->compressed_truncated;
+}
+
+const char *pca_target_compression(const struct pca_target *t)
+{
+	return t->compression == PCA_COMPRESSION_NONE ? NULL : pca_compression_name(t->compression);
 }

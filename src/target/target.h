@@ -1,6 +1,7 @@
 /* target.h: bytes at addresses of the process being analysed.
  *
- * A target is an ELF core file (mapped, never copied). It answers reads of
+ * A target is an ELF core file (mapped, never copied; a compressed one is
+ * decompressed once into an unlinked temporary file). It answers reads of
  * the dead process's memory and the facts the kernel or gcore recorded in
  * notes: threads and their registers (NT_PRSTATUS), the signal (NT_SIGINFO),
  * the mapped files (NT_FILE), the auxiliary vector (NT_AUXV).
@@ -74,6 +75,11 @@ size_t pca_target_segment_count(const struct pca_target *t);
 void pca_target_segment(const struct pca_target *t, size_t i, uint64_t *vaddr, uint64_t *saved);
 /* Index of the segment whose saved bytes hold addr, or -1. */
 int64_t pca_target_segment_index(const struct pca_target *t, uint64_t addr);
+
+/* "zstd", "xz", "gzip" or "lz4" when the core file was compressed, else NULL. */
+const char *pca_target_compression(const struct pca_target *t);
+/* The compressed file ended before its stream did (what it held is read). */
+bool pca_target_compressed_truncated(const struct pca_target *t);
 
 /* Bytes of PT_LOAD data the program headers promise but the file does not hold. */
 uint64_t pca_target_missing_bytes(const struct pca_target *t);
