@@ -6,6 +6,7 @@
 /* Containers below this retained size are not suspects of anything. */
 static const uint64_t min_container_retained = 64 * 1024;
 static const size_t max_containers = 100000; /* a bound on hostile input */
+static const size_t max_reported = 500;
 
 static bool rd(struct pca_objects *o, uint64_t base, enum pca_field f, uint64_t *ret)
 {
@@ -143,6 +144,12 @@ struct pca_error *pca_caches_compute(struct pca_objects *o, const struct pca_hea
 			goto nomem;
 	}
 	pca_sort(ret->items, ret->count, sizeof(*ret->items), by_retained);
+	/* The report names each suspect's owner (a walk per row): keep the
+	 * biggest, a person reads no further. */
+	while (ret->count > max_reported) {
+		ret->count--;
+		free(ret->items[ret->count].function);
+	}
 	return NULL;
 nomem:
 	pca_caches_deinit(ret);
