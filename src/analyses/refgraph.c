@@ -228,7 +228,7 @@ static struct pca_error *owner_tree(struct pca_refgraph *g)
 	return NULL;
 }
 
-struct pca_error *pca_refgraph_build(struct pca_objects *objects, const struct pca_heap *heap,
+struct pca_error *pca_refgraph_build(struct pca_objects *objects, struct pca_heap *heap,
 				     struct pca_progress *progress, struct pca_refgraph *ret)
 {
 	(void)progress;
@@ -236,7 +236,16 @@ struct pca_error *pca_refgraph_build(struct pca_objects *objects, const struct p
 	memset(g, 0, sizeof(*g));
 	struct edge_ctx ctx = {.objects = objects, .heap = heap};
 	double t0 = pca_now_seconds();
-	struct pca_error *err = pca_graph_build(heap->count, node_edges, &ctx, &g->graph);
+	/* The census kept the references it followed: adopt them; else walk
+	 * every object again. */
+	struct pca_error *err;
+	if (heap->edge_start) {
+		err = pca_graph_adopt(heap->count, heap->edge_start, heap->edges, &g->graph);
+		heap->edge_start = NULL;
+		heap->edges = NULL;
+	} else {
+		err = pca_graph_build(heap->count, node_edges, &ctx, &g->graph);
+	}
 	double t1 = pca_now_seconds();
 	if (!err)
 		err = collector_verdict(objects, heap, g);

@@ -102,7 +102,7 @@ static int run_cycles(struct session *s);
 static int run_show(struct session *s);
 static int run_path(struct session *s);
 static int run_caches(struct session *s);
-static struct pca_error *session_build_heap(struct session *s);
+static struct pca_error *session_build_heap(struct session *s, bool edges);
 
 static const struct command commands[] = {
 	{"report", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_report,
@@ -200,7 +200,7 @@ static struct pca_error *session_open(struct session *s, enum need needs)
 	err = pca_interp_init(&s->interp, s->target, s->symbols, &s->layout);
 	if (err || !(needs & NEED_HEAP))
 		return err;
-	err = session_build_heap(s);
+	err = session_build_heap(s, needs & NEED_GRAPH);
 	if (err || !(needs & NEED_GRAPH))
 		return err;
 	err = pca_refgraph_build(&s->objects, &s->heap, &s->progress, &s->graph);
@@ -255,12 +255,13 @@ static int run_stacks(struct session *s)
 
 /* The census and what is computed from it (NEED_HEAP). The allocator walk
  * is separate: a failure there leaves the census standing, with a warning. */
-static struct pca_error *session_build_heap(struct session *s)
+static struct pca_error *session_build_heap(struct session *s, bool edges)
 {
 	struct pca_error *err = pca_objects_init(&s->objects, &s->interp);
 	s->have_objects = !err;
 	if (!err)
-		err = pca_heap_build(&s->objects, &s->warnings, &s->progress, &s->heap);
+		err = pca_heap_build(&s->objects, &s->warnings, &s->progress,
+				     edges ? PCA_HEAP_EDGES : 0, &s->heap);
 	if (!err)
 		err = pca_summary_compute(&s->heap, &s->objects, &s->summary);
 	if (err)

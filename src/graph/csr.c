@@ -72,6 +72,52 @@ void pca_graph_deinit(struct pca_graph *g)
 	memset(g, 0, sizeof(*g));
 }
 
+/* Reverse edges from the forward arrays; in_start[t + 1] holds t's
+ * in-degree on entry. in_start[t] becomes t's first slot and serves as its
+ * fill cursor; after the fill each cursor has reached the next node's start,
+ * so shifting by one restores the starts without a second cursor array. */
+static void fill_reverse(struct pca_graph *g)
+{
+	uint32_t n = g->n;
+	for (uint32_t t = 0; t < n; t++)
+		g->in_start[t + 1] += g->in_start[t];
+	for (uint32_t v = 0; v < n; v++) {
+		for (uint64_t p = g->out_start[v]; p < g->out_start[v + 1]; p++)
+			g->in[g->in_start[g->out[p]]++] = v;
+	}
+	for (uint32_t t = n; t > 0; t--)
+		g->in_start[t] = g->in_start[t - 1];
+	g->in_start[0] = 0;
+}
+
+struct pca_error *pca_graph_adopt(uint32_t n, uint64_t *out_start, uint32_t *out,
+				  struct pca_graph *ret)
+{
+	struct pca_graph g = {.n = n, .out_start = out_start, .out = out};
+	if (n > PCA_GRAPH_MAX_NODES) {
+		pca_graph_deinit(&g);
+		return pca_error_create(PCA_ERROR_OTHER, "graph of %u nodes: at most %u supported",
+					n, PCA_GRAPH_MAX_NODES);
+	}
+	g.nedges = out_start[n];
+	g.in_start = calloc((size_t)n + 1, sizeof(*g.in_start));
+	g.in = pca_graph_alloc_array(g.nedges, sizeof(*g.in));
+	if (!g.in_start || !g.in) {
+		pca_graph_deinit(&g);
+		return &pca_error_nomem;
+	}
+	for (uint64_t e = 0; e < g.nedges; e++) {
+		if (out[e] >= n) { /* ALWAYS: the caller's ids are in range */
+			pca_graph_deinit(&g);
+			return pca_error_create(PCA_ERROR_OTHER, "graph edge to node %u of %u", out[e], n);
+		}
+		g.in_start[out[e] + 1]++;
+	}
+	fill_reverse(&g);
+	*ret = g;
+	return NULL;
+}
+
 struct pca_error *pca_graph_build(uint32_t n, pca_graph_edges_fn edges, void *ctx,
 				  struct pca_graph *ret)
 {
@@ -121,20 +167,7 @@ struct pca_error *pca_graph_build(uint32_t n, pca_graph_edges_fn edges, void *ct
 		}
 	}
 
-	/* Reverse edges from the forward arrays. in_start[t] becomes t's first
-	 * slot and serves as its fill cursor; after the fill each cursor has
-	 * reached the next node's start, so shifting by one restores the
-	 * starts without a second cursor array. */
-	for (uint32_t t = 0; t < n; t++)
-		g.in_start[t + 1] += g.in_start[t];
-	for (uint32_t v = 0; v < n; v++) {
-		for (uint64_t p = g.out_start[v]; p < g.out_start[v + 1]; p++)
-			g.in[g.in_start[g.out[p]]++] = v;
-	}
-	for (uint32_t t = n; t > 0; t--)
-		g.in_start[t] = g.in_start[t - 1];
-	g.in_start[0] = 0;
-
+	fill_reverse(&g);
 	*ret = g;
 	return NULL;
 

@@ -77,6 +77,11 @@ typedef void (*pca_graph_edges_fn)(void *ctx, uint32_t node, pca_graph_emit_fn e
 struct pca_error *pca_graph_build(uint32_t n, pca_graph_edges_fn edges, void *ctx,
 				  struct pca_graph *ret);
 void pca_graph_deinit(struct pca_graph *g);
+/* A graph from forward arrays the caller built (out_start: n + 1 offsets,
+ * out: out_start[n] targets, each < n), malloc'd; they become the graph's
+ * (freed with it, also on error). Adds the reverse edges. */
+struct pca_error *pca_graph_adopt(uint32_t n, uint64_t *out_start, uint32_t *out,
+				  struct pca_graph *ret);
 
 /* Strongly connected components, Pearce's space-efficient variant of Tarjan
  * ("A space-efficient algorithm for finding strongly connected components",

@@ -29,6 +29,10 @@ struct builder {
 	size_t outside_capacity, outside_count;
 	struct pca_error *err; /* first allocation failure */
 	uint64_t current;      /* object whose references are being offered */
+	bool record_edges;
+	uint64_t *edge_addr;   /* targets by address, in source id order */
+	uint64_t nedges, edges_capacity;
+	size_t edge_start_capacity;
 	FILE *parents_out;     /* debugging aid: PCA_DUMP_PARENTS */
 };
 
@@ -177,17 +181,87 @@ static bool offer(struct builder *b, uint64_t obj)
 	return append(b, obj, (uint32_t)(t - b->objects->infos), size);
 }
 
+/* Keep a reference for the graph: the target is an object of the census
+ * (its bit is set; one outside saved memory is checked when converted). */
+static void record_edge(struct builder *b, uint64_t obj)
+{
+	uint64_t bit = bit_of(b, obj);
+	if (bit != UINT64_MAX && !(b->bits[bit / 64] & (1ull << (bit & 63))))
+		return;
+	if (b->nedges == b->edges_capacity) {
+		uint64_t cap = b->edges_capacity ? b->edges_capacity * 2 : 1u << 16;
+		uint64_t *a = realloc(b->edge_addr, cap * sizeof(*a));
+		if (!a) {
+			b->err = &pca_error_nomem;
+			return;
+		}
+		b->edge_addr = a;
+		b->edges_capacity = cap;
+	}
+	b->edge_addr[b->nedges++] = obj;
+}
+
 static void visit_referent(void *ctx, uint64_t referent)
 {
 	struct builder *b = ctx;
 	uint64_t obj = referent & ~(uint64_t)PCA_REFERENT_FLAGS;
+	if (!obj || (obj & 7))
+		return;
 	if (!(referent & PCA_REFERENT_GUESS)) {
 		offer(b, obj);
-		return;
+	} else {
+		uint64_t skipped = b->heap->skipped;
+		offer(b, obj);
+		b->heap->skipped = skipped; /* a guess that is no object is no problem */
 	}
-	uint64_t skipped = b->heap->skipped;
-	offer(b, obj);
-	b->heap->skipped = skipped; /* a guess that is no object is no problem */
+	/* the graph leaves out what the object reaches but does not reference */
+	if (b->record_edges && !(referent & PCA_REFERENT_EXTRA) && !b->err)
+		record_edge(b, obj);
+}
+
+/* Offsets of each source's references; grown with the index. */
+static bool edge_start_set(struct builder *b, uint32_t i)
+{
+	struct pca_heap *h = b->heap;
+	if (i + 1 >= b->edge_start_capacity) {
+		size_t cap = b->edge_start_capacity ? b->edge_start_capacity * 2 : 1u << 16;
+		while (cap <= (size_t)i + 1)
+			cap *= 2;
+		uint64_t *a = realloc(h->edge_start, cap * sizeof(*a));
+		if (!a) {
+			b->err = &pca_error_nomem;
+			return false;
+		}
+		h->edge_start = a;
+		b->edge_start_capacity = cap;
+	}
+	h->edge_start[i] = b->nedges;
+	return true;
+}
+
+/* The recorded references by id, converted in place: a uint32 id is written
+ * at index k of the same buffer whose 8-byte address k was just read (4k <
+ * 8k), then the buffer shrinks. Targets that are no object are dropped. */
+static struct pca_error *edges_to_ids(struct builder *b)
+{
+	struct pca_heap *h = b->heap;
+	uint32_t *ids = (uint32_t *)b->edge_addr;
+	uint64_t kept = 0, k = 0;
+	for (uint32_t v = 0; v < h->count; v++) {
+		uint64_t end = h->edge_start[v + 1];
+		h->edge_start[v] = kept;
+		for (; k < end; k++) {
+			uint32_t id;
+			if (pca_heap_find(h, b->edge_addr[k], &id))
+				ids[kept++] = id;
+		}
+	}
+	h->edge_start[h->count] = kept;
+	uint32_t *shrunk = realloc(ids, (kept ? kept : 1) * sizeof(*shrunk));
+	h->edges = shrunk ? shrunk : ids;
+	h->nedges = kept;
+	b->edge_addr = NULL;
+	return NULL;
 }
 
 /* One circular list with sentinel `head`. */
@@ -390,11 +464,11 @@ static void offer_frame_object(void *ctx, uint64_t frame)
 }
 
 struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warnings *w,
-				 struct pca_progress *progress, struct pca_heap *ret)
+				 struct pca_progress *progress, unsigned flags, struct pca_heap *ret)
 {
 	struct pca_heap *h = ret;
 	memset(h, 0, sizeof(*h));
-	struct builder b = {.objects = objects, .heap = h};
+	struct builder b = {.objects = objects, .heap = h, .record_edges = flags & PCA_HEAP_EDGES};
 	struct pca_error *err = bits_init(&b);
 	if (err) {
 		free(b.seg_bit);
@@ -421,12 +495,21 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 				__builtin_prefetch(ahead);
 		}
 		b.current = h->addr[i];
+		if (b.record_edges) {
+			/* sources are processed in id order: their edges follow one another */
+			if (!edge_start_set(&b, i))
+				break;
+		}
 		pca_progress_update(progress, "census", i);
 		pca_objects_referents(objects, h->addr[i], &objects->infos[h->type[i]],
 				      visit_referent, &b);
 	}
 	if (b.parents_out)
 		fclose(b.parents_out);
+	if (!err)
+		err = b.err;
+	if (!err && b.record_edges && edge_start_set(&b, h->count))
+		h->edge_start[h->count] = b.nedges;
 	if (!err)
 		err = b.err;
 	pca_progress_clear(progress);
@@ -438,6 +521,9 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 	h->target = objects->interp->target;
 	if (!err)
 		err = index_by_address(&b);
+	if (!err && b.record_edges)
+		err = edges_to_ids(&b);
+	free(b.edge_addr);
 	/* Self-check of the address index, on demand (tests set it). */
 	if (!err && getenv("PCA_CHECK_INDEX")) {
 		for (uint32_t r = 0; r < h->count && !err; r++) {
@@ -482,6 +568,8 @@ void pca_heap_deinit(struct pca_heap *h)
 	free(h->seg_bit);
 	free(h->prefix);
 	free(h->outside);
+	free(h->edge_start);
+	free(h->edges);
 	memset(h, 0, sizeof(*h));
 }
 

@@ -32,13 +32,21 @@ struct pca_heap {
 	uint64_t *bits, *seg_bit, *outside;
 	uint32_t *prefix;
 	size_t nsegments, noutside;
+	/* With PCA_HEAP_EDGES: the references found during the closure, as a
+	 * forward graph by id (what pca_graph_adopt takes). */
+	uint64_t *edge_start; /* count + 1 */
+	uint32_t *edges;
+	uint64_t nedges;
 	uint64_t gc_tracked;/* objects found in the collector's lists */
 	uint64_t skipped;   /* candidates that were not valid objects */
 	uint64_t lists_cut; /* GC lists whose walk ended on a broken link */
 };
 
+enum pca_heap_flags {
+	PCA_HEAP_EDGES = 1, /* keep the references (8 bytes per reference while building) */
+};
 struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warnings *warnings,
-				 struct pca_progress *progress, struct pca_heap *ret);
+				 struct pca_progress *progress, unsigned flags, struct pca_heap *ret);
 void pca_heap_deinit(struct pca_heap *h);
 /* Whether any object starts in [addr, addr + len) (saved memory only). */
 bool pca_heap_any_in(const struct pca_heap *h, uint64_t addr, uint64_t len);
