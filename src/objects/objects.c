@@ -815,11 +815,12 @@ static void visit_array(struct pca_objects *o, uint64_t items, uint64_t n, pca_v
 	struct pca_target *t = o->interp->target;
 	if (n > max_items)
 		return;
-	const uint64_t *view = pca_target_view(t, items, n * 8);
+	/* a corrupt core may give an unaligned array: load bytes, not words */
+	const uint8_t *view = pca_target_view(t, items, n * 8);
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t p;
 		if (view)
-			p = view[i];
+			memcpy(&p, view + i * 8, 8);
 		else if (!pca_target_try_read_u64(t, items + i * 8, &p))
 			return;
 		if (p)
