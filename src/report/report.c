@@ -1,5 +1,6 @@
 #include "report/report.h"
 
+#include <signal.h>
 #include <string.h>
 
 static const char *basename_of(const char *path)
@@ -12,7 +13,10 @@ void pca_report_facts_text(FILE *out, const struct pca_facts *f)
 {
 	fprintf(out, "core:        %s (%s%spid %d", f->core_path, f->compression ? f->compression : "",
 		f->compression ? "-compressed, " : "", f->pid);
-	if (f->signal)
+	/* gcore and debuggers leave the process stopped, not killed */
+	if (f->signal == SIGSTOP || f->signal == SIGTRAP)
+		fprintf(out, ", stopped by signal %d: a snapshot of a running process", f->signal);
+	else if (f->signal)
 		fprintf(out, ", killed by signal %d %s", f->signal, strsignal(f->signal));
 	fprintf(out, ")\n");
 	fprintf(out, "executable:  %s\n", f->executable ? f->executable : "?");
