@@ -13,6 +13,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import re
 import resource
 import selectors
@@ -307,6 +308,21 @@ def make_core(argv, workdir, method, env=None):
     if method == "gcore":
         return make_core_gcore(argv, workdir, env=env)
     raise ValueError("method must be abort or gcore, not %r" % method)
+
+
+def run_names(python, method, workdir, kind):
+    """(version, tag, run dir) of one interpreter and method; the run dir
+    (WORKDIR/KIND-VERSION-pyenv|debian-METHOD) is removed if it exists."""
+    version = os.path.basename(python)
+    try:
+        version = python_version(python)
+    except Exception:
+        pass
+    rundir = os.path.join(workdir, "%s-%s-%s-%s" % (
+        kind, version, "debian" if python == DEBIAN_PYTHON else "pyenv", method))
+    if os.path.exists(rundir):
+        shutil.rmtree(rundir)
+    return version, "%s %s" % (python, method), rundir
 
 
 def make_scenario_core(python, program, workdir, method, env=None):

@@ -402,16 +402,7 @@ def run_stable(python, rundir):
 
 def run_one(tool, python, method, workdir, truth_only, limit, stable_done):
     """One interpreter, one method. Returns 0 pass, 1 mismatch, 2 no core or bad truth."""
-    version = os.path.basename(python)
-    try:
-        version = corelib.python_version(python)
-    except Exception:
-        pass
-    tag = "%s %s" % (python, method)
-    rundir = os.path.join(workdir, "report-%s-%s-%s" % (
-        version, "debian" if python == corelib.DEBIAN_PYTHON else "pyenv", method))
-    if os.path.exists(rundir):
-        shutil.rmtree(rundir)
+    version, tag, rundir = corelib.run_names(python, method, workdir, "report")
     try:
         core, truth, make_seconds = corelib.make_scenario_core(python, PROGRAM, rundir, method)
     except (corelib.CoreError, OSError, ValueError) as e:

@@ -222,16 +222,7 @@ def truth_problems(truth):
 
 def run_one(tool, python, method, workdir, strict, truth_only):
     """One interpreter, one method. Returns 0 pass, 1 mismatch, 2 no core."""
-    version = os.path.basename(python)
-    try:
-        version = corelib.python_version(python)
-    except Exception:
-        pass
-    tag = "%s %s" % (python, method)
-    rundir = os.path.join(workdir, "summary-%s-%s-%s" % (
-        version, "debian" if python == corelib.DEBIAN_PYTHON else "pyenv", method))
-    if os.path.exists(rundir):
-        shutil.rmtree(rundir)
+    version, tag, rundir = corelib.run_names(python, method, workdir, "summary")
     try:
         core, truth, make_seconds = corelib.make_scenario_core(python, PROGRAM, rundir, method)
     except (corelib.CoreError, OSError, ValueError) as e:
