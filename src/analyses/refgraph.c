@@ -229,9 +229,8 @@ static struct pca_error *owner_tree(struct pca_refgraph *g)
 }
 
 struct pca_error *pca_refgraph_build(struct pca_objects *objects, struct pca_heap *heap,
-				     struct pca_progress *progress, struct pca_refgraph *ret)
+				     struct pca_refgraph *ret)
 {
-	(void)progress;
 	struct pca_refgraph *g = ret;
 	memset(g, 0, sizeof(*g));
 	struct edge_ctx ctx = {.objects = objects, .heap = heap};

@@ -50,7 +50,7 @@ struct pca_refgraph {
 
 /* Takes the heap's recorded references (PCA_HEAP_EDGES) when it has them. */
 struct pca_error *pca_refgraph_build(struct pca_objects *objects, struct pca_heap *heap,
-				     struct pca_progress *progress, struct pca_refgraph *ret);
+				     struct pca_refgraph *ret);
 void pca_refgraph_deinit(struct pca_refgraph *g);
 
 #endif

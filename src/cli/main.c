@@ -192,7 +192,7 @@ static struct pca_error *session_open(struct session *s, enum need needs)
 		.debug_dirs = s->opts->debug_dirs,
 		.ndebug_dirs = s->opts->ndebug_dirs,
 	};
-	err = pca_symbols_open(s->target, &so, &s->warnings, &s->symbols);
+	err = pca_symbols_open(s->target, &so, &s->symbols);
 	if (err)
 		return err;
 	s->facts.executable = pca_symbols_executable(s->symbols);
@@ -208,7 +208,7 @@ static struct pca_error *session_open(struct session *s, enum need needs)
 	err = session_build_heap(s, needs & NEED_GRAPH);
 	if (err || !(needs & NEED_GRAPH))
 		return err;
-	err = pca_refgraph_build(&s->objects, &s->heap, &s->progress, &s->graph);
+	err = pca_refgraph_build(&s->objects, &s->heap, &s->graph);
 	s->have_graph = !err;
 	if (!err)
 		err = pca_cycles_compute(&s->objects, &s->heap, &s->graph, &s->cycles);

@@ -255,10 +255,8 @@ found:
 	return NULL;
 }
 
-static struct pca_error *resolve_fields(struct pca_symbols *s, struct pca_layout *l,
-					Dwarf_Die *dies, const bool *found)
+static struct pca_error *resolve_fields(struct pca_layout *l, Dwarf_Die *dies, const bool *found)
 {
-	(void)s;
 	for (size_t i = 0; i < sizeof(field_specs) / sizeof(field_specs[0]); i++) {
 		const struct field_spec *spec = &field_specs[i];
 		struct pca_layout_field *f = &l->fields[spec->id];
@@ -386,7 +384,7 @@ struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_tar
 						"debug info for %s has no definition of %s (Python %s): is it complete?",
 						pca_symbols_python_file(symbols), names[always[i]],
 						l.version);
-	err = resolve_fields(symbols, &l, found_dies, found_list);
+	err = resolve_fields(&l, found_dies, found_list);
 	if (!err)
 		err = decide_behaviour(symbols, &l, found_dies);
 	if (err)

@@ -1083,13 +1083,11 @@ static void visit_module_state(struct pca_objects *o, uint64_t module, pca_visit
  * values, but they are not traversed themselves). Bounded by the cache. */
 static void visit_lru_links(struct pca_objects *o, uint64_t wrapper, pca_visit_fn visit, void *ctx)
 {
-	const struct pca_layout *l = o->interp->layout;
 	uint64_t root = wrapper, link, cache, used = 0, p;
 	if (!rd(o, wrapper, PCA_F_LRU_ROOT_NEXT, &link))
 		return;
 	if (rd(o, wrapper, PCA_F_LRU_CACHE, &cache) && cache)
 		rd(o, cache, PCA_F_DICT_USED, &used);
-	(void)l;
 	for (uint64_t n = 0; link && link != root && n <= used; n++) {
 		if (rd(o, link, PCA_F_LRU_ELEM_KEY, &p) && p)
 			visit(ctx, p);

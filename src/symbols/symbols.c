@@ -201,7 +201,7 @@ static struct pca_error *build_debuginfo_path(struct pca_symbols *s,
 }
 
 struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbols_options *opts,
-				   struct pca_warnings *warnings, struct pca_symbols **ret)
+				   struct pca_symbols **ret)
 {
 	struct pca_error *err = NULL;
 	struct pca_symbols *s = calloc(1, sizeof(*s));
@@ -287,7 +287,6 @@ struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbol
 		goto fail;
 	}
 	dwfl_getmodules(s->dwfl, attach_module, s, 0);
-	(void)warnings;
 	*ret = s;
 	return NULL;
 fail:

@@ -31,7 +31,7 @@ struct pca_symbols;
 /* Report the core's modules, find the one holding the CPython runtime and its
  * DWARF. Errors: no interpreter, missing/mismatched file, missing debug info. */
 struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbols_options *opts,
-				   struct pca_warnings *warnings, struct pca_symbols **ret);
+				   struct pca_symbols **ret);
 void pca_symbols_destroy(struct pca_symbols *s);
 
 /* The executable's path as found (for reports). */
