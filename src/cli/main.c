@@ -103,6 +103,9 @@ static int run_top(struct session *s);
 static int run_cycles(struct session *s);
 static int run_show(struct session *s);
 static int run_diff(struct session *s);
+static int run_graph(struct session *s);
+static int need_object(struct session *s, uint32_t *id);
+static void print_object_line(struct session *s, struct pca_json *j, uint32_t id, const char *indent);
 static int run_path(struct session *s);
 static int run_caches(struct session *s);
 static struct pca_error *session_build_heap(struct session *s, bool edges);
@@ -124,6 +127,8 @@ static const struct command commands[] = {
 	 "path ADDR: the shortest chain of references from a root to the object", true},
 	{"diff", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_diff,
 	 "diff CORE CORE2: growth from CORE to CORE2 per type, and caches that grew", false, true},
+	{"graph", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_graph,
+	 "graph ADDR: a DOT graph of the referrers and referents around the object (dot -Tsvg)", true},
 	{"stacks", NEED_INTERP, run_stacks,
 	 "the Python stack of every thread, innermost frame first; the crashed thread marked"},
 };
@@ -726,6 +731,114 @@ static int run_diff(struct session *s)
 	session_close(&b);
 	if (!json)
 		pca_report_warnings_text(stdout, &s->warnings);
+	return finish_status(s);
+}
+
+/* The neighbourhood drawn by `graph`: the object, what it refers to, what
+ * refers to it and what refers to those, each list cut so that the picture
+ * stays readable. */
+enum { GRAPH_MAX_NODES = 80, GRAPH_FANOUT = 25, GRAPH_FANIN2 = 8 };
+
+struct neighbourhood {
+	uint32_t ids[GRAPH_MAX_NODES];
+	size_t n;
+};
+
+static bool hood_add(struct neighbourhood *h, uint32_t id)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->ids[i] == id)
+			return true;
+	if (h->n == GRAPH_MAX_NODES)
+		return false;
+	h->ids[h->n++] = id;
+	return true;
+}
+
+static bool hood_has(const struct neighbourhood *h, uint32_t id)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->ids[i] == id)
+			return true;
+	return false;
+}
+
+static void put_dot_string(const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			putchar('\\');
+		putchar(*p);
+	}
+}
+
+static int run_graph(struct session *s)
+{
+	uint32_t id;
+	int status = need_object(s, &id);
+	if (status)
+		return status;
+	const struct pca_graph *g = &s->graph.graph;
+	struct neighbourhood h = {.n = 0};
+	hood_add(&h, id);
+	for (uint64_t e = g->out_start[id]; e < g->out_start[id + 1] && e - g->out_start[id] < GRAPH_FANOUT; e++)
+		hood_add(&h, g->out[e]);
+	size_t first_referrer = h.n;
+	for (uint64_t e = g->in_start[id]; e < g->in_start[id + 1] && e - g->in_start[id] < GRAPH_FANOUT; e++)
+		hood_add(&h, g->in[e]);
+	size_t referrers_end = h.n;
+	for (size_t i = first_referrer; i < referrers_end; i++) {
+		uint32_t r = h.ids[i];
+		for (uint64_t e = g->in_start[r]; e < g->in_start[r + 1] && e - g->in_start[r] < GRAPH_FANIN2; e++)
+			hood_add(&h, g->in[e]);
+	}
+	char owner[512];
+	if (s->opts->json) {
+		struct pca_json j;
+		pca_json_init(&j, stdout);
+		pca_report_json_begin(&j, &s->facts);
+		pca_json_key(&j, "graph");
+		pca_json_object_begin(&j);
+		pca_json_key(&j, "nodes");
+		pca_json_array_begin(&j);
+		for (size_t i = 0; i < h.n; i++)
+			print_object_line(s, &j, h.ids[i], "");
+		pca_json_array_end(&j);
+		pca_json_key(&j, "edges");
+		pca_json_array_begin(&j);
+		for (size_t i = 0; i < h.n; i++)
+			for (uint64_t e = g->out_start[h.ids[i]]; e < g->out_start[h.ids[i] + 1]; e++)
+				if (hood_has(&h, g->out[e])) {
+					pca_json_array_begin(&j);
+					pca_json_address(&j, s->heap.addr[h.ids[i]]);
+					pca_json_address(&j, s->heap.addr[g->out[e]]);
+					pca_json_array_end(&j);
+				}
+		pca_json_array_end(&j);
+		pca_json_object_end(&j);
+		pca_report_json_end(&j, &s->warnings);
+		return finish_status(s);
+	}
+	printf("digraph pycore {\n\trankdir=LR;\n\tnode [shape=box, fontname=\"monospace\"];\n");
+	for (size_t i = 0; i < h.n; i++) {
+		uint32_t v = h.ids[i];
+		char size[32];
+		pca_format_bytes(s->heap.size[v], size, sizeof(size));
+		pca_owner_path(&s->objects, &s->heap, &s->graph, v, owner, sizeof(owner));
+		printf("\tn%u [label=\"", v);
+		put_dot_string(s->objects.infos[s->heap.type[v]].name);
+		printf("\\n%#llx\\n%s", (unsigned long long)s->heap.addr[v], size);
+		if (owner[0]) {
+			printf("\\n");
+			put_dot_string(owner);
+		}
+		printf("\"%s];\n", v == id ? ", style=filled, fillcolor=lightyellow" : "");
+	}
+	for (size_t i = 0; i < h.n; i++)
+		for (uint64_t e = g->out_start[h.ids[i]]; e < g->out_start[h.ids[i] + 1]; e++)
+			if (hood_has(&h, g->out[e]))
+				printf("\tn%u -> n%u;\n", h.ids[i], g->out[e]);
+	printf("}\n");
 	return finish_status(s);
 }
 

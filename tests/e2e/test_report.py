@@ -296,6 +296,14 @@ def check_show_path(tool, core, truth, r):
     """`show` at an address inside each big object (not its start) finds the
     object, its type, size and owner; `path` gives the same owner; owner paths
     through an instance attribute and a __slots__ member."""
+    # graph: a DOT digraph around the first big object, the object highlighted
+    big = truth["big_objects"][0]
+    run = corelib.run_tool([tool, "graph", big["address"], core])
+    dot = run.stdout
+    if not dot.startswith("digraph") or big["address"] not in dot or "->" not in dot \
+            or "fillcolor" not in dot or not dot.rstrip().endswith("}"):
+        r.problems.append("graph %s: not a DOT graph around the object (exit %s): %r"
+                          % (big["address"], run.returncode, dot[:300]))
     if len(truth.get("owner_checks") or []) != 2:
         r.problems.append("the truth has no owner_checks (scenario and test out of step)")
     for check in truth.get("owner_checks") or []:
