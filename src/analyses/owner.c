@@ -80,7 +80,7 @@ static void put_key_repr(struct pca_objects *objects, uint64_t key, struct out *
 
 struct find_value {
 	uint64_t value, key;
-	bool found;
+	bool found, is_key;
 };
 
 static bool match_value(void *ctx, uint64_t key, uint64_t value)
@@ -89,17 +89,20 @@ static bool match_value(void *ctx, uint64_t key, uint64_t value)
 	if (value == f->value || key == f->value) {
 		f->key = key;
 		f->found = true;
+		f->is_key = value != f->value;
 		return false;
 	}
 	return true;
 }
 
-/* A dict's key for value (or the value itself when it is a key). */
-static bool dict_key_of(struct pca_objects *objects, uint64_t dict, uint64_t value, uint64_t *key)
+/* A dict's key for value; *is_key when value is a key itself. */
+static bool dict_key_of(struct pca_objects *objects, uint64_t dict, uint64_t value, uint64_t *key,
+			bool *is_key)
 {
 	struct find_value f = {.value = value};
 	pca_objects_dict_items(objects, dict, match_value, &f);
 	*key = f.key;
+	*is_key = f.is_key;
 	return f.found;
 }
 
@@ -212,7 +215,13 @@ static void put_step(struct pca_objects *objects, const struct pca_heap *heap, u
 		break;
 	case PCA_KIND_DICT:
 	case PCA_KIND_ODICT:
-		if (dict_key_of(objects, ua, va, &key)) {
+		bool is_key;
+		if (dict_key_of(objects, ua, va, &key, &is_key)) {
+			if (is_key) { /* the object is a key: no name reaches it */
+				put(o, " key ");
+				put_key_repr(objects, key, o);
+				return;
+			}
 			uint64_t kt;
 			struct pca_type_info *t = pca_interp_read_field(in, key, PCA_F_OB_TYPE, &kt)
 							  ? pca_objects_type(objects, kt)
