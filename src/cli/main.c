@@ -1,6 +1,9 @@
 /* pycore-analyze: command table, options, exit codes.
  * Each command declares what it needs; the session builds only that. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +54,8 @@ struct options {
 	bool have_address;
 	uint64_t address;     /* show, path */
 	const char *core2;    /* diff */
+	long pid;             /* -p: capture */
+	const char *output;   /* -o: capture */
 };
 
 /* Everything a command may need, built in order as far as it asks. */
@@ -104,6 +109,7 @@ static int run_cycles(struct session *s);
 static int run_show(struct session *s);
 static int run_diff(struct session *s);
 static int run_graph(struct session *s);
+static int run_capture(const struct options *opts);
 static int need_object(struct session *s, uint32_t *id);
 static void print_object_line(struct session *s, struct pca_json *j, uint32_t id, const char *indent);
 static int run_path(struct session *s);
@@ -129,6 +135,8 @@ static const struct command commands[] = {
 	 "diff CORE CORE2: growth from CORE to CORE2 per type, and caches that grew", false, true},
 	{"graph", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_graph,
 	 "graph ADDR: a DOT graph of the referrers and referents around the object (dot -Tsvg)", true},
+	{"capture", 0, NULL,
+	 "capture -p PID -o FILE: write a core of a running process (with gdb's gcore)"},
 	{"stacks", NEED_INTERP, run_stacks,
 	 "the Python stack of every thread, innermost frame first; the crashed thread marked"},
 };
@@ -842,6 +850,102 @@ static int run_graph(struct session *s)
 	return finish_status(s);
 }
 
+/* capture: gdb's gcore writes the core into a private directory next to
+ * FILE (same file system, so the final rename is atomic); the result is
+ * checked as a core before it takes FILE's name. The process is stopped
+ * only while gcore copies it; nothing is written to it. */
+static int run_capture(const struct options *opts)
+{
+	char *dir = pca_asprintf("%s.tmpXXXXXX", opts->output);
+	if (!dir || !mkdtemp(dir)) {
+		fprintf(stderr, "pycore-analyze: cannot create a directory next to %s: %s\n", opts->output,
+			strerror(errno));
+		free(dir);
+		return EXIT_NO_RESULT;
+	}
+	char *prefix = pca_asprintf("%s/core", dir);
+	char *made = pca_asprintf("%s/core.%ld", dir, opts->pid);
+	char pid_text[32];
+	snprintf(pid_text, sizeof(pid_text), "%ld", opts->pid);
+	int status = EXIT_NO_RESULT;
+	double t0 = pca_now_seconds();
+	pid_t child = prefix && made ? fork() : -1;
+	if (child == 0) {
+		/* gdb's own chatter is noise here; our messages say what failed */
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execlp("gcore", "gcore", "-o", prefix, pid_text, (char *)NULL);
+		_exit(127);
+	}
+	int wstatus = 0;
+	if (child < 0 || waitpid(child, &wstatus, 0) < 0) {
+		fprintf(stderr, "pycore-analyze: cannot start gcore: %s\n", strerror(errno));
+	} else if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 127) {
+		fprintf(stderr, "pycore-analyze: cannot run gcore: install gdb (it provides gcore)\n");
+	} else if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 || access(made, R_OK) != 0) {
+		fprintf(stderr, "pycore-analyze: gcore could not take a core of process %ld (exit %d): is it running, and may you ptrace it (kernel.yama.ptrace_scope, same user or root)?\n",
+			opts->pid, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+	} else {
+		/* gcore can report success with a useless file (gdb-design.md): check it */
+		struct pca_target *t = NULL;
+		struct pca_error *err = pca_target_open_core(made, &t);
+		if (err) {
+			fprintf(stderr, "pycore-analyze: gcore wrote no usable core: %s\n", err->message);
+			pca_error_destroy(err);
+		} else if (pca_target_missing_bytes(t)) {
+			fprintf(stderr, "pycore-analyze: gcore wrote a truncated core (%llu bytes missing): is the disk full?\n",
+				(unsigned long long)pca_target_missing_bytes(t));
+		} else if (rename(made, opts->output) != 0) {
+			fprintf(stderr, "pycore-analyze: cannot move the core to %s: %s\n", opts->output,
+				strerror(errno));
+		} else {
+			struct stat st;
+			uint64_t bytes = stat(opts->output, &st) == 0 ? (uint64_t)st.st_size : 0;
+			double seconds = pca_now_seconds() - t0;
+			if (opts->json) {
+				struct pca_json j;
+				pca_json_init(&j, stdout);
+				pca_json_object_begin(&j);
+				pca_json_key(&j, "schema");
+				pca_json_int(&j, 1);
+				pca_json_key(&j, "capture");
+				pca_json_object_begin(&j);
+				pca_json_key(&j, "pid");
+				pca_json_int(&j, opts->pid);
+				pca_json_key(&j, "path");
+				pca_json_string(&j, opts->output);
+				pca_json_key(&j, "bytes");
+				pca_json_uint(&j, bytes);
+				pca_json_key(&j, "threads");
+				pca_json_uint(&j, pca_target_thread_count(t));
+				pca_json_object_end(&j);
+				pca_json_key(&j, "warnings");
+				pca_json_array_begin(&j);
+				pca_json_array_end(&j);
+				pca_json_object_end(&j);
+			} else {
+				char size[32];
+				pca_format_bytes(bytes, size, sizeof(size));
+				printf("captured process %ld (%zu threads) to %s: %s in %.1f s\n", opts->pid,
+				       pca_target_thread_count(t), opts->output, size, seconds);
+			}
+			status = EXIT_COMPLETE;
+		}
+		pca_target_destroy(t);
+	}
+	if (made)
+		unlink(made);
+	rmdir(dir);
+	free(made);
+	free(prefix);
+	free(dir);
+	return status;
+}
+
 static bool parse_address(const char *text, uint64_t *ret)
 {
 	char *end;
@@ -1060,6 +1164,7 @@ int main(int argc, char **argv)
 {
 	struct options opts = {.limit = 20};
 	enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION };
+	opts.pid = -1;
 	static const struct option long_options[] = {
 		{"json", no_argument, NULL, OPT_JSON},
 		{"exe", required_argument, NULL, OPT_EXE},
@@ -1068,11 +1173,25 @@ int main(int argc, char **argv)
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
+		{"pid", required_argument, NULL, 'p'},
+		{"output", required_argument, NULL, 'o'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "hn:", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hn:p:o:", long_options, NULL)) != -1) {
 		switch (c) {
+		case 'p': {
+			char *end;
+			opts.pid = strtol(optarg, &end, 10);
+			if (*end || opts.pid <= 0) {
+				fprintf(stderr, "pycore-analyze: -p needs a process id\n");
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'o':
+			opts.output = optarg;
+			break;
 		case OPT_JSON:
 			opts.json = true;
 			break;
@@ -1117,6 +1236,18 @@ int main(int argc, char **argv)
 		pos++;
 	else
 		cmd = find_command("report");
+	if (strcmp(cmd->name, "capture") == 0) {
+		if (opts.pid <= 0 || !opts.output || pos < argc) {
+			fprintf(stderr, "pycore-analyze: usage: capture -p PID -o FILE\n");
+			return EXIT_USAGE;
+		}
+		return run_capture(&opts);
+	}
+	if (opts.pid > 0) {
+		fprintf(stderr, "pycore-analyze: reading a live process (-p) is not supported yet: take a core with `capture -p %ld -o FILE` and analyse the file\n",
+			opts.pid);
+		return EXIT_USAGE;
+	}
 	if (pos >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
