@@ -54,8 +54,10 @@ struct options {
 	bool have_address;
 	uint64_t address;     /* show, path */
 	const char *core2;    /* diff */
-	long pid;             /* -p: capture */
-	const char *output;   /* -o: capture */
+	long pid;             /* -p: capture, watch */
+	const char *output;   /* -o: capture, watch */
+	uint64_t rss_limit;   /* --rss: watch */
+	double interval;      /* --interval: watch, seconds */
 };
 
 /* Everything a command may need, built in order as far as it asks. */
@@ -110,6 +112,8 @@ static int run_show(struct session *s);
 static int run_diff(struct session *s);
 static int run_graph(struct session *s);
 static int run_capture(const struct options *opts);
+static int run_watch(const struct options *opts);
+static bool parse_size(const char *text, uint64_t *ret);
 static int need_object(struct session *s, uint32_t *id);
 static void print_object_line(struct session *s, struct pca_json *j, uint32_t id, const char *indent);
 static int run_path(struct session *s);
@@ -137,6 +141,8 @@ static const struct command commands[] = {
 	 "graph ADDR: a DOT graph of the referrers and referents around the object (dot -Tsvg)", true},
 	{"capture", 0, NULL,
 	 "capture -p PID -o FILE: write a core of a running process (with gdb's gcore)"},
+	{"watch", 0, NULL,
+	 "watch -p PID -o FILE --rss SIZE: capture once the process's resident memory reaches SIZE"},
 	{"stacks", NEED_INTERP, run_stacks,
 	 "the Python stack of every thread, innermost frame first; the crashed thread marked"},
 };
@@ -946,6 +952,73 @@ static int run_capture(const struct options *opts)
 	return status;
 }
 
+/* "2G", "500M", "800000K", "1048576": bytes. */
+static bool parse_size(const char *text, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (errno || end == text || v <= 0)
+		return false;
+	switch (*end) {
+	case 'k': case 'K': v *= 1024; end++; break;
+	case 'm': case 'M': v *= 1024.0 * 1024; end++; break;
+	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
+	case 't': case 'T': v *= 1024.0 * 1024 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (*end == 'i' || *end == 'B' || *end == 'b')
+		end += (*end == 'i' && (end[1] == 'B' || end[1] == 'b')) ? 2 : 1;
+	if (*end || v > 1e18)
+		return false;
+	*ret = (uint64_t)v;
+	return true;
+}
+
+/* VmRSS of a process from /proc/PID/status, in bytes; false when gone. */
+static bool process_rss(long pid, uint64_t *ret)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	bool found = false;
+	unsigned long long kb;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1) {
+			*ret = (uint64_t)kb * 1024;
+			found = true;
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
+/* watch: poll the process's resident memory; when it reaches the limit,
+ * capture it once (before the OOM killer's SIGKILL, which leaves no core)
+ * and stop. Exit 2 when the process ends first. */
+static int run_watch(const struct options *opts)
+{
+	double interval = opts->interval > 0 ? opts->interval : 0.1;
+	char limit[32];
+	pca_format_bytes(opts->rss_limit, limit, sizeof(limit));
+	if (!opts->json && isatty(STDERR_FILENO))
+		fprintf(stderr, "watching process %ld until its resident memory reaches %s\n", opts->pid, limit);
+	for (;;) {
+		uint64_t rss;
+		if (!process_rss(opts->pid, &rss)) {
+			fprintf(stderr, "pycore-analyze: process %ld ended before its resident memory reached %s: nothing captured\n",
+				opts->pid, limit);
+			return EXIT_NO_RESULT;
+		}
+		if (rss >= opts->rss_limit)
+			return run_capture(opts);
+		struct timespec ts = {(time_t)interval, (long)((interval - (double)(time_t)interval) * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+}
+
 static bool parse_address(const char *text, uint64_t *ret)
 {
 	char *end;
@@ -1163,7 +1236,8 @@ static const struct command *find_command(const char *name)
 int main(int argc, char **argv)
 {
 	struct options opts = {.limit = 20};
-	enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION };
+	enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION, OPT_RSS,
+	       OPT_INTERVAL };
 	opts.pid = -1;
 	static const struct option long_options[] = {
 		{"json", no_argument, NULL, OPT_JSON},
@@ -1175,6 +1249,8 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"pid", required_argument, NULL, 'p'},
 		{"output", required_argument, NULL, 'o'},
+		{"rss", required_argument, NULL, OPT_RSS},
+		{"interval", required_argument, NULL, OPT_INTERVAL},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -1192,6 +1268,21 @@ int main(int argc, char **argv)
 		case 'o':
 			opts.output = optarg;
 			break;
+		case OPT_RSS:
+			if (!parse_size(optarg, &opts.rss_limit)) {
+				fprintf(stderr, "pycore-analyze: --rss needs a size such as 2G, 500M or 800000K\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_INTERVAL: {
+			char *end;
+			opts.interval = strtod(optarg, &end);
+			if (*end || opts.interval <= 0 || opts.interval > 3600) {
+				fprintf(stderr, "pycore-analyze: --interval needs seconds (0.1 ... 3600)\n");
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case OPT_JSON:
 			opts.json = true;
 			break;
@@ -1236,12 +1327,15 @@ int main(int argc, char **argv)
 		pos++;
 	else
 		cmd = find_command("report");
-	if (strcmp(cmd->name, "capture") == 0) {
-		if (opts.pid <= 0 || !opts.output || pos < argc) {
-			fprintf(stderr, "pycore-analyze: usage: capture -p PID -o FILE\n");
+	if (strcmp(cmd->name, "capture") == 0 || strcmp(cmd->name, "watch") == 0) {
+		bool watch = cmd->name[0] == 'w';
+		if (opts.pid <= 0 || !opts.output || pos < argc || (watch && !opts.rss_limit)) {
+			fprintf(stderr, "pycore-analyze: usage: %s\n",
+				watch ? "watch -p PID -o FILE --rss SIZE [--interval SECONDS]"
+				      : "capture -p PID -o FILE");
 			return EXIT_USAGE;
 		}
-		return run_capture(&opts);
+		return watch ? run_watch(&opts) : run_capture(&opts);
 	}
 	if (opts.pid > 0) {
 		fprintf(stderr, "pycore-analyze: reading a live process (-p) is not supported yet: take a core with `capture -p %ld -o FILE` and analyse the file\n",
