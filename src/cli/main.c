@@ -152,6 +152,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: pycore-analyze [OPTIONS] CORE [EXECUTABLE]          (same as: report CORE)\n"
 		"       pycore-analyze [OPTIONS] COMMAND CORE [EXECUTABLE]\n"
+		"       pycore-analyze capture -p PID -o FILE | watch -p PID -o FILE --rss SIZE\n"
 		"       pycore-analyze --help | --version\n\n"
 		"commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -163,6 +164,10 @@ static void usage(FILE *out)
 		"  --debug-dir DIR   also look for debug info in DIR (repeatable)\n"
 		"  -n, --limit N     rows per table (default 20)\n"
 		"  --no-progress     no progress on stderr\n"
+		"  -p, --pid PID     capture, watch: the running process\n"
+		"  -o, --output FILE capture, watch: where the core goes\n"
+		"  --rss SIZE        watch: capture when resident memory reaches SIZE (2G, 500M)\n"
+		"  --interval S      watch: seconds between looks (default 0.1)\n"
 		"\nenvironment:\n"
 		"  DEBUGINFOD_URLS      fetch missing debug info from these debuginfod servers\n"
 		"  PCA_DEBUGINFO_PATH   replaces the default debug-info root /usr/lib/debug\n"
