@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_ALTERNATIVES = 3 };
 
 struct struct_spec {
 	enum pca_struct id;
@@ -57,14 +56,7 @@ static const struct struct_spec struct_specs[] = {
 	{PCA_S_FUNCTION, "PyFunctionObject"},
 };
 
-struct field_spec {
-	enum pca_field id;
-	enum pca_struct in;
-	bool required; /* required whenever its struct exists */
-	const char *paths[MAX_ALTERNATIVES];
-};
-
-static const struct field_spec field_specs[] = {
+static const struct pca_member_role field_specs[] = {
 	{PCA_F_OB_REFCNT, PCA_S_OBJECT, true, {"ob_refcnt"}},
 	{PCA_F_OB_TYPE, PCA_S_OBJECT, true, {"ob_type"}},
 	{PCA_F_OB_SIZE, PCA_S_VAROBJECT, true, {"ob_size"}},
@@ -255,25 +247,30 @@ found:
 	return NULL;
 }
 
-static struct pca_error *resolve_fields(struct pca_layout *l, Dwarf_Die *dies, const bool *found)
+struct pca_error *pca_layout_resolve_roles(const struct pca_member_role *roles, size_t count,
+					   Dwarf_Die *dies, const bool *found,
+					   const uint64_t *sizes, const char *const *struct_names,
+					   bool allow_bitfields, const char *version, const char *what,
+					   struct pca_layout_field *fields)
 {
-	for (size_t i = 0; i < sizeof(field_specs) / sizeof(field_specs[0]); i++) {
-		const struct field_spec *spec = &field_specs[i];
-		struct pca_layout_field *f = &l->fields[spec->id];
+	for (size_t i = 0; i < count; i++) {
+		const struct pca_member_role *spec = &roles[i];
+		struct pca_layout_field *f = &fields[spec->id];
 		if (!found[spec->in])
 			continue;
-		for (size_t a = 0; a < MAX_ALTERNATIVES && spec->paths[a] && !f->present; a++) {
+		for (size_t a = 0; a < PCA_LAYOUT_MAX_ALTERNATIVES && spec->paths[a] && !f->present; a++) {
 			struct pca_dwarf_member m;
 			if (!pca_dwarf_member(&dies[spec->in], spec->paths[a], &m))
 				continue;
 			/* A flexible array member (size 0) may sit at the very end. */
-			if (m.offset + m.size > l->sizes[spec->in] || m.offset > l->sizes[spec->in])
+			if (m.offset > sizes[spec->in] || m.size > sizes[spec->in] - m.offset ||
+			    (m.bit_size && !allow_bitfields))
 				return pca_error_create(
 					PCA_ERROR_DEBUGINFO,
-					"debug info is inconsistent: %s.%s at offset %llu (size %llu) lies outside the struct (%llu bytes)",
-					struct_name(spec->in), spec->paths[a],
+					"debug info is inconsistent: %s.%s at offset %llu (size %llu) does not fit the struct (%llu bytes)",
+					struct_names[spec->in], spec->paths[a],
 					(unsigned long long)m.offset, (unsigned long long)m.size,
-					(unsigned long long)l->sizes[spec->in]);
+					(unsigned long long)sizes[spec->in]);
 			f->present = true;
 			f->offset = m.offset;
 			f->size = m.size;
@@ -282,8 +279,8 @@ static struct pca_error *resolve_fields(struct pca_layout *l, Dwarf_Die *dies, c
 		}
 		if (!f->present && spec->required)
 			return pca_error_create(PCA_ERROR_DEBUGINFO,
-						"debug info has no member %s in %s (Python %s): this version is not supported",
-						spec->paths[0], struct_name(spec->in), l->version);
+						"debug info has no member %s in %s (Python %s): %s is not supported",
+						spec->paths[0], struct_names[spec->in], version, what);
 	}
 	return NULL;
 }
@@ -384,7 +381,9 @@ struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_tar
 						"debug info for %s has no definition of %s (Python %s): is it complete?",
 						pca_symbols_python_file(symbols), names[always[i]],
 						l.version);
-	err = resolve_fields(&l, found_dies, found_list);
+	err = pca_layout_resolve_roles(field_specs, sizeof(field_specs) / sizeof(field_specs[0]),
+				       found_dies, found_list, l.sizes, names, true, l.version,
+				       "this version", l.fields);
 	if (!err)
 		err = decide_behaviour(symbols, &l, found_dies);
 	if (err)

@@ -266,6 +266,24 @@ struct pca_layout {
 struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_target *target,
 				     struct pca_layout *ret);
 
+/* A member role: the names it has had (the first this build has wins), in
+ * which of the caller's structs; `id` and `in` index the caller's arrays. */
+enum { PCA_LAYOUT_MAX_ALTERNATIVES = 3 };
+struct pca_member_role {
+	unsigned id, in;
+	bool required; /* whenever its struct exists */
+	const char *paths[PCA_LAYOUT_MAX_ALTERNATIVES];
+};
+/* Resolve roles against the structs found (dies, found, sizes, names by
+ * `in`) into fields (by `id`), checking each member lies inside its struct
+ * (a flexible array may sit at the end); bitfields only if allowed. Errors
+ * name the struct and member, and `what` is not supported ("this version"). */
+struct pca_error *pca_layout_resolve_roles(const struct pca_member_role *roles, size_t count,
+					   Dwarf_Die *dies, const bool *found,
+					   const uint64_t *sizes, const char *const *struct_names,
+					   bool allow_bitfields, const char *version, const char *what,
+					   struct pca_layout_field *fields);
+
 static inline uint64_t pca_layout_offset(const struct pca_layout *l, enum pca_field f)
 {
 	return l->fields[f].offset;

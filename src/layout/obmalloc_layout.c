@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-enum { MAX_ALTERNATIVES = 2 };
-
 static const char *const struct_names[PCA_OBM_STRUCT_COUNT] = {
 	[PCA_OBM_S_ARENA] = "arena_object",
 	[PCA_OBM_S_POOL] = "pool_header",
@@ -15,16 +13,9 @@ static const char *const struct_names[PCA_OBM_STRUCT_COUNT] = {
 	[PCA_OBM_S_RUNTIME] = "pyruntimestate",
 };
 
-struct member_spec {
-	enum pca_obm_field id;
-	enum pca_obm_struct in;
-	bool required; /* whenever its struct exists */
-	const char *paths[MAX_ALTERNATIVES];
-};
-
 /* Objects/obmalloc.c (3.6-3.11), Include/internal/pycore_obmalloc.h (3.12+):
  * the members have kept their names since 3.6. */
-static const struct member_spec member_specs[] = {
+static const struct pca_member_role member_specs[] = {
 	{PCA_OBM_AO_ADDRESS, PCA_OBM_S_ARENA, true, {"address"}},
 	{PCA_OBM_AO_POOL_ADDRESS, PCA_OBM_S_ARENA, true, {"pool_address"}},
 	{PCA_OBM_AO_NFREEPOOLS, PCA_OBM_S_ARENA, true, {"nfreepools"}},
@@ -98,33 +89,10 @@ uint64_t pca_obmalloc_field_get(const struct pca_obmalloc_layout *ol, enum pca_o
 static struct pca_error *resolve_members(struct pca_obmalloc_layout *ol, Dwarf_Die *dies,
 					 const bool *found, const char *version)
 {
-	for (size_t i = 0; i < sizeof(member_specs) / sizeof(member_specs[0]); i++) {
-		const struct member_spec *spec = &member_specs[i];
-		struct pca_layout_field *f = &ol->fields[spec->id];
-		if (!found[spec->in])
-			continue;
-		for (size_t a = 0; a < MAX_ALTERNATIVES && spec->paths[a] && !f->present; a++) {
-			struct pca_dwarf_member m;
-			if (!pca_dwarf_member(&dies[spec->in], spec->paths[a], &m))
-				continue;
-			if (m.offset > ol->sizes[spec->in] || m.size > ol->sizes[spec->in] - m.offset ||
-			    m.bit_size)
-				return pca_error_create(
-					PCA_ERROR_DEBUGINFO,
-					"debug info is inconsistent: %s.%s at offset %llu (size %llu) does not fit the struct (%llu bytes)",
-					struct_names[spec->in], spec->paths[a],
-					(unsigned long long)m.offset, (unsigned long long)m.size,
-					(unsigned long long)ol->sizes[spec->in]);
-			f->present = true;
-			f->offset = m.offset;
-			f->size = m.size;
-		}
-		if (!f->present && spec->required)
-			return pca_error_create(PCA_ERROR_DEBUGINFO,
-						"debug info has no member %s in %s (Python %s): this pymalloc is not supported",
-						spec->paths[0], struct_names[spec->in], version);
-	}
-	return NULL;
+	/* pca_obmalloc_field_get reads whole members: no bitfields */
+	return pca_layout_resolve_roles(member_specs, sizeof(member_specs) / sizeof(member_specs[0]),
+					dies, found, ol->sizes, struct_names, false, version,
+					"this pymalloc", ol->fields);
 }
 
 static struct pca_error *resolve_statics(struct pca_obmalloc_layout *ol, struct pca_symbols *s,
