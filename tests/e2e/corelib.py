@@ -384,6 +384,22 @@ def run_tool(argv, timeout=TOOL_TIMEOUT, env=None):
                    err.decode("utf-8", "replace"), seconds, timed_out)
 
 
+def add_matrix_arguments(ap):
+    """--python (repeatable, or 'all') and --method abort|gcore|both."""
+    ap.add_argument("--python", action="append", required=True,
+                    help="interpreter to test (repeatable), or 'all'")
+    ap.add_argument("--method", choices=("abort", "gcore", "both"), default="abort")
+
+
+def matrix(args):
+    """The (python, method) pairs --python and --method ask for."""
+    pythons = []
+    for p in args.python:
+        pythons.extend(find_interpreters() if p == "all" else [p])
+    methods = ("abort", "gcore") if args.method == "both" else (args.method,)
+    return [(python, method) for python in pythons for method in methods]
+
+
 def parse_args(doc, add_arguments=None):
     """The tests' common command line: --tool (made absolute; exit 2 if it is
     not executable) and --workdir (created), plus ADD_ARGUMENTS(parser)."""

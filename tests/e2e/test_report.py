@@ -498,26 +498,19 @@ def run_one(tool, python, method, workdir, truth_only, limit, stable_done):
 
 def main():
     def add_arguments(ap):
-        ap.add_argument("--python", action="append", required=True,
-                        help="interpreter to test (repeatable), or 'all'")
-        ap.add_argument("--method", choices=("abort", "gcore", "both"), default="abort")
+        corelib.add_matrix_arguments(ap)
         ap.add_argument("--truth-only", action="store_true",
                         help="make the cores and check the truths (and the scenario's "
                              "stability); do not run the tool")
         ap.add_argument("--limit", type=int, default=None,
                         help="pass -n LIMIT to the tool (default: not passed)")
     args = corelib.parse_args(__doc__, add_arguments)
-    pythons = []
-    for p in args.python:
-        pythons.extend(corelib.find_interpreters() if p == "all" else [p])
-    methods = ("abort", "gcore") if args.method == "both" else (args.method,)
     worst = 0
     stable_done = set()
-    for python in pythons:
-        for method in methods:
-            rc = run_one(args.tool, python, method, args.workdir, args.truth_only, args.limit,
-                         stable_done)
-            worst = max(worst, rc)
+    for python, method in corelib.matrix(args):
+        rc = run_one(args.tool, python, method, args.workdir, args.truth_only, args.limit,
+                     stable_done)
+        worst = max(worst, rc)
     return worst
 
 
