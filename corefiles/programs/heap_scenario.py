@@ -69,7 +69,6 @@ importable (3.7+), co_qualname only where it exists.
 """
 
 import collections
-import ctypes
 import datetime
 import enum
 import functools
@@ -81,6 +80,9 @@ import sys
 import time
 import types
 import weakref
+
+from scenario_truth import (HAS_CO_QUALNAME, HAS_LOCALSPLUS, code_members,
+                            ready_line, type_name, write_file)
 
 try:
     import dataclasses
@@ -374,64 +376,7 @@ next(GENERATOR)                                     # suspended, holds its frame
 
 CodeType = types.CodeType
 FrameType = types.FrameType
-HAS_CO_QUALNAME = hasattr(CodeType, "co_qualname")   # 3.11+
-HAS_LOCALSPLUS = HAS_CO_QUALNAME                     # 3.11+: co_localsplusnames
 PROXY_LOCALS = sys.version_info >= (3, 13)           # frame.f_locals is a proxy
-
-
-def _find_localsplus_offset():
-    """3.11+ keep a code object's local names and kinds in co_localsplusnames
-    and co_localspluskinds, which Python does not expose (co_varnames is a
-    new tuple each time); they sit just before co_filename in PyCodeObject
-    (3.11-3.13). Find co_filename's offset by its address, once."""
-    def sample(a, b=1):
-        c = a + b
-        return lambda: c
-    co = sample.__code__
-    for off in range(16, 512, 8):
-        if ctypes.c_void_p.from_address(id(co) + off).value == id(co.co_filename):
-            return off - 16
-    raise SystemExit("co_filename not found in a code object")
-
-
-def code_members(co):
-    """The objects a code object holds beyond co_consts/co_names/co_filename/
-    co_name/co_qualname: what the tool follows (all its PyObject members)."""
-    if not HAS_LOCALSPLUS:
-        out = [co.co_code, co.co_varnames, co.co_freevars, co.co_cellvars]
-        out.append(co.co_linetable if HAS_CO_LINETABLE_MEMBER else co.co_lnotab)
-        return out
-    # py_object.from_address reads the PyObject * member itself; ctypes.cast
-    # would leave reference cycles behind (the collector is off).
-    base = id(co) + LOCALSPLUS_OFFSET
-    return [co.co_linetable, co.co_exceptiontable,
-            ctypes.py_object.from_address(base).value,
-            ctypes.py_object.from_address(base + 8).value]
-
-
-# 3.10 keeps co_linetable as the member (co_lnotab is computed); 3.6-3.9 co_lnotab.
-HAS_CO_LINETABLE_MEMBER = sys.version_info[:2] == (3, 10)
-LOCALSPLUS_OFFSET = _find_localsplus_offset() if HAS_LOCALSPLUS else None
-TYPE_QUALNAME = type.__dict__["__qualname__"].__get__
-TYPE_NAME = type.__dict__["__name__"].__get__
-TYPE_MODULE = type.__dict__["__module__"].__get__
-
-
-def type_name(t):
-    """module.qualname, builtins without module (contract: Type name)."""
-    try:
-        qual = TYPE_QUALNAME(t)
-    except Exception:
-        qual = None
-    if not isinstance(qual, str):
-        qual = TYPE_NAME(t)
-    try:
-        mod = TYPE_MODULE(t)
-    except Exception:
-        mod = None
-    if isinstance(mod, str) and mod != "builtins":
-        return mod + "." + qual
-    return qual
 
 
 def check_names():
@@ -605,18 +550,6 @@ def write_truth(path, truth, mode, expected_unreachable):
     write_file(path, json.dumps(truth, sort_keys=True).encode("ascii"))
 
 
-def write_file(path, data):
-    """Write DATA to PATH atomically (the test never sees half a truth), with
-    os calls only: no io objects, no encoding lookup."""
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
-
-
 def warm_up(path):
     """Do once, before the heap is measured, everything the program does
     after the truth: some of it makes objects on first use that then stay
@@ -627,11 +560,6 @@ def warm_up(path):
                                    sort_keys=True).encode("ascii"))
     os.unlink(scratch)
     sys.stdout.write("heap built\n")
-    sys.stdout.flush()
-
-
-def ready_line():
-    sys.stdout.write("ready\n")
     sys.stdout.flush()
 
 

@@ -118,7 +118,6 @@ tracked objects per type and every code object's size, "----" between runs.
 Must run unchanged on CPython 3.6 .. 3.13.
 """
 
-import ctypes
 import functools
 import gc
 import heapq
@@ -128,6 +127,9 @@ import platform
 import sys
 import time
 import types
+
+from scenario_truth import (HAS_CO_QUALNAME, code_members,
+                            ready_line, type_name, write_file)
 
 START = time.time()
 PYTHON_VERSION = platform.python_version()
@@ -299,57 +301,7 @@ def build():
 
 CodeType = types.CodeType
 FrameType = types.FrameType
-HAS_CO_QUALNAME = hasattr(CodeType, "co_qualname")   # 3.11+
-HAS_LOCALSPLUS = HAS_CO_QUALNAME
-HAS_CO_LINETABLE_MEMBER = sys.version_info[:2] == (3, 10)
 LEAF_TYPES = (int, str, bytes, float, complex, bool, type(None))
-TYPE_QUALNAME = type.__dict__["__qualname__"].__get__
-TYPE_NAME = type.__dict__["__name__"].__get__
-TYPE_MODULE = type.__dict__["__module__"].__get__
-
-
-def _find_localsplus_offset():
-    """3.11+: co_localsplusnames/kinds sit just before co_filename (as in
-    heap_scenario.py)."""
-    def sample(a, b=1):
-        c = a + b
-        return lambda: c
-    co = sample.__code__
-    for off in range(16, 512, 8):
-        if ctypes.c_void_p.from_address(id(co) + off).value == id(co.co_filename):
-            return off - 16
-    raise SystemExit("co_filename not found in a code object")
-
-
-LOCALSPLUS_OFFSET = _find_localsplus_offset() if HAS_LOCALSPLUS else None
-
-
-def code_members(co):
-    if not HAS_LOCALSPLUS:
-        out = [co.co_code, co.co_varnames, co.co_freevars, co.co_cellvars]
-        out.append(co.co_linetable if HAS_CO_LINETABLE_MEMBER else co.co_lnotab)
-        return out
-    base = id(co) + LOCALSPLUS_OFFSET
-    return [co.co_linetable, co.co_exceptiontable,
-            ctypes.py_object.from_address(base).value,
-            ctypes.py_object.from_address(base + 8).value]
-
-
-def type_name(t):
-    """module.qualname, builtins without module (contract: Type name)."""
-    try:
-        qual = TYPE_QUALNAME(t)
-    except Exception:
-        qual = None
-    if not isinstance(qual, str):
-        qual = TYPE_NAME(t)
-    try:
-        mod = TYPE_MODULE(t)
-    except Exception:
-        mod = None
-    if isinstance(mod, str) and mod != "builtins":
-        return mod + "." + qual
-    return qual
 
 
 def fork_probe(roots, saveall):
@@ -927,18 +879,6 @@ def write_truth(path, truth, mode):
     write_file(path, json.dumps(truth, sort_keys=True).encode("ascii"))
 
 
-def write_file(path, data):
-    """Atomically, with os calls only (no io objects)."""
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        while data:
-            data = data[os.write(fd, data):]
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
-
-
 def warm_up(path):
     """Run once, before the heap is built, everything done after the truth
     and the truth code itself (lazily made state must exist before we
@@ -955,11 +895,6 @@ def warm_up(path):
     for wrapper, _, _ in LRU_WRAPPERS:
         wrapper.cache_clear()
     sys.stdout.write("heap built\n")
-    sys.stdout.flush()
-
-
-def ready_line():
-    sys.stdout.write("ready\n")
     sys.stdout.flush()
 
 
