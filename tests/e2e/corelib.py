@@ -416,3 +416,16 @@ def parse_args(doc, add_arguments=None):
     args.workdir = os.path.abspath(args.workdir)
     os.makedirs(args.workdir, exist_ok=True)
     return args
+
+
+def conclude(what, problems, dirs, passed):
+    """End a test that makes one verdict: FAIL WHAT with its PROBLEMS, DIRS
+    kept for a look, exit 1; or print PASS PASSED and remove DIRS."""
+    if problems:
+        print("FAIL %s (kept in %s):" % (what, " and ".join(dirs)))
+        for p in problems:
+            print("  " + p)
+        sys.exit(1)
+    print("PASS " + passed)
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)

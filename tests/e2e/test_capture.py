@@ -53,13 +53,8 @@ def main():
     if run.returncode != 2 or len([l for l in run.stderr.splitlines() if l.strip()]) != 1 or \
             os.path.exists(os.path.join(rundir, "none.core")):
         problems.append("capture of no process: %s" % run.describe())
-    if problems:
-        print("FAIL capture (kept in %s):" % rundir)
-        for p in problems:
-            print("  " + p)
-        sys.exit(1)
-    print("PASS capture: a running process captured, still running, its core read")
-    shutil.rmtree(rundir, ignore_errors=True)
+    corelib.conclude("capture", problems, [rundir],
+                     "capture: a running process captured, still running, its core read")
 
 
 main()

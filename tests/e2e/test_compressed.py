@@ -62,14 +62,9 @@ def main():
                 problems.append("cut zstd core: no warning that the stream ends early")
             elif run.returncode == 2 and "truncated" not in run.stderr:
                 problems.append("cut zstd core: the refusal does not say the core is truncated: %s" % run.stderr)
-    if problems:
-        print("FAIL compressed cores (kept in %s):" % rundir)
-        for p in problems:
-            print("  " + p)
-        sys.exit(1)
-    print("PASS zstd, xz, gzip and lz4 cores read like the plain core (%d objects); a cut one is refused or flagged"
-          % plain["totals"]["objects"])
-    shutil.rmtree(rundir, ignore_errors=True)
+    corelib.conclude("compressed cores", problems, [rundir],
+                     "zstd, xz, gzip and lz4 cores read like the plain core (%d objects);"
+                     " a cut one is refused or flagged" % plain["totals"]["objects"])
 
 
 main()

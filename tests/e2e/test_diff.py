@@ -59,13 +59,8 @@ def main():
     grown = [c for c in diff["caches"] if c.get("owner") == "__main__.CACHE"]
     if not grown or (grown[0]["entries_before"], grown[0]["entries"]) != (1000, 6000):
         problems.append("CACHE among the caches that grew: %r" % diff["caches"])
-    if problems:
-        print("FAIL diff (cores kept in %s):" % rundir)
-        for p in problems:
-            print("  " + p)
-        sys.exit(1)
-    print("PASS diff: +%d objects, bytes +5000, CACHE 1000 -> 6000 entries" % diff["objects"])
-    shutil.rmtree(rundir, ignore_errors=True)
+    corelib.conclude("diff", problems, [rundir],
+                     "diff: +%d objects, bytes +5000, CACHE 1000 -> 6000 entries" % diff["objects"])
 
 
 main()

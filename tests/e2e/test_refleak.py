@@ -54,15 +54,9 @@ def main():
         if abs(diff) > CENSUS_NOISE:
             problems.append("%s: the census changed by %d (leaked objects must not be in it)"
                             % (name, diff))
-    if problems:
-        print("FAIL Python %s: cores kept in %s and %s" % (version, base_dir, leak_dir))
-        for p in problems:
-            print("  " + p)
-        sys.exit(1)
-    print("PASS Python %s: %d bytes and %d floats leaked, all found outside the census"
-          % (version, truth["leaked"]["bytes"], truth["leaked"]["float"]))
-    shutil.rmtree(base_dir, ignore_errors=True)
-    shutil.rmtree(leak_dir, ignore_errors=True)
+    corelib.conclude("Python %s" % version, problems, [base_dir, leak_dir],
+                     "Python %s: %d bytes and %d floats leaked, all found outside the census"
+                     % (version, truth["leaked"]["bytes"], truth["leaked"]["float"]))
 
 
 main()

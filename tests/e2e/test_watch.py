@@ -58,13 +58,8 @@ def main():
             problems.append("watch of a process that ends: %s" % run.describe())
     finally:
         corelib.kill_quietly(proc)
-    if problems:
-        print("FAIL watch (kept in %s):" % rundir)
-        for p in problems:
-            print("  " + p)
-        sys.exit(1)
-    print("PASS watch: captured at 150 MiB of resident memory; a process that ends gives exit 2")
-    shutil.rmtree(rundir, ignore_errors=True)
+    corelib.conclude("watch", problems, [rundir],
+                     "watch: captured at 150 MiB of resident memory; a process that ends gives exit 2")
 
 
 main()
