@@ -429,3 +429,13 @@ def conclude(what, problems, dirs, passed):
     print("PASS " + passed)
     for d in dirs:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def print_failed_run(run, core, truth_path):
+    """What to look at after a FAIL line: the tool's stderr (its end), how it
+    was run, and the core and truth that were kept."""
+    if run.stderr.strip():
+        print("  tool stderr:\n    " + run.stderr.strip()[-3000:].replace("\n", "\n    "))
+    print("  command: %s (exit %s, %.2f s)" % (" ".join(run.argv), run.returncode, run.seconds))
+    print("  core kept: %s" % core)
+    print("  truth:     %s" % truth_path)

@@ -484,11 +484,7 @@ def run_one(tool, python, method, workdir, truth_only, limit, stable_done):
             print("  - " + p.replace("\n", "\n    "))
         for n in r.notes:
             print("  - note: " + n.replace("\n", "\n    "))
-        if run.stderr.strip():
-            print("  tool stderr:\n    " + run.stderr.strip()[-3000:].replace("\n", "\n    "))
-        print("  command: %s (exit %s, %.2f s)" % (" ".join(run.argv), run.returncode, run.seconds))
-        print("  core kept: %s" % core)
-        print("  truth:     %s" % truth_path)
+        corelib.print_failed_run(run, core, truth_path)
         return 1
     print("PASS Python %s (%s) %s: tool %.2f s (exit %d); %s"
           % (version, python, method, run.seconds, run.returncode, facts))

@@ -170,11 +170,7 @@ def run_one(tool, python, method, workdir):
         print("FAIL %s (Python %s, %s, core %.1f MB)" % (tag, version, method, size_mb))
         for p in problems:
             print("  - " + p.replace("\n", "\n    "))
-        if run.stderr.strip():
-            print("  tool stderr:\n    " + run.stderr.strip()[-3000:].replace("\n", "\n    "))
-        print("  command: %s" % " ".join(run.argv))
-        print("  core kept: %s" % core)
-        print("  truth:     %s" % os.path.join(rundir, "truth.json"))
+        corelib.print_failed_run(run, core, os.path.join(rundir, "truth.json"))
         return 1
     print("PASS Python %s (%s) %s: tool %.2f s, core %.1f MB made in %.1f s"
           % (version, python, method, run.seconds, size_mb, make_seconds))

@@ -268,11 +268,7 @@ def run_one(tool, python, method, workdir, strict, truth_only):
         print("FAIL %s (Python %s, %s; truth %s)" % (tag, version, method, facts))
         for p in problems + notes:
             print("  - " + p.replace("\n", "\n    "))
-        if run.stderr.strip():
-            print("  tool stderr:\n    " + run.stderr.strip()[-3000:].replace("\n", "\n    "))
-        print("  command: %s (exit %s, %.2f s)" % (" ".join(run.argv), run.returncode, run.seconds))
-        print("  core kept: %s" % core)
-        print("  truth:     %s" % os.path.join(rundir, "truth.json"))
+        corelib.print_failed_run(run, core, os.path.join(rundir, "truth.json"))
         return 1
     print("PASS Python %s (%s) %s: tool %.2f s (exit %d); %s"
           % (version, python, method, run.seconds, run.returncode, facts))
