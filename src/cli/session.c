@@ -1,0 +1,162 @@
+/* session.c: open a core and build what a command needs, in order. */
+#include "cli/session.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analyses/owner.h"
+
+static struct pca_error *session_build_heap(struct pca_session *s, bool edges);
+static void session_free_heap(struct pca_session *s);
+
+void pca_session_init(struct pca_session *s, const struct pca_options *opts)
+{
+	*s = (struct pca_session){.opts = opts};
+	pca_progress_init(&s->progress, isatty(STDERR_FILENO) && !opts->no_progress && !opts->json);
+	pca_warnings_init(&s->warnings);
+}
+
+int pca_cli_fail(struct pca_session *s, struct pca_error *err)
+{
+	uint64_t missing = s->target ? pca_target_missing_bytes(s->target) : 0;
+	/* A truncated core explains most later failures; say so first. */
+	if (missing)
+		fprintf(stderr, "pycore-analyze: %s (the core is truncated: %llu bytes missing)\n",
+			err->message, (unsigned long long)missing);
+	else
+		fprintf(stderr, "pycore-analyze: %s\n", err->message);
+	pca_error_destroy(err);
+	return PCA_EXIT_NO_RESULT;
+}
+
+int pca_cli_status(const struct pca_session *s)
+{
+	return s->warnings.count ? PCA_EXIT_PARTIAL : PCA_EXIT_COMPLETE;
+}
+
+struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
+{
+	struct pca_error *err = pca_target_open_core(s->opts->core, &s->target);
+	if (err)
+		return err;
+	s->facts.core_path = s->opts->core;
+	s->facts.compression = pca_target_compression(s->target);
+	s->facts.pid = pca_target_pid(s->target);
+	s->facts.signal = pca_target_signal(s->target);
+	if (pca_target_compressed_truncated(s->target))
+		pca_warnings_add(&s->warnings, "the %s stream of %s ends early: the core is cut short",
+				 pca_target_compression(s->target), s->opts->core);
+	uint64_t missing = pca_target_missing_bytes(s->target);
+	if (missing)
+		pca_warnings_add(&s->warnings,
+				 "the core is truncated: %llu bytes of saved memory are missing from the file",
+				 (unsigned long long)missing);
+	if (!(needs & PCA_NEED_INTERP))
+		return NULL;
+	struct pca_symbols_options so = {
+		.executable = s->opts->exe,
+		.debug_dirs = s->opts->debug_dirs,
+		.ndebug_dirs = s->opts->ndebug_dirs,
+	};
+	err = pca_symbols_open(s->target, &so, &s->symbols);
+	if (err)
+		return err;
+	s->facts.executable = pca_symbols_executable(s->symbols);
+	s->facts.python_file = pca_symbols_python_file(s->symbols);
+	err = pca_layout_resolve(s->symbols, s->target, &s->layout);
+	if (err)
+		return err;
+	s->have_layout = true;
+	s->facts.layout = &s->layout;
+	err = pca_interp_init(&s->interp, s->target, s->symbols, &s->layout);
+	if (err || !(needs & PCA_NEED_HEAP))
+		return err;
+	err = session_build_heap(s, needs & PCA_NEED_GRAPH);
+	if (err || !(needs & PCA_NEED_GRAPH))
+		return err;
+	err = pca_refgraph_build(&s->objects, &s->heap, &s->graph);
+	s->have_graph = !err;
+	if (!err)
+		err = pca_cycles_compute(&s->objects, &s->heap, &s->graph, &s->cycles);
+	if (!err)
+		err = pca_caches_compute(&s->objects, &s->heap, &s->graph, &s->caches);
+	if (!err && s->caches.count) {
+		s->cache_owners = calloc(s->caches.count, sizeof(*s->cache_owners));
+		for (size_t i = 0; s->cache_owners && i < s->caches.count; i++) {
+			char owner[512];
+			pca_owner_path(&s->objects, &s->heap, &s->graph, s->caches.items[i].id, owner,
+				       sizeof(owner));
+			s->cache_owners[i] = strdup(owner);
+		}
+	}
+	return err;
+}
+
+void pca_session_close(struct pca_session *s)
+{
+	session_free_heap(s);
+	pca_symbols_destroy(s->symbols);
+	pca_target_destroy(s->target);
+	pca_warnings_deinit(&s->warnings);
+}
+
+/* The census and what is computed from it (PCA_NEED_HEAP). The allocator walk
+ * is separate: a failure there leaves the census standing, with a warning. */
+static struct pca_error *session_build_heap(struct pca_session *s, bool edges)
+{
+	struct pca_error *err = pca_objects_init(&s->objects, &s->interp);
+	s->have_objects = !err;
+	if (!err)
+		err = pca_heap_build(&s->objects, &s->warnings, &s->progress,
+				     edges ? PCA_HEAP_EDGES : 0, &s->heap);
+	if (!err)
+		err = pca_summary_compute(&s->heap, &s->objects, &s->summary);
+	if (err)
+		return err;
+	if (s->objects.types_refused)
+		pca_warnings_add(&s->warnings, "%llu more type objects than the %zu a heap may have: their objects are skipped (corrupt core?)",
+				 (unsigned long long)s->objects.types_refused, s->objects.infos_capacity);
+	for (size_t i = 0; i < s->summary.nrows; i++)
+		if (!s->summary.rows[i].size_exact)
+			pca_warnings_add(&s->warnings, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",
+					 s->summary.rows[i].name);
+	double t0 = pca_now_seconds();
+	struct pca_error *aerr = pca_arenas_compute(&s->interp, &s->warnings, &s->arenas);
+	double t1 = pca_now_seconds();
+	if (aerr) {
+		pca_warnings_add(&s->warnings, "pymalloc section unavailable: %s", aerr->message);
+		pca_error_destroy(aerr);
+		return NULL;
+	}
+	s->have_arenas = true;
+	struct pca_error *lerr = pca_leaks_compute(&s->objects, &s->heap, &s->arenas, &s->leaks);
+	if (getenv("PCA_TIMING")) /* debugging aid: phase times */
+		fprintf(stderr, "pymalloc arenas %.3f s, unreachable allocations %.3f s\n", t1 - t0,
+			pca_now_seconds() - t1);
+	if (lerr) {
+		pca_warnings_add(&s->warnings, "unreachable allocations unavailable: %s", lerr->message);
+		pca_error_destroy(lerr);
+	} else {
+		s->have_leaks = true;
+	}
+	return NULL;
+}
+
+static void session_free_heap(struct pca_session *s)
+{
+	for (size_t i = 0; s->cache_owners && i < s->caches.count; i++)
+		free(s->cache_owners[i]);
+	free(s->cache_owners);
+	pca_caches_deinit(&s->caches);
+	pca_cycles_deinit(&s->cycles);
+	if (s->have_graph)
+		pca_refgraph_deinit(&s->graph);
+	pca_leaks_deinit(&s->leaks);
+	if (s->have_arenas)
+		pca_arenas_deinit(&s->arenas);
+	pca_summary_deinit(&s->summary);
+	pca_heap_deinit(&s->heap);
+	if (s->have_objects)
+		pca_objects_deinit(&s->objects);
+}

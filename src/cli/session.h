@@ -1,0 +1,62 @@
+/* session.h: everything a command may need, built in order as far as its
+ * table row asks (target, symbols and layout, interpreter, heap census and
+ * what is computed from it, the reference graph and its analyses), and the
+ * mapping of errors to exit statuses. It prints nothing but error messages
+ * (stderr).
+ */
+#ifndef PCA_CLI_SESSION_H
+#define PCA_CLI_SESSION_H
+
+#include "analyses/caches.h"
+#include "analyses/cycles.h"
+#include "analyses/leaks.h"
+#include "analyses/refgraph.h"
+#include "analyses/summary.h"
+#include "base/error.h"
+#include "base/progress.h"
+#include "cli/cli.h"
+#include "heap/arenas.h"
+#include "heap/heap.h"
+#include "interp/interp.h"
+#include "layout/layout.h"
+#include "objects/objects.h"
+#include "report/report.h"
+#include "symbols/symbols.h"
+#include "target/target.h"
+
+struct pca_session {
+	const struct pca_options *opts;
+	struct pca_target *target;
+	struct pca_symbols *symbols;
+	struct pca_layout layout;
+	bool have_layout;
+	struct pca_interp interp;
+	struct pca_warnings warnings;
+	struct pca_facts facts;
+	struct pca_progress progress;
+	/* PCA_NEED_HEAP */
+	struct pca_objects objects;
+	bool have_objects, have_arenas, have_leaks;
+	struct pca_heap heap;
+	struct pca_summary summary;
+	struct pca_arenas arenas;
+	struct pca_leaks leaks;
+	/* PCA_NEED_GRAPH */
+	struct pca_refgraph graph;
+	bool have_graph;
+	struct pca_cycles cycles;
+	struct pca_caches caches;
+	char **cache_owners;
+};
+
+/* Progress on stderr only when it is a terminal, never with --json. */
+void pca_session_init(struct pca_session *s, const struct pca_options *opts);
+struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs);
+void pca_session_close(struct pca_session *s);
+
+/* Says what went wrong on stderr; the exit status for err. */
+int pca_cli_fail(struct pca_session *s, struct pca_error *err);
+/* The exit status of a command that printed its result. */
+int pca_cli_status(const struct pca_session *s);
+
+#endif
