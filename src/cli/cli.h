@@ -35,6 +35,7 @@ struct pca_options {
 	long limit;
 	const char *core;
 	long pid;             /* -p: a live process instead of CORE (capture, watch today) */
+	const char *core2;    /* PCA_CMD_TWO_CORES: the second core */
 };
 
 /* What a command's session must build, each implying the ones before. */
@@ -49,6 +50,8 @@ enum pca_command_flags {
 	/* No session: main.c hands the rest of the command line to run_alone
 	 * (capture, watch; a front-end such as a gdb command file). */
 	PCA_CMD_NO_SESSION = 1,
+	/* The session opens opts->core2 too, as session->second (diff). */
+	PCA_CMD_TWO_CORES = 2,
 };
 
 struct pca_session;

@@ -28,7 +28,7 @@ static const struct pca_command commands[] = {
 	{"path", PCA_NEED_INTERP | PCA_NEED_HEAP | PCA_NEED_GRAPH, 0, pca_cmd_path, NULL,
 	 "path ADDR: the shortest chain of references from a root to the object",
 	 pca_cmd_object_args},
-	{"diff", PCA_NEED_INTERP | PCA_NEED_HEAP | PCA_NEED_GRAPH, 0, pca_cmd_diff, NULL,
+	{"diff", PCA_NEED_INTERP | PCA_NEED_HEAP | PCA_NEED_GRAPH, PCA_CMD_TWO_CORES, pca_cmd_diff, NULL,
 	 "diff CORE CORE2: growth from CORE to CORE2 per type, and caches that grew",
 	 pca_cmd_diff_args},
 	{"graph", PCA_NEED_INTERP | PCA_NEED_HEAP | PCA_NEED_GRAPH, 0, pca_cmd_graph, NULL,
@@ -255,7 +255,12 @@ int main(int argc, char **argv)
 	struct pca_session s;
 	pca_session_init(&s, &opts);
 	struct pca_error *err = pca_session_open(&s, cmd->needs);
-	status = err ? pca_cli_fail(&s, err) : cmd->run(&s);
+	struct pca_session *failed = &s;
+	if (!err && (cmd->flags & PCA_CMD_TWO_CORES)) {
+		err = pca_session_open_second(&s, cmd->needs);
+		failed = s.second ? s.second : &s;
+	}
+	status = err ? pca_cli_fail(failed, err) : cmd->run(&s);
 	pca_session_close(&s);
 	return status;
 }

@@ -93,8 +93,50 @@ struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 	return err;
 }
 
+struct pca_error *pca_session_open_second(struct pca_session *s, enum pca_need needs)
+{
+	struct pca_session *b = calloc(1, sizeof(*b));
+	if (!b)
+		return &pca_error_nomem;
+	s->second = b;
+	s->second_opts = *s->opts;
+	s->second_opts.core = s->opts->core2;
+	b->opts = &s->second_opts;
+	b->progress = s->progress;
+	pca_warnings_init(&b->warnings);
+	struct pca_error *err = pca_session_open(b, needs);
+	if (err)
+		return err;
+	for (size_t i = 0; i < b->warnings.count; i++)
+		pca_warnings_add(&s->warnings, "%s: %s", s->opts->core2, b->warnings.items[i]);
+	return NULL;
+}
+
+void pca_session_model(const struct pca_session *s, struct pca_report_model *ret)
+{
+	*ret = (struct pca_report_model){
+		.facts = &s->facts,
+		.warnings = &s->warnings,
+		.limit = s->opts->limit,
+		.objects = s->have_objects ? &s->objects : NULL,
+		.heap = &s->heap,
+		.summary = &s->summary,
+		.arenas = s->have_arenas ? &s->arenas : NULL,
+		.leaks = s->have_leaks ? &s->leaks : NULL,
+		.graph = s->have_graph ? &s->graph : NULL,
+		.cycles = &s->cycles,
+		.caches = &s->caches,
+		.cache_owners = s->cache_owners,
+	};
+}
+
 void pca_session_close(struct pca_session *s)
 {
+	if (s->second) {
+		pca_session_close(s->second);
+		free(s->second);
+		s->second = NULL;
+	}
 	session_free_heap(s);
 	pca_symbols_destroy(s->symbols);
 	pca_target_destroy(s->target);

@@ -21,6 +21,7 @@
 #include "layout/layout.h"
 #include "objects/objects.h"
 #include "report/report.h"
+#include "report/sections.h"
 #include "symbols/symbols.h"
 #include "target/target.h"
 
@@ -47,12 +48,21 @@ struct pca_session {
 	struct pca_cycles cycles;
 	struct pca_caches caches;
 	char **cache_owners;
+	/* PCA_CMD_TWO_CORES: the session of opts->core2, its warnings copied
+	 * into this one's, each prefixed by its core */
+	struct pca_session *second;
+	struct pca_options second_opts;
 };
 
 /* Progress on stderr only when it is a terminal, never with --json. */
 void pca_session_init(struct pca_session *s, const struct pca_options *opts);
 struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs);
+/* Opens s->opts->core2 as s->second with the same needs. On an error,
+ * s->second (if not NULL) is the session that failed. */
+struct pca_error *pca_session_open_second(struct pca_session *s, enum pca_need needs);
 void pca_session_close(struct pca_session *s);
+/* The session's results, for report/ (a command adds what it computed). */
+void pca_session_model(const struct pca_session *s, struct pca_report_model *ret);
 
 /* Says what went wrong on stderr; the exit status for err. */
 int pca_cli_fail(struct pca_session *s, struct pca_error *err);
