@@ -1,6 +1,6 @@
 /* suspects.h: leak suspects, for a person opening a core: the unbounded
  * caches that retain at least 1% of the heap (at most five, most retained
- * first), then the garbage cycles the collector has not freed. It only
+ * first), then the unreachable garbage the collector has not freed. It only
  * selects from the caches and garbage analyses; no printing. */
 #ifndef PCA_ANALYSES_SUSPECTS_H
 #define PCA_ANALYSES_SUSPECTS_H

@@ -50,7 +50,8 @@ static int run_sections(struct pca_session *s, const enum pca_section_id *sectio
 
 /* Everything, for a person opening a core: the suspects first (the first
  * screen names the cache that leaks), then the heap by type, the largest
- * objects, caches, cycles, the allocator, leaks, the stacks. */
+ * objects, caches, cycles, the pymalloc arenas, unreferenced objects, the
+ * stacks. */
 static const enum pca_section_id report_sections[] = {
 	PCA_SECTION_FACTS,
 	PCA_SECTION_HEAP,
@@ -59,8 +60,8 @@ static const enum pca_section_id report_sections[] = {
 	PCA_SECTION_LARGEST,
 	PCA_SECTION_CACHES,
 	PCA_SECTION_CYCLES,
-	PCA_SECTION_ALLOCATOR,
-	PCA_SECTION_UNREACHABLE_ALLOCATIONS,
+	PCA_SECTION_ARENAS,
+	PCA_SECTION_UNREFERENCED,
 	PCA_SECTION_THREADS,
 	PCA_SECTION_WARNINGS,
 };
@@ -73,8 +74,8 @@ int pca_cmd_report(struct pca_session *s)
 static const enum pca_section_id summary_sections[] = {
 	PCA_SECTION_FACTS,
 	PCA_SECTION_TYPES,
-	PCA_SECTION_ALLOCATOR,
-	PCA_SECTION_UNREACHABLE_ALLOCATIONS,
+	PCA_SECTION_ARENAS,
+	PCA_SECTION_UNREFERENCED,
 	PCA_SECTION_WARNINGS,
 };
 

@@ -122,7 +122,7 @@ void pca_session_model(const struct pca_session *s, struct pca_report_model *ret
 		.heap = &s->heap,
 		.summary = &s->summary,
 		.arenas = s->have_arenas ? &s->arenas : NULL,
-		.leaks = s->have_leaks ? &s->leaks : NULL,
+		.unreferenced = s->have_unreferenced ? &s->unreferenced : NULL,
 		.graph = s->have_graph ? &s->graph : NULL,
 		.cycles = &s->cycles,
 		.caches = &s->caches,
@@ -172,7 +172,7 @@ static struct pca_error *session_build_heap(struct pca_session *s, bool edges)
 		return NULL;
 	}
 	s->have_arenas = true;
-	struct pca_error *lerr = pca_leaks_compute(&s->objects, &s->heap, &s->arenas, &s->leaks);
+	struct pca_error *lerr = pca_unreferenced_compute(&s->objects, &s->heap, &s->arenas, &s->unreferenced);
 	if (getenv("PCA_TIMING")) /* debugging aid: phase times */
 		fprintf(stderr, "pymalloc arenas %.3f s, unreachable allocations %.3f s\n", t1 - t0,
 			pca_now_seconds() - t1);
@@ -180,7 +180,7 @@ static struct pca_error *session_build_heap(struct pca_session *s, bool edges)
 		pca_warnings_add(&s->warnings, "unreachable allocations unavailable: %s", lerr->message);
 		pca_error_destroy(lerr);
 	} else {
-		s->have_leaks = true;
+		s->have_unreferenced = true;
 	}
 	return NULL;
 }
@@ -194,7 +194,7 @@ static void session_free_heap(struct pca_session *s)
 	pca_cycles_deinit(&s->cycles);
 	if (s->have_graph)
 		pca_refgraph_deinit(&s->graph);
-	pca_leaks_deinit(&s->leaks);
+	pca_unreferenced_deinit(&s->unreferenced);
 	if (s->have_arenas)
 		pca_arenas_deinit(&s->arenas);
 	pca_summary_deinit(&s->summary);

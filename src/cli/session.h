@@ -9,7 +9,7 @@
 
 #include "analyses/caches.h"
 #include "analyses/cycles.h"
-#include "analyses/leaks.h"
+#include "analyses/unreferenced.h"
 #include "analyses/refgraph.h"
 #include "analyses/summary.h"
 #include "base/error.h"
@@ -37,11 +37,11 @@ struct pca_session {
 	struct pca_progress progress;
 	/* PCA_NEED_HEAP */
 	struct pca_objects objects;
-	bool have_objects, have_arenas, have_leaks;
+	bool have_objects, have_arenas, have_unreferenced;
 	struct pca_heap heap;
 	struct pca_summary summary;
 	struct pca_arenas arenas;
-	struct pca_leaks leaks;
+	struct pca_unreferenced unreferenced;
 	/* PCA_NEED_GRAPH */
 	struct pca_refgraph graph;
 	bool have_graph;

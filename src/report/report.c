@@ -213,7 +213,7 @@ void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s, co
 	pca_json_array_end(j);
 }
 
-void pca_report_leaks_text(FILE *out, const struct pca_leaks *l, long limit)
+void pca_report_unreferenced_text(FILE *out, const struct pca_unreferenced *l, long limit)
 {
 	char total[32];
 	pca_format_bytes(l->size, total, sizeof(total));
@@ -229,7 +229,7 @@ void pca_report_leaks_text(FILE *out, const struct pca_leaks *l, long limit)
 	}
 }
 
-void pca_report_json_leaks(struct pca_json *j, const struct pca_leaks *l)
+void pca_report_json_unreferenced(struct pca_json *j, const struct pca_unreferenced *l)
 {
 	pca_json_key(j, "unreachable_allocations");
 	pca_json_object_begin(j);

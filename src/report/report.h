@@ -7,7 +7,7 @@
 
 #include "analyses/caches.h"
 #include "analyses/cycles.h"
-#include "analyses/leaks.h"
+#include "analyses/unreferenced.h"
 #include "analyses/summary.h"
 #include "base/error.h"
 #include "interp/interp.h"
@@ -33,8 +33,8 @@ void pca_report_warnings_text(FILE *out, const struct pca_warnings *w);
 void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit);
 /* unreachable: totals.unreachable when the graph was built, else NULL. */
 void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s, const uint64_t *unreachable);
-void pca_report_leaks_text(FILE *out, const struct pca_leaks *l, long limit);
-void pca_report_json_leaks(struct pca_json *j, const struct pca_leaks *l);
+void pca_report_unreferenced_text(FILE *out, const struct pca_unreferenced *l, long limit);
+void pca_report_json_unreferenced(struct pca_json *j, const struct pca_unreferenced *l);
 /* Cycles grouped by shape ("1000 cycles of 1 list, unreachable"). */
 void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit);
 void pca_report_json_cycles(struct pca_json *j, const struct pca_cycles *c, const struct pca_heap *h);

@@ -2,7 +2,7 @@
  * the envelope. */
 #include "report/sections.h"
 
-#include "report/allocator.h"
+#include "report/arenas.h"
 
 /* Rows of a text table: -n, and in the overview no more than cap. */
 static long rows(const struct pca_report_model *m, long cap)
@@ -86,7 +86,7 @@ static void types_json(struct pca_json *j, const struct pca_report_model *m)
 	pca_report_json_summary(j, m->summary, m->graph ? &m->graph->unreachable_count : NULL);
 }
 
-static void allocator_text(FILE *out, const struct pca_report_model *m)
+static void arenas_text(FILE *out, const struct pca_report_model *m)
 {
 	if (!m->arenas)
 		return;
@@ -96,22 +96,22 @@ static void allocator_text(FILE *out, const struct pca_report_model *m)
 		pca_report_arenas_text(out, m->arenas);
 }
 
-static void allocator_json(struct pca_json *j, const struct pca_report_model *m)
+static void arenas_json(struct pca_json *j, const struct pca_report_model *m)
 {
 	if (m->arenas)
 		pca_report_json_arenas(j, m->arenas);
 }
 
-static void leaks_text(FILE *out, const struct pca_report_model *m)
+static void unreferenced_text(FILE *out, const struct pca_report_model *m)
 {
-	if (m->leaks)
-		pca_report_leaks_text(out, m->leaks, rows(m, 5));
+	if (m->unreferenced)
+		pca_report_unreferenced_text(out, m->unreferenced, rows(m, 5));
 }
 
-static void leaks_json(struct pca_json *j, const struct pca_report_model *m)
+static void unreferenced_json(struct pca_json *j, const struct pca_report_model *m)
 {
-	if (m->leaks)
-		pca_report_json_leaks(j, m->leaks);
+	if (m->unreferenced)
+		pca_report_json_unreferenced(j, m->unreferenced);
 }
 
 static void largest_text(FILE *out, const struct pca_report_model *m)
@@ -194,8 +194,8 @@ const struct pca_section pca_sections[PCA_SECTION_COUNT] = {
 	[PCA_SECTION_SUSPECTS] = {"suspects", PCA_SECTION_NEEDS_SUSPECTS, suspects_text, NULL},
 	[PCA_SECTION_GARBAGE_TOTALS] = {"garbage totals", 0, NULL, garbage_totals_json},
 	[PCA_SECTION_TYPES] = {"types", 0, types_text, types_json},
-	[PCA_SECTION_ALLOCATOR] = {"allocator", 0, allocator_text, allocator_json},
-	[PCA_SECTION_UNREACHABLE_ALLOCATIONS] = {"unreachable allocations", 0, leaks_text, leaks_json},
+	[PCA_SECTION_ARENAS] = {"arenas", 0, arenas_text, arenas_json},
+	[PCA_SECTION_UNREFERENCED] = {"unreferenced objects", 0, unreferenced_text, unreferenced_json},
 	[PCA_SECTION_LARGEST] = {"largest", PCA_SECTION_NEEDS_TOP, largest_text, largest_json},
 	[PCA_SECTION_CYCLES] = {"cycles", 0, cycles_text, cycles_json},
 	[PCA_SECTION_CACHES] = {"caches", 0, caches_text, caches_json},

@@ -21,7 +21,7 @@
 #include "analyses/caches.h"
 #include "analyses/cycles.h"
 #include "analyses/diff.h"
-#include "analyses/leaks.h"
+#include "analyses/unreferenced.h"
 #include "analyses/neighbourhood.h"
 #include "analyses/refgraph.h"
 #include "analyses/summary.h"
@@ -37,12 +37,12 @@ struct pca_report_model {
 	const struct pca_facts *facts;
 	const struct pca_warnings *warnings;
 	long limit;           /* rows per text table (-n) */
-	bool overview;        /* report: tables cut shorter, the allocator in one line */
+	bool overview;        /* report: tables cut shorter, the pymalloc arenas in one line */
 	const struct pca_objects *objects;
 	const struct pca_heap *heap;
 	const struct pca_summary *summary;
 	const struct pca_arenas *arenas;
-	const struct pca_leaks *leaks;
+	const struct pca_unreferenced *unreferenced;
 	const struct pca_refgraph *graph;
 	const struct pca_suspects *suspects;
 	const struct pca_top *top;
@@ -65,8 +65,8 @@ enum pca_section_id {
 	PCA_SECTION_SUSPECTS,
 	PCA_SECTION_GARBAGE_TOTALS,
 	PCA_SECTION_TYPES,
-	PCA_SECTION_ALLOCATOR,
-	PCA_SECTION_UNREACHABLE_ALLOCATIONS,
+	PCA_SECTION_ARENAS,
+	PCA_SECTION_UNREFERENCED,
 	PCA_SECTION_LARGEST,
 	PCA_SECTION_CYCLES,
 	PCA_SECTION_CACHES,

@@ -1,5 +1,5 @@
 /* The pymalloc section: text like _debugmallocstats, and JSON. */
-#include "report/allocator.h"
+#include "report/arenas.h"
 
 #include <inttypes.h>
 

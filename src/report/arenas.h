@@ -1,8 +1,8 @@
-/* allocator.h: rendering of the pymalloc section (heap/arenas.h) as text, in
+/* arenas.h: rendering of the pymalloc section (heap/arenas.h) as text, in
  * the shape of sys._debugmallocstats(), and as the "allocator" key of the
  * contract JSON. It computes nothing beyond ratios for display. */
-#ifndef PCA_REPORT_ALLOCATOR_H
-#define PCA_REPORT_ALLOCATOR_H
+#ifndef PCA_REPORT_ARENAS_H
+#define PCA_REPORT_ARENAS_H
 
 #include <stdio.h>
 

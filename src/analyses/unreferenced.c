@@ -1,4 +1,4 @@
-#include "analyses/leaks.h"
+#include "analyses/unreferenced.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,14 +74,14 @@ static bool check_block(void *ctx, uint64_t block, uint32_t block_size)
 
 static int by_size_desc(const void *a, const void *b)
 {
-	const struct pca_leak_row *x = a, *y = b;
+	const struct pca_unreferenced_row *x = a, *y = b;
 	if (x->size != y->size)
 		return x->size > y->size ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
-struct pca_error *pca_leaks_compute(struct pca_objects *objects, const struct pca_heap *heap,
-				    const struct pca_arenas *arenas, struct pca_leaks *ret)
+struct pca_error *pca_unreferenced_compute(struct pca_objects *objects, const struct pca_heap *heap,
+				    const struct pca_arenas *arenas, struct pca_unreferenced *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	/* Types may be registered during the scan: size the tables generously
@@ -109,7 +109,7 @@ struct pca_error *pca_leaks_compute(struct pca_objects *objects, const struct pc
 		for (size_t i = 0; i < objects->ninfos && i < cap; i++) {
 			if (!s.count[i])
 				continue;
-			ret->rows[ret->nrows++] = (struct pca_leak_row){objects->infos[i].name, s.count[i], s.size[i]};
+			ret->rows[ret->nrows++] = (struct pca_unreferenced_row){objects->infos[i].name, s.count[i], s.size[i]};
 			ret->objects += s.count[i];
 			ret->size += s.size[i];
 		}
@@ -119,11 +119,11 @@ struct pca_error *pca_leaks_compute(struct pca_objects *objects, const struct pc
 	free(s.count);
 	free(s.size);
 	if (err)
-		pca_leaks_deinit(ret);
+		pca_unreferenced_deinit(ret);
 	return err;
 }
 
-void pca_leaks_deinit(struct pca_leaks *l)
+void pca_unreferenced_deinit(struct pca_unreferenced *l)
 {
 	free(l->rows);
 	memset(l, 0, sizeof(*l));
