@@ -174,10 +174,10 @@ static struct pca_error *session_build_heap(struct pca_session *s, bool edges)
 	s->have_arenas = true;
 	struct pca_error *lerr = pca_unreferenced_compute(&s->objects, &s->heap, &s->arenas, &s->unreferenced);
 	if (getenv("PCA_TIMING")) /* debugging aid: phase times */
-		fprintf(stderr, "pymalloc arenas %.3f s, unreachable allocations %.3f s\n", t1 - t0,
+		fprintf(stderr, "pymalloc arenas %.3f s, unreferenced objects %.3f s\n", t1 - t0,
 			pca_now_seconds() - t1);
 	if (lerr) {
-		pca_warnings_add(&s->warnings, "unreachable allocations unavailable: %s", lerr->message);
+		pca_warnings_add(&s->warnings, "unreferenced objects unavailable: %s", lerr->message);
 		pca_error_destroy(lerr);
 	} else {
 		s->have_unreferenced = true;

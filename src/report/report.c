@@ -217,7 +217,7 @@ void pca_report_unreferenced_text(FILE *out, const struct pca_unreferenced *l, l
 {
 	char total[32];
 	pca_format_bytes(l->size, total, sizeof(total));
-	fprintf(out, "\nunreachable allocations: %llu objects (%s) in pymalloc blocks that nothing reachable refers to%s\n",
+	fprintf(out, "\nunreferenced objects: %llu objects (%s) in pymalloc blocks that nothing reachable refers to%s\n",
 		(unsigned long long)l->objects, total,
 		l->objects ? " (leaked references, or held only by C code)" : "");
 	size_t n = limit >= 0 && (size_t)limit < l->nrows ? (size_t)limit : l->nrows;
