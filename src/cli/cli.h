@@ -85,7 +85,7 @@ struct pca_command {
 
 /* Positional-argument helpers for the args hooks (main.c). */
 void pca_cli_usage(FILE *out);
-/* CORE at argv[*pos]: 0, or EXIT_USAGE after the usage. */
+/* CORE at argv[*pos] (none with -p PID): 0, or EXIT_USAGE after the usage. */
 int pca_cli_take_core(int argc, char **argv, int *pos, struct pca_options *opts);
 /* [EXECUTABLE], then nothing more: 0, or EXIT_USAGE after a message. */
 int pca_cli_take_rest(int argc, char **argv, int pos, struct pca_options *opts);

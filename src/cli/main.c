@@ -84,6 +84,8 @@ void pca_cli_usage(FILE *out)
 
 int pca_cli_take_core(int argc, char **argv, int *pos, struct pca_options *opts)
 {
+	if (opts->pid > 0) /* -p PID instead of CORE: the session reads the process */
+		return 0;
 	if (*pos >= argc) {
 		pca_cli_usage(stderr);
 		return PCA_EXIT_USAGE;
@@ -244,11 +246,6 @@ int main(int argc, char **argv)
 		cmd = find_command("report");
 	if (cmd->flags & PCA_CMD_NO_SESSION)
 		return cmd->run_alone(&opts, argc, argv, pos);
-	if (opts.pid > 0) {
-		fprintf(stderr, "pycore-analyze: reading a live process (-p) is not supported yet: take a core with `capture -p %ld -o FILE` and analyse the file\n",
-			opts.pid);
-		return PCA_EXIT_USAGE;
-	}
 	status = (cmd->args ? cmd->args : core_args)(cmd, argc, argv, pos, &opts);
 	if (status)
 		return status;

@@ -17,6 +17,26 @@ void pca_session_init(struct pca_session *s, const struct pca_options *opts)
 	pca_warnings_init(&s->warnings);
 }
 
+/* error.h's promise: each code maps to an exit status. A failed command
+ * printed no result (2), except for a usage error found late (64). */
+static int exit_status_of(enum pca_error_code code)
+{
+	switch (code) {
+	case PCA_ERROR_USAGE:
+		return PCA_EXIT_USAGE;
+	case PCA_ERROR_OTHER:
+	case PCA_ERROR_NOMEM:
+	case PCA_ERROR_OS:
+	case PCA_ERROR_FORMAT:
+	case PCA_ERROR_FAULT:
+	case PCA_ERROR_DEBUGINFO:
+	case PCA_ERROR_NOT_PYTHON:
+	case PCA_ERROR_CORRUPT:
+		return PCA_EXIT_NO_RESULT;
+	}
+	return PCA_EXIT_NO_RESULT;
+}
+
 int pca_cli_fail(struct pca_session *s, struct pca_error *err)
 {
 	uint64_t missing = s->target ? pca_target_missing_bytes(s->target) : 0;
@@ -26,8 +46,9 @@ int pca_cli_fail(struct pca_session *s, struct pca_error *err)
 			err->message, (unsigned long long)missing);
 	else
 		fprintf(stderr, "pycore-analyze: %s\n", err->message);
+	int status = exit_status_of(err->code);
 	pca_error_destroy(err);
-	return PCA_EXIT_NO_RESULT;
+	return status;
 }
 
 int pca_cli_status(const struct pca_session *s)
@@ -37,6 +58,10 @@ int pca_cli_status(const struct pca_session *s)
 
 struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 {
+	if (s->opts->pid > 0) /* -p: the live-process target is not there yet */
+		return pca_error_create(PCA_ERROR_USAGE,
+					"reading a live process (-p) is not supported yet: take a core with `capture -p %ld -o FILE` and analyse the file",
+					s->opts->pid);
 	struct pca_error *err = pca_target_open_core(s->opts->core, &s->target);
 	if (err)
 		return err;
