@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interp/linetable.h"
+#include "layout/linetable.h"
 
 /* Bounds for walks over pointers from the core. A process cannot hold more
  * interpreters or threads than this, and Python's recursion limit is far
