@@ -1,6 +1,7 @@
 #include "analyses/refgraph.h"
 
 #include "base/progress.h"
+#include "base/vector.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,15 +102,9 @@ static void add_root(struct root_builder *rb, uint32_t id, enum pca_root_kind ki
 	struct pca_refgraph *g = rb->g;
 	if (g->root_kind[id] || rb->err)
 		return;
-	if (g->nroots == rb->capacity) {
-		size_t cap = rb->capacity ? rb->capacity * 2 : 1024;
-		uint32_t *r = realloc(g->roots, cap * sizeof(*r));
-		if (!r) {
-			rb->err = &pca_error_nomem;
-			return;
-		}
-		g->roots = r;
-		rb->capacity = cap;
+	if (!PCA_VECTOR_GROW(&g->roots, &rb->capacity, g->nroots + 1, 1024)) {
+		rb->err = &pca_error_nomem;
+		return;
 	}
 	g->root_kind[id] = (uint8_t)kind;
 	g->roots[g->nroots++] = id;
@@ -122,15 +117,9 @@ static void add_frame_root(struct root_builder *rb, uint64_t addr, uint64_t code
 	if (!addr || !pca_heap_find(rb->heap, addr, &id) || rb->g->root_kind[id])
 		return;
 	struct pca_refgraph *g = rb->g;
-	if (g->nframe_roots == rb->frame_capacity) {
-		size_t cap = rb->frame_capacity ? rb->frame_capacity * 2 : 256;
-		struct pca_frame_root *f = realloc(g->frame_roots, cap * sizeof(*f));
-		if (!f) {
-			rb->err = &pca_error_nomem;
-			return;
-		}
-		g->frame_roots = f;
-		rb->frame_capacity = cap;
+	if (!PCA_VECTOR_GROW(&g->frame_roots, &rb->frame_capacity, g->nframe_roots + 1, 256)) {
+		rb->err = &pca_error_nomem;
+		return;
 	}
 	g->frame_roots[g->nframe_roots++] = (struct pca_frame_root){id, code, globals, slot};
 	add_root(rb, id, PCA_ROOT_FRAME);

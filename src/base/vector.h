@@ -8,9 +8,11 @@
  * overflow. A failed allocation leaves the vector as it was and returns
  * false (or NULL): the caller turns that into pca_error_nomem.
  *
- * pca_vector_grow() is the same growth step for an array that lives as a
- * bare pointer and count in a struct other layers read (the data pointer
- * and count keep their names; only the capacity is added).
+ * pca_vector_grow() (PCA_VECTOR_GROW) is the same growth step for an array
+ * that lives as a bare pointer and count in a struct other layers read (the
+ * data pointer and count keep their names; only a capacity is added), and
+ * pca_array_resize() (PCA_ARRAY_RESIZE) an overflow-checked realloc to an
+ * exact size for arrays that grow together under one capacity.
  *
  * Not here: bounds checks on indexing (data[i] is a plain array), element
  * destructors (the owner frees what elements point to before _deinit), and
@@ -50,7 +52,23 @@ static inline bool pca_vector_grow(void **data, size_t *capacity, size_t needed,
 	return true;
 }
 
-/* Typed wrapper: T **data. */
+/* Make *data hold exactly n elements (n > 0) of elem_size bytes: for arrays
+ * whose capacity the caller tracks itself, and to give back unused space.
+ * False on overflow or ENOMEM, with *data unchanged. */
+static inline bool pca_array_resize(void **data, size_t n, size_t elem_size)
+{
+	if (!n || (elem_size && n > SIZE_MAX / elem_size))
+		return false;
+	void *p = realloc(*data, n * elem_size);
+	if (!p)
+		return false;
+	*data = p;
+	return true;
+}
+
+/* Typed wrappers: T **data. */
+#define PCA_ARRAY_RESIZE(data_ptr, n) \
+	pca_array_resize((void **)(data_ptr), (n), sizeof(**(data_ptr)))
 #define PCA_VECTOR_GROW(data_ptr, capacity_ptr, needed, min_capacity)                        \
 	pca_vector_grow((void **)(data_ptr), (capacity_ptr), (needed), sizeof(**(data_ptr)), \
 			(min_capacity))
