@@ -1,5 +1,6 @@
 #include "analyses/refgraph.h"
 
+#include "base/log.h"
 #include "base/progress.h"
 #include "base/vector.h"
 
@@ -256,10 +257,9 @@ struct pca_error *pca_refgraph_build(struct pca_objects *objects, struct pca_hea
 		err = pca_graph_retained(&g->graph, g->idom, heap->size, g->retained);
 	if (!err)
 		err = owner_tree(g);
-	if (getenv("PCA_TIMING")) /* debugging aid: phase times */
-		fprintf(stderr, "graph: edges %.3f s (%llu), collector %.3f s, roots %.3f s (%zu), dominators %.3f s, retained+paths %.3f s\n",
-			t1 - t0, (unsigned long long)g->graph.nedges, t2 - t1, t3 - t2, g->nroots,
-			t4 - t3, pca_now_seconds() - t4);
+	pca_log_timing("graph: edges %.3f s (%llu), collector %.3f s, roots %.3f s (%zu), dominators %.3f s, retained+paths %.3f s\n",
+		       t1 - t0, (unsigned long long)g->graph.nedges, t2 - t1, t3 - t2, g->nroots,
+		       t4 - t3, pca_now_seconds() - t4);
 	if (err)
 		pca_refgraph_deinit(g);
 	return err;

@@ -18,6 +18,7 @@
 #include "analyses/refgraph.h"
 #include "analyses/summary.h"
 #include "base/error.h"
+#include "base/log.h"
 #include "base/progress.h"
 #include "heap/arenas.h"
 #include "heap/heap.h"
@@ -1240,6 +1241,7 @@ static const struct command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+	pca_log_from_env(); /* the debugging knobs, once, before any work */
 	struct options opts = {.limit = 20};
 	enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION, OPT_RSS,
 	       OPT_INTERVAL };

@@ -1,6 +1,7 @@
 #include "heap/heap.h"
 
 #include "base/hashmap.h"
+#include "base/log.h"
 #include "base/vector.h"
 
 #include <stdio.h>
@@ -40,7 +41,7 @@ struct builder {
 	uint64_t nedges;
 	size_t edges_capacity;
 	size_t edge_start_capacity;
-	FILE *parents_out;     /* debugging aid: PCA_DUMP_PARENTS */
+	bool dump_parents;     /* debugging aid: PCA_DUMP_PARENTS (base/log) */
 };
 
 static struct pca_error *bits_init(struct builder *b)
@@ -147,8 +148,9 @@ static bool offer(struct builder *b, uint64_t obj)
 		b->heap->skipped++;
 		return false;
 	}
-	if (b->parents_out)
-		fprintf(b->parents_out, "%lx %lx\n", (unsigned long)obj, (unsigned long)b->current);
+	if (b->dump_parents)
+		pca_log_dump(PCA_LOG_DUMP_PARENTS, "%lx %lx\n", (unsigned long)obj,
+			     (unsigned long)b->current);
 	return append(b, obj, (uint32_t)(t - b->objects->infos), size);
 }
 
@@ -434,10 +436,7 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 		free(b.bits);
 		return err;
 	}
-	const char *parents = getenv("PCA_DUMP_PARENTS");
-	if (parents)
-		b.parents_out = fopen(parents, "w");
-	bool timing = getenv("PCA_TIMING") != NULL; /* debugging aid: phase times */
+	b.dump_parents = pca_log_dump_begin(PCA_LOG_DUMP_PARENTS);
 	double t0 = pca_now_seconds();
 	err = walk_collector(&b, w);
 	double t1 = pca_now_seconds();
@@ -463,8 +462,7 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 		pca_objects_referents(objects, h->addr[i], &objects->infos[h->type[i]],
 				      visit_referent, &b);
 	}
-	if (b.parents_out)
-		fclose(b.parents_out);
+	pca_log_dump_end(PCA_LOG_DUMP_PARENTS);
 	if (!err)
 		err = b.err;
 	if (!err && b.record_edges && edge_start_set(&b, h->count))
@@ -484,7 +482,7 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 		err = edges_to_ids(&b);
 	free(b.edge_addr);
 	/* Self-check of the address index, on demand (tests set it). */
-	if (!err && getenv("PCA_CHECK_INDEX")) {
+	if (!err && pca_log_config()->check_index) {
 		for (uint32_t r = 0; r < h->count && !err; r++) {
 			uint32_t id;
 			if ((r && h->addr[h->by_address[r - 1]] >= h->addr[h->by_address[r]]) ||
@@ -492,17 +490,14 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 				err = pca_error_create(PCA_ERROR_OTHER, "internal error: address index wrong at rank %u", r);
 		}
 	}
-	if (timing)
-		fprintf(stderr, "heap: collector lists %.3f s (%llu objects), closure %.3f s (%u objects), address index %.3f s\n",
-			t1 - t0, (unsigned long long)h->gc_tracked, t2 - t1, h->count, pca_now_seconds() - t2);
+	pca_log_timing("heap: collector lists %.3f s (%llu objects), closure %.3f s (%u objects), address index %.3f s\n",
+		       t1 - t0, (unsigned long long)h->gc_tracked, t2 - t1, h->count, pca_now_seconds() - t2);
 	address_set_deinit(&b.outside);
-	const char *dump = getenv("PCA_DUMP_OBJECTS"); /* debugging aid */
-	if (!err && dump) {
-		FILE *f = fopen(dump, "w");
-		for (uint32_t i = 0; f && i < h->count; i++)
-			fprintf(f, "%lx %s\n", (unsigned long)h->addr[i], objects->infos[h->type[i]].name);
-		if (f)
-			fclose(f);
+	if (!err && pca_log_dump_begin(PCA_LOG_DUMP_OBJECTS)) { /* debugging aid */
+		for (uint32_t i = 0; i < h->count; i++)
+			pca_log_dump(PCA_LOG_DUMP_OBJECTS, "%lx %s\n", (unsigned long)h->addr[i],
+				     objects->infos[h->type[i]].name);
+		pca_log_dump_end(PCA_LOG_DUMP_OBJECTS);
 	}
 	if (err) {
 		pca_heap_deinit(h);

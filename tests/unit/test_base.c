@@ -1,21 +1,26 @@
-/* test_base.c: base/vector.h and base/hashmap.h.
+/* test_base.c: base/vector.h, base/hashmap.h and base/log.h.
  *
  * Vectors: appends keep every element, growth is geometric (few reallocs
  * for many appends), reserve and shrink_to_fit, steal, and overflow checks
  * that refuse a size that cannot be allocated without touching the vector.
  * Hash sets and maps: against a sorted reference, with a deliberately bad
- * hash (every key in one slot) so probing wraps around the table. */
+ * hash (every key in one slot) so probing wraps around the table.
+ * Log: knobs off until configured, a dump written only between begin and
+ * end, and re-created (not appended to) by the next begin. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "base/hashmap.h"
+#include "base/log.h"
 #include "base/vector.h"
 
 PCA_DEFINE_VECTOR(u32_vector, uint32_t)
@@ -240,6 +245,52 @@ static void test_hash_capacity(void **state)
 	assert_false(pca_hash_capacity_for(SIZE_MAX, &cap));
 }
 
+/* ---- log ----------------------------------------------------------------- */
+
+static void read_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+static void test_log(void **state)
+{
+	(void)state;
+	pca_log_configure(NULL);
+	assert_false(pca_log_config()->timing);
+	assert_false(pca_log_config()->check_index);
+	assert_false(pca_log_dump_begin(PCA_LOG_DUMP_OBJECTS));
+	pca_log_dump(PCA_LOG_DUMP_OBJECTS, "ignored\n"); /* not begun: no-op */
+	char path[] = "/tmp/test_base_log_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	struct pca_log_config c = {.check_index = true, .dump_objects = path};
+	pca_log_configure(&c);
+	assert_true(pca_log_config()->check_index);
+	assert_false(pca_log_dump_begin(PCA_LOG_DUMP_PARENTS)); /* that one is off */
+	assert_true(pca_log_dump_begin(PCA_LOG_DUMP_OBJECTS));
+	pca_log_dump(PCA_LOG_DUMP_OBJECTS, "%x %s\n", 0x10u, "int");
+	pca_log_dump(PCA_LOG_DUMP_PARENTS, "not begun\n");
+	pca_log_dump_end(PCA_LOG_DUMP_OBJECTS);
+	pca_log_dump(PCA_LOG_DUMP_OBJECTS, "after the end\n");
+	char buf[256];
+	read_file(path, buf, sizeof(buf));
+	assert_string_equal(buf, "10 int\n");
+	assert_true(pca_log_dump_begin(PCA_LOG_DUMP_OBJECTS)); /* re-created */
+	pca_log_dump(PCA_LOG_DUMP_OBJECTS, "second\n");
+	pca_log_dump_end(PCA_LOG_DUMP_OBJECTS);
+	read_file(path, buf, sizeof(buf));
+	assert_string_equal(buf, "second\n");
+	pca_log_timing("not printed: timing is off\n");
+	pca_log_configure(NULL);
+	assert_false(pca_log_dump_begin(PCA_LOG_DUMP_OBJECTS));
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_map_other_empty_key),
 		cmocka_unit_test(test_hash_capacity),
+		cmocka_unit_test(test_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
