@@ -109,8 +109,10 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 			while (k < cy->ntypes && strcmp(cy->types[k].name, name) != 0)
 				k++;
 			if (k == cy->ntypes) {
-				if (!PCA_VECTOR_GROW(&cy->types, &types_cap, cy->ntypes + 1, 4))
+				if (!PCA_VECTOR_GROW(&cy->types, &types_cap, cy->ntypes + 1, 4)) {
+					free(cy->types); /* cy is not counted yet: deinit misses it */
 					goto nomem;
+				}
 				cy->types[cy->ntypes++] = (struct pca_cycle_type){name, 0};
 			}
 			cy->types[k].count++;
