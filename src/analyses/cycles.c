@@ -1,5 +1,7 @@
 #include "analyses/cycles.h"
 
+#include "base/vector.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,19 +91,15 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 			if (!self)
 				continue;
 		}
-		if (ret->count == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct pca_cycle *cs = realloc(ret->cycles, cap * sizeof(*cs));
-			if (!cs)
-				goto nomem;
-			ret->cycles = cs;
-		}
+		if (!PCA_VECTOR_GROW(&ret->cycles, &cap, ret->count + 1, 64))
+			goto nomem;
 		struct pca_cycle *cy = &ret->cycles[ret->count];
 		memset(cy, 0, sizeof(*cy));
 		cy->example = first;
 		cy->objects = size;
 		cy->unreachable = true;
 		/* per-type counts: members sorted by type name through a small list */
+		size_t types_cap = 0;
 		for (uint64_t i = start[c]; i < start[c + 1]; i++) {
 			uint32_t v = members[i];
 			const char *name = objects->infos[heap->type[v]].name;
@@ -111,10 +109,10 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 			while (k < cy->ntypes && strcmp(cy->types[k].name, name) != 0)
 				k++;
 			if (k == cy->ntypes) {
-				struct pca_cycle_type *t = realloc(cy->types, (cy->ntypes + 1) * sizeof(*t));
-				if (!t)
+				if (!PCA_VECTOR_GROW(&cy->types, &types_cap, cy->ntypes + 1, 4)) {
+					free(cy->types); /* cy is not counted yet: deinit misses it */
 					goto nomem;
-				cy->types = t;
+				}
 				cy->types[cy->ntypes++] = (struct pca_cycle_type){name, 0};
 			}
 			cy->types[k].count++;

@@ -1,6 +1,8 @@
 #include "analyses/refgraph.h"
 
+#include "base/log.h"
 #include "base/progress.h"
+#include "base/vector.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,15 +103,9 @@ static void add_root(struct root_builder *rb, uint32_t id, enum pca_root_kind ki
 	struct pca_refgraph *g = rb->g;
 	if (g->root_kind[id] || rb->err)
 		return;
-	if (g->nroots == rb->capacity) {
-		size_t cap = rb->capacity ? rb->capacity * 2 : 1024;
-		uint32_t *r = realloc(g->roots, cap * sizeof(*r));
-		if (!r) {
-			rb->err = &pca_error_nomem;
-			return;
-		}
-		g->roots = r;
-		rb->capacity = cap;
+	if (!PCA_VECTOR_GROW(&g->roots, &rb->capacity, g->nroots + 1, 1024)) {
+		rb->err = &pca_error_nomem;
+		return;
 	}
 	g->root_kind[id] = (uint8_t)kind;
 	g->roots[g->nroots++] = id;
@@ -122,15 +118,9 @@ static void add_frame_root(struct root_builder *rb, uint64_t addr, uint64_t code
 	if (!addr || !pca_heap_find(rb->heap, addr, &id) || rb->g->root_kind[id])
 		return;
 	struct pca_refgraph *g = rb->g;
-	if (g->nframe_roots == rb->frame_capacity) {
-		size_t cap = rb->frame_capacity ? rb->frame_capacity * 2 : 256;
-		struct pca_frame_root *f = realloc(g->frame_roots, cap * sizeof(*f));
-		if (!f) {
-			rb->err = &pca_error_nomem;
-			return;
-		}
-		g->frame_roots = f;
-		rb->frame_capacity = cap;
+	if (!PCA_VECTOR_GROW(&g->frame_roots, &rb->frame_capacity, g->nframe_roots + 1, 256)) {
+		rb->err = &pca_error_nomem;
+		return;
 	}
 	g->frame_roots[g->nframe_roots++] = (struct pca_frame_root){id, code, globals, slot};
 	add_root(rb, id, PCA_ROOT_FRAME);
@@ -267,10 +257,9 @@ struct pca_error *pca_refgraph_build(struct pca_objects *objects, struct pca_hea
 		err = pca_graph_retained(&g->graph, g->idom, heap->size, g->retained);
 	if (!err)
 		err = owner_tree(g);
-	if (getenv("PCA_TIMING")) /* debugging aid: phase times */
-		fprintf(stderr, "graph: edges %.3f s (%llu), collector %.3f s, roots %.3f s (%zu), dominators %.3f s, retained+paths %.3f s\n",
-			t1 - t0, (unsigned long long)g->graph.nedges, t2 - t1, t3 - t2, g->nroots,
-			t4 - t3, pca_now_seconds() - t4);
+	pca_log_timing("graph: edges %.3f s (%llu), collector %.3f s, roots %.3f s (%zu), dominators %.3f s, retained+paths %.3f s\n",
+		       t1 - t0, (unsigned long long)g->graph.nedges, t2 - t1, t3 - t2, g->nroots,
+		       t4 - t3, pca_now_seconds() - t4);
 	if (err)
 		pca_refgraph_deinit(g);
 	return err;

@@ -1,5 +1,7 @@
 #include "base/error.h"
 
+#include "base/vector.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,15 +116,9 @@ void pca_warnings_add(struct pca_warnings *w, const char *fmt, ...)
 			return;
 		}
 	}
-	if (w->count == w->capacity) {
-		size_t cap = w->capacity ? w->capacity * 2 : 8;
-		char **items = realloc(w->items, cap * sizeof(*items));
-		if (!items) {
-			free(s);
-			return;
-		}
-		w->items = items;
-		w->capacity = cap;
+	if (!PCA_VECTOR_GROW(&w->items, &w->capacity, w->count + 1, 8)) {
+		free(s);
+		return;
 	}
 	w->items[w->count++] = s;
 }

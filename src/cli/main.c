@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "cli/cli.h"
 #include "cli/session.h"
 
@@ -232,6 +233,7 @@ static int parse_options(int argc, char **argv, struct pca_options *opts)
 
 int main(int argc, char **argv)
 {
+	pca_log_from_env(); /* the debugging knobs, once, before any work */
 	struct pca_options opts = {.limit = 20, .pid = -1};
 	int status = parse_options(argc, argv, &opts);
 	if (status >= 0)

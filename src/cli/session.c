@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "analyses/owner.h"
+#include "base/log.h"
 
 static struct pca_error *session_build_heap(struct pca_session *s, bool edges);
 static void session_free_heap(struct pca_session *s);
@@ -198,9 +199,8 @@ static struct pca_error *session_build_heap(struct pca_session *s, bool edges)
 	}
 	s->have_arenas = true;
 	struct pca_error *lerr = pca_unreferenced_compute(&s->objects, &s->heap, &s->arenas, &s->unreferenced);
-	if (getenv("PCA_TIMING")) /* debugging aid: phase times */
-		fprintf(stderr, "pymalloc arenas %.3f s, unreferenced objects %.3f s\n", t1 - t0,
-			pca_now_seconds() - t1);
+	pca_log_timing("pymalloc arenas %.3f s, unreferenced objects %.3f s\n", t1 - t0,
+		       pca_now_seconds() - t1);
 	if (lerr) {
 		pca_warnings_add(&s->warnings, "unreferenced objects unavailable: %s", lerr->message);
 		pca_error_destroy(lerr);

@@ -3,6 +3,8 @@
  * Objects/obmalloc.c (v3.6.15 ... v3.13.0: the same loop in every version). */
 #include "heap/arenas.h"
 
+#include "base/vector.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,15 +230,9 @@ static struct pca_error *read_arenas(struct walk *wk, struct arena_rec **ret, si
 			uint64_t address = get(a, PCA_OBM_AO_ADDRESS, ao);
 			if (!address)
 				continue;
-			if (count == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				struct arena_rec *grown = realloc(recs, ncap * sizeof(*recs));
-				if (!grown) {
-					err = &pca_error_nomem;
-					break;
-				}
-				recs = grown;
-				cap = ncap;
+			if (!PCA_VECTOR_GROW(&recs, &cap, count + 1, 64)) {
+				err = &pca_error_nomem;
+				break;
 			}
 			recs[count++] = (struct arena_rec){
 				.index = (uint32_t)(i + k),
@@ -365,14 +361,8 @@ static const uint8_t *pool_bytes(struct walk *wk, uint64_t pool, uint64_t len)
 
 static struct pca_error *push_pool(struct pca_arenas *a, size_t *cap, uint64_t pool)
 {
-	if (a->npools == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 256;
-		uint64_t *grown = realloc(a->pools, ncap * sizeof(*grown));
-		if (!grown)
-			return &pca_error_nomem;
-		a->pools = grown;
-		*cap = ncap;
-	}
+	if (!PCA_VECTOR_GROW(&a->pools, cap, a->npools + 1, 256))
+		return &pca_error_nomem;
 	a->pools[a->npools++] = pool;
 	return NULL;
 }

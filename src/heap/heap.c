@@ -1,5 +1,9 @@
 #include "heap/heap.h"
 
+#include "base/hashmap.h"
+#include "base/log.h"
+#include "base/vector.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -11,6 +15,10 @@ enum { NUM_GENERATIONS = 3 };
 /* A GC list cannot hold more objects than this (a 1 TiB heap of 32-byte
  * objects); a longer walk is a cycle in corrupt data. */
 static const uint64_t max_list_length = 1ull << 35;
+
+static inline size_t address_hash(uint64_t addr) { return pca_hash_u64(addr >> 3, 17); }
+/* Addresses: 0 is never an object, so it marks an empty slot. */
+PCA_DEFINE_HASH_SET(address_set, uint64_t, address_hash, 0)
 
 struct builder {
 	struct pca_objects *objects;
@@ -25,15 +33,15 @@ struct builder {
 	uint64_t *seg_bit;
 	size_t nsegments;
 	uint64_t last_vaddr, last_saved, last_bit; /* cache of bit_of */
-	uint64_t *outside;
-	size_t outside_capacity, outside_count;
+	struct address_set outside;
 	struct pca_error *err; /* first allocation failure */
 	uint64_t current;      /* object whose references are being offered */
 	bool record_edges;
 	uint64_t *edge_addr;   /* targets by address, in source id order */
-	uint64_t nedges, edges_capacity;
+	uint64_t nedges;
+	size_t edges_capacity;
 	size_t edge_start_capacity;
-	FILE *parents_out;     /* debugging aid: PCA_DUMP_PARENTS */
+	bool dump_parents;     /* debugging aid: PCA_DUMP_PARENTS (base/log) */
 };
 
 static struct pca_error *bits_init(struct builder *b)
@@ -70,33 +78,6 @@ static uint64_t bit_of(struct builder *b, uint64_t addr)
 	return b->last_bit + (addr - b->last_vaddr) / 8;
 }
 
-static size_t outside_slot(const struct builder *b, uint64_t addr)
-{
-	size_t mask = b->outside_capacity - 1;
-	size_t i = (size_t)((addr >> 3) * 0x9e3779b97f4a7c15ull >> 17) & mask;
-	while (b->outside[i] && b->outside[i] != addr)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static bool outside_grow(struct builder *b)
-{
-	size_t old_cap = b->outside_capacity;
-	uint64_t *old = b->outside;
-	size_t cap = old_cap ? old_cap * 2 : 1024;
-	b->outside = calloc(cap, sizeof(*b->outside));
-	if (!b->outside) {
-		b->outside = old;
-		return false;
-	}
-	b->outside_capacity = cap;
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i])
-			b->outside[outside_slot(b, old[i])] = old[i];
-	free(old);
-	return true;
-}
-
 /* Mark addr seen; true the first time. */
 static bool first_sight(struct builder *b, uint64_t addr)
 {
@@ -108,16 +89,12 @@ static bool first_sight(struct builder *b, uint64_t addr)
 		b->bits[bit / 64] |= mask;
 		return true;
 	}
-	if ((b->outside_count + 1) * 2 > b->outside_capacity && !outside_grow(b)) {
+	bool inserted;
+	if (!address_set_insert(&b->outside, addr, &inserted)) {
 		b->err = &pca_error_nomem;
 		return false;
 	}
-	size_t i = outside_slot(b, addr);
-	if (b->outside[i])
-		return false;
-	b->outside[i] = addr;
-	b->outside_count++;
-	return true;
+	return inserted;
 }
 
 /* A rejected candidate leaves the bitmap, so that bits are objects only
@@ -134,20 +111,15 @@ static bool append(struct builder *b, uint64_t addr, uint32_t type, uint64_t siz
 {
 	struct pca_heap *h = b->heap;
 	if (h->count == b->capacity) {
+		/* the three columns share one capacity, doubled */
 		size_t cap = b->capacity ? b->capacity * 2 : 1u << 16;
 		if (cap > UINT32_MAX) {
 			b->err = pca_error_create(PCA_ERROR_OTHER, "more than 2^32 objects");
 			return false;
 		}
-		uint64_t *a = realloc(h->addr, cap * sizeof(*a));
-		if (a)
-			h->addr = a;
-		uint32_t *t = realloc(h->type, cap * sizeof(*t));
-		if (t)
-			h->type = t;
-		uint64_t *s = realloc(h->size, cap * sizeof(*s));
-		if (s)
-			h->size = s;
+		bool a = PCA_ARRAY_RESIZE(&h->addr, cap);
+		bool t = PCA_ARRAY_RESIZE(&h->type, cap);
+		bool s = PCA_ARRAY_RESIZE(&h->size, cap);
 		if (!a || !t || !s) {
 			b->err = &pca_error_nomem;
 			return false;
@@ -176,8 +148,9 @@ static bool offer(struct builder *b, uint64_t obj)
 		b->heap->skipped++;
 		return false;
 	}
-	if (b->parents_out)
-		fprintf(b->parents_out, "%lx %lx\n", (unsigned long)obj, (unsigned long)b->current);
+	if (b->dump_parents)
+		pca_log_dump(PCA_LOG_DUMP_PARENTS, "%lx %lx\n", (unsigned long)obj,
+			     (unsigned long)b->current);
 	return append(b, obj, (uint32_t)(t - b->objects->infos), size);
 }
 
@@ -188,15 +161,9 @@ static void record_edge(struct builder *b, uint64_t obj)
 	uint64_t bit = bit_of(b, obj);
 	if (bit != UINT64_MAX && !(b->bits[bit / 64] & (1ull << (bit & 63))))
 		return;
-	if (b->nedges == b->edges_capacity) {
-		uint64_t cap = b->edges_capacity ? b->edges_capacity * 2 : 1u << 16;
-		uint64_t *a = realloc(b->edge_addr, cap * sizeof(*a));
-		if (!a) {
-			b->err = &pca_error_nomem;
-			return;
-		}
-		b->edge_addr = a;
-		b->edges_capacity = cap;
+	if (!PCA_VECTOR_GROW(&b->edge_addr, &b->edges_capacity, b->nedges + 1, 1u << 16)) {
+		b->err = &pca_error_nomem;
+		return;
 	}
 	b->edge_addr[b->nedges++] = obj;
 }
@@ -223,17 +190,10 @@ static void visit_referent(void *ctx, uint64_t referent)
 static bool edge_start_set(struct builder *b, uint32_t i)
 {
 	struct pca_heap *h = b->heap;
-	if (i + 1 >= b->edge_start_capacity) {
-		size_t cap = b->edge_start_capacity ? b->edge_start_capacity * 2 : 1u << 16;
-		while (cap <= (size_t)i + 1)
-			cap *= 2;
-		uint64_t *a = realloc(h->edge_start, cap * sizeof(*a));
-		if (!a) {
-			b->err = &pca_error_nomem;
-			return false;
-		}
-		h->edge_start = a;
-		b->edge_start_capacity = cap;
+	/* room for edge_start[i + 1], the end written after the last source */
+	if (!PCA_VECTOR_GROW(&h->edge_start, &b->edge_start_capacity, (size_t)i + 2, 1u << 16)) {
+		b->err = &pca_error_nomem;
+		return false;
 	}
 	h->edge_start[i] = b->nedges;
 	return true;
@@ -257,8 +217,9 @@ static struct pca_error *edges_to_ids(struct builder *b)
 		}
 	}
 	h->edge_start[h->count] = kept;
-	uint32_t *shrunk = realloc(ids, (kept ? kept : 1) * sizeof(*shrunk));
-	h->edges = shrunk ? shrunk : ids;
+	/* a failed shrink keeps the larger buffer */
+	PCA_ARRAY_RESIZE(&ids, kept ? kept : 1);
+	h->edges = ids;
 	h->nedges = kept;
 	b->edge_addr = NULL;
 	return NULL;
@@ -401,7 +362,7 @@ static struct pca_error *index_by_address(struct builder *b)
 	struct pca_heap *h = b->heap;
 	uint64_t nwords = b->seg_bit[b->nsegments] / 64 + 1;
 	h->prefix = malloc(nwords * sizeof(*h->prefix));
-	h->outside = malloc((b->outside_count ? b->outside_count : 1) * sizeof(*h->outside));
+	h->outside = malloc((b->outside.count ? b->outside.count : 1) * sizeof(*h->outside));
 	h->by_address = malloc(((size_t)h->count ? h->count : 1) * sizeof(*h->by_address));
 	if (!h->prefix || !h->outside || !h->by_address)
 		return &pca_error_nomem;
@@ -411,7 +372,7 @@ static struct pca_error *index_by_address(struct builder *b)
 		running += (uint32_t)__builtin_popcountll(b->bits[w]);
 	}
 	size_t nout = 0;
-	for (uint32_t i = 0; i < h->count && nout < b->outside_count; i++)
+	for (uint32_t i = 0; i < h->count && nout < b->outside.count; i++)
 		if (bit_of(b, h->addr[i]) == UINT64_MAX)
 			h->outside[nout++] = h->addr[i];
 	pca_sort(h->outside, nout, sizeof(*h->outside), by_address);
@@ -475,10 +436,7 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 		free(b.bits);
 		return err;
 	}
-	const char *parents = getenv("PCA_DUMP_PARENTS");
-	if (parents)
-		b.parents_out = fopen(parents, "w");
-	bool timing = getenv("PCA_TIMING") != NULL; /* debugging aid: phase times */
+	b.dump_parents = pca_log_dump_begin(PCA_LOG_DUMP_PARENTS);
 	double t0 = pca_now_seconds();
 	err = walk_collector(&b, w);
 	double t1 = pca_now_seconds();
@@ -504,8 +462,7 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 		pca_objects_referents(objects, h->addr[i], &objects->infos[h->type[i]],
 				      visit_referent, &b);
 	}
-	if (b.parents_out)
-		fclose(b.parents_out);
+	pca_log_dump_end(PCA_LOG_DUMP_PARENTS);
 	if (!err)
 		err = b.err;
 	if (!err && b.record_edges && edge_start_set(&b, h->count))
@@ -525,7 +482,7 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 		err = edges_to_ids(&b);
 	free(b.edge_addr);
 	/* Self-check of the address index, on demand (tests set it). */
-	if (!err && getenv("PCA_CHECK_INDEX")) {
+	if (!err && pca_log_config()->check_index) {
 		for (uint32_t r = 0; r < h->count && !err; r++) {
 			uint32_t id;
 			if ((r && h->addr[h->by_address[r - 1]] >= h->addr[h->by_address[r]]) ||
@@ -533,17 +490,14 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 				err = pca_error_create(PCA_ERROR_OTHER, "internal error: address index wrong at rank %u", r);
 		}
 	}
-	if (timing)
-		fprintf(stderr, "heap: collector lists %.3f s (%llu objects), closure %.3f s (%u objects), address index %.3f s\n",
-			t1 - t0, (unsigned long long)h->gc_tracked, t2 - t1, h->count, pca_now_seconds() - t2);
-	free(b.outside);
-	const char *dump = getenv("PCA_DUMP_OBJECTS"); /* debugging aid */
-	if (!err && dump) {
-		FILE *f = fopen(dump, "w");
-		for (uint32_t i = 0; f && i < h->count; i++)
-			fprintf(f, "%lx %s\n", (unsigned long)h->addr[i], objects->infos[h->type[i]].name);
-		if (f)
-			fclose(f);
+	pca_log_timing("heap: collector lists %.3f s (%llu objects), closure %.3f s (%u objects), address index %.3f s\n",
+		       t1 - t0, (unsigned long long)h->gc_tracked, t2 - t1, h->count, pca_now_seconds() - t2);
+	address_set_deinit(&b.outside);
+	if (!err && pca_log_dump_begin(PCA_LOG_DUMP_OBJECTS)) { /* debugging aid */
+		for (uint32_t i = 0; i < h->count; i++)
+			pca_log_dump(PCA_LOG_DUMP_OBJECTS, "%lx %s\n", (unsigned long)h->addr[i],
+				     objects->infos[h->type[i]].name);
+		pca_log_dump_end(PCA_LOG_DUMP_OBJECTS);
 	}
 	if (err) {
 		pca_heap_deinit(h);

@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interp/linetable.h"
+#include "base/vector.h"
+#include "layout/linetable.h"
 
 /* Bounds for walks over pointers from the core. A process cannot hold more
  * interpreters or threads than this, and Python's recursion limit is far
@@ -273,14 +274,8 @@ static struct pca_error *push_frame(struct pca_pythread *th, size_t *cap, struct
 		pca_warnings_add(w, "thread %llu: frame %zu (%s) has no readable %s: the code object is damaged or not in the core",
 				 (unsigned long long)th->thread_id, th->nframes,
 				 f->function ? f->function : "?", f->line < 0 ? "line number" : "name");
-	if (th->nframes == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		struct pca_pyframe *frames = realloc(th->frames, ncap * sizeof(*frames));
-		if (!frames)
-			return &pca_error_nomem;
-		th->frames = frames;
-		*cap = ncap;
-	}
+	if (!PCA_VECTOR_GROW(&th->frames, cap, th->nframes + 1, 16))
+		return &pca_error_nomem;
 	th->frames[th->nframes++] = *f;
 	return NULL;
 }
@@ -487,15 +482,9 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 						 (unsigned long long)tstate);
 				break;
 			}
-			if (count == cap) {
-				size_t ncap = cap ? cap * 2 : 8;
-				struct pca_pythread *nt_arr = realloc(threads, ncap * sizeof(*nt_arr));
-				if (!nt_arr) {
-					pca_pythreads_free(threads, count);
-					return &pca_error_nomem;
-				}
-				threads = nt_arr;
-				cap = ncap;
+			if (!PCA_VECTOR_GROW(&threads, &cap, count + 1, 8)) {
+				pca_pythreads_free(threads, count);
+				return &pca_error_nomem;
 			}
 			struct pca_pythread *th = &threads[count++];
 			memset(th, 0, sizeof(*th));

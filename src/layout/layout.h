@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
-#include "interp/linetable.h"
+#include "layout/linetable.h"
 #include "symbols/symbols.h"
 #include "target/target.h"
 

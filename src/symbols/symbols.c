@@ -15,8 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-struct type_entry;
-
 struct pca_symbols {
 	struct pca_target *target;
 	Dwfl *dwfl;
@@ -26,9 +24,7 @@ struct pca_symbols {
 	Dwarf *dwarf;
 	char *executable;
 	char *python_file;
-	struct type_entry *types;
-	size_t ntypes, types_capacity, python_types;
-	bool types_indexed;
+	struct pca_dwarf_types *types; /* built on first use */
 };
 
 /* Module scan state for dwfl_getmodules. */
@@ -300,7 +296,7 @@ void pca_symbols_destroy(struct pca_symbols *s)
 		return;
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
-	free(s->types);
+	pca_dwarf_types_destroy(s->types);
 	free(s->debuginfo_path);
 	free(s->executable);
 	free(s->python_file);
@@ -354,283 +350,23 @@ bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t 
 	return have_suffixed;
 }
 
-/* ---- DWARF ---- */
-
-static bool die_is_complete_type(Dwarf_Die *die)
-{
-	int tag = dwarf_tag(die);
-	if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type)
-		return tag == DW_TAG_base_type || tag == DW_TAG_pointer_type;
-	return !dwarf_hasattr(die, DW_AT_declaration) && dwarf_hasattr(die, DW_AT_byte_size);
-}
-
-/* Index of every named top-level struct, union and typedef with a complete
- * definition, in the Python module and the extension modules (their types,
- * e.g. _json.Scanner, live in their own DWARF). Built once, sorted by name;
- * names point into .debug_str, alive as long as the session. */
-struct type_entry {
-	const char *name;
-	Dwarf_Die die;
-};
-
-static void index_dwarf(struct pca_symbols *s, Dwarf *dwarf)
-{
-	Dwarf_Off off = 0, next;
-	size_t hsize;
-	while (dwarf_nextcu(dwarf, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, child;
-		if (dwarf_offdie(dwarf, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
-			do {
-				int tag = dwarf_tag(&child);
-				if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type &&
-				    tag != DW_TAG_typedef)
-					continue;
-				const char *name = dwarf_diename(&child);
-				Dwarf_Die peeled;
-				if (!name || dwarf_peel_type(&child, &peeled) != 0 ||
-				    !die_is_complete_type(&peeled))
-					continue;
-				if (s->ntypes == s->types_capacity) {
-					size_t cap = s->types_capacity ? s->types_capacity * 2 : 4096;
-					struct type_entry *t = realloc(s->types, cap * sizeof(*t));
-					if (!t)
-						return;
-					s->types = t;
-					s->types_capacity = cap;
-				}
-				s->types[s->ntypes++] = (struct type_entry){name, peeled};
-			} while (dwarf_siblingof(&child, &child) == 0);
-		}
-		off = next;
-	}
-}
-
-static int extension_module_dwarf(Dwfl_Module *mod, void **userdata, const char *name,
-				  Dwarf_Addr start, void *arg)
-{
-	(void)userdata;
-	(void)start;
-	struct pca_symbols *s = arg;
-	Dwarf_Addr bias;
-	/* Only CPython extension modules: asking for every library's debug
-	 * info could reach debuginfod for each. */
-	if (mod == s->python_module || (!strstr(name, "lib-dynload/") && !strstr(name, ".cpython-3")))
-		return DWARF_CB_OK;
-	Dwarf *dwarf = dwfl_module_getdwarf(mod, &bias);
-	if (dwarf)
-		index_dwarf(s, dwarf);
-	return DWARF_CB_OK;
-}
-
-static int type_entry_cmp(const void *a, const void *b)
-{
-	const struct type_entry *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-	if (c)
-		return c;
-	/* Stable among equal names: the first definition found wins. */
-	return x < y ? -1 : x > y;
-}
-
-static void build_type_index(struct pca_symbols *s)
-{
-	s->types_indexed = true;
-	index_dwarf(s, s->dwarf);
-	size_t python_types = s->ntypes;
-	dwfl_getmodules(s->dwfl, extension_module_dwarf, s, 0);
-	/* Definitions from libpython come first for a name both define. */
-	pca_sort(s->types, python_types, sizeof(*s->types), type_entry_cmp);
-	pca_sort(s->types + python_types, s->ntypes - python_types, sizeof(*s->types), type_entry_cmp);
-	s->python_types = python_types;
-}
-
-static const struct type_entry *lookup_type(const struct type_entry *types, size_t n,
-					    const char *name)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(types[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && strcmp(types[lo].name, name) == 0 ? &types[lo] : NULL;
-}
+/* ---- DWARF: the queries are in dwarf.c ---- */
 
 struct pca_error *pca_symbols_find_types(struct pca_symbols *s, const char *const *names,
 					 size_t count, Dwarf_Die *dies, bool *found)
 {
-	if (!s->types_indexed)
-		build_type_index(s);
-	for (size_t i = 0; i < count; i++) {
-		const struct type_entry *e = lookup_type(s->types, s->python_types, names[i]);
-		if (!e)
-			e = lookup_type(s->types + s->python_types, s->ntypes - s->python_types,
-					names[i]);
-		found[i] = e != NULL;
-		if (e)
-			dies[i] = e->die;
+	if (!s->types) {
+		struct pca_error *err =
+			pca_dwarf_types_create(s->dwfl, s->python_module, s->dwarf, &s->types);
+		if (err)
+			return err;
 	}
+	for (size_t i = 0; i < count; i++)
+		found[i] = pca_dwarf_types_find(s->types, names[i], &dies[i]);
 	return NULL;
 }
 
 bool pca_symbols_find_enumerator(struct pca_symbols *s, const char *name, int64_t *ret)
 {
-	Dwarf_Off off = 0, next;
-	size_t hsize;
-	while (dwarf_nextcu(s->dwarf, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, child, item;
-		if (dwarf_offdie(s->dwarf, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
-			do {
-				if (dwarf_tag(&child) != DW_TAG_enumeration_type ||
-				    dwarf_child(&child, &item) != 0)
-					continue;
-				do {
-					const char *n = dwarf_diename(&item);
-					Dwarf_Attribute attr;
-					Dwarf_Sword value;
-					if (n && strcmp(n, name) == 0 &&
-					    dwarf_attr(&item, DW_AT_const_value, &attr) &&
-					    dwarf_formsdata(&attr, &value) == 0) {
-						*ret = value;
-						return true;
-					}
-				} while (dwarf_siblingof(&item, &item) == 0);
-			} while (dwarf_siblingof(&child, &child) == 0);
-		}
-		off = next;
-	}
-	return false;
-}
-
-bool pca_dwarf_type_size(Dwarf_Die *type, uint64_t *ret)
-{
-	Dwarf_Word size;
-	if (dwarf_aggregate_size(type, &size) != 0)
-		return false;
-	*ret = size;
-	return true;
-}
-
-static bool member_location(Dwarf_Die *member, Dwarf_Die *parent, uint64_t *byte_off,
-			    uint32_t *bit_off, uint32_t *bit_size)
-{
-	Dwarf_Attribute attr;
-	Dwarf_Word value = 0;
-	*bit_off = 0;
-	*bit_size = 0;
-	if (dwarf_attr(member, DW_AT_data_bit_offset, &attr)) {
-		if (dwarf_formudata(&attr, &value) != 0)
-			return false;
-		*byte_off = value / 8;
-		*bit_off = (uint32_t)(value % 8);
-	} else if (dwarf_attr(member, DW_AT_data_member_location, &attr)) {
-		if (dwarf_formudata(&attr, &value) != 0)
-			return false;
-		*byte_off = value;
-	} else if (dwarf_tag(parent) == DW_TAG_union_type) {
-		*byte_off = 0;
-	} else {
-		return false;
-	}
-	if (dwarf_attr(member, DW_AT_bit_size, &attr)) {
-		Dwarf_Word bits;
-		if (dwarf_formudata(&attr, &bits) != 0)
-			return false;
-		*bit_size = (uint32_t)bits;
-		/* DWARF 2/3 DW_AT_bit_offset counts from the storage unit's most
-		 * significant bit; convert to little-endian bit position. */
-		if (dwarf_attr(member, DW_AT_bit_offset, &attr)) {
-			Dwarf_Word msb_off, unit = 0;
-			if (dwarf_formudata(&attr, &msb_off) != 0 ||
-			    dwarf_attr(member, DW_AT_byte_size, &attr) == NULL ||
-			    dwarf_formudata(&attr, &unit) != 0)
-				return false;
-			uint64_t pos = *byte_off * 8 + unit * 8 - msb_off - bits;
-			*byte_off = pos / 8;
-			*bit_off = (uint32_t)(pos % 8);
-		}
-	}
-	return true;
-}
-
-/* Find `name` among the members of `type`, descending into anonymous members. */
-static bool find_member(Dwarf_Die *type, const char *name, size_t name_len, Dwarf_Die *ret_type,
-			struct pca_dwarf_member *ret, int depth)
-{
-	Dwarf_Die child;
-	if (depth > 8 || dwarf_child(type, &child) != 0)
-		return false;
-	do {
-		if (dwarf_tag(&child) != DW_TAG_member)
-			continue;
-		struct pca_dwarf_member m;
-		if (!member_location(&child, type, &m.offset, &m.bit_offset, &m.bit_size))
-			continue;
-		Dwarf_Attribute attr;
-		Dwarf_Die mtype;
-		if (!dwarf_attr(&child, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &mtype) ||
-		    dwarf_peel_type(&mtype, &mtype) != 0)
-			continue;
-		const char *mname = dwarf_diename(&child);
-		if (!mname) {
-			struct pca_dwarf_member inner;
-			if (find_member(&mtype, name, name_len, ret_type, &inner, depth + 1)) {
-				inner.offset += m.offset;
-				*ret = inner;
-				return true;
-			}
-			continue;
-		}
-		if (strlen(mname) != name_len || memcmp(mname, name, name_len) != 0)
-			continue;
-		m.size = 0;
-		pca_dwarf_type_size(&mtype, &m.size);
-		*ret_type = mtype;
-		*ret = m;
-		return true;
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return false;
-}
-
-bool pca_dwarf_member(Dwarf_Die *type, const char *path, struct pca_dwarf_member *ret)
-{
-	Dwarf_Die cur = *type;
-	struct pca_dwarf_member total = {0};
-	const char *p = path;
-	while (*p) {
-		size_t len = strcspn(p, ".[");
-		struct pca_dwarf_member m;
-		Dwarf_Die mtype;
-		if (!find_member(&cur, p, len, &mtype, &m, 0))
-			return false;
-		total.offset += m.offset;
-		total.size = m.size;
-		total.bit_offset = m.bit_offset;
-		total.bit_size = m.bit_size;
-		p += len;
-		if (*p == '[') {
-			char *end;
-			unsigned long idx = strtoul(p + 1, &end, 10);
-			if (*end != ']' || dwarf_tag(&mtype) != DW_TAG_array_type)
-				return false;
-			Dwarf_Attribute attr;
-			Dwarf_Die elem;
-			uint64_t elem_size;
-			if (!dwarf_attr(&mtype, DW_AT_type, &attr) ||
-			    !dwarf_formref_die(&attr, &elem) || dwarf_peel_type(&elem, &elem) != 0 ||
-			    !pca_dwarf_type_size(&elem, &elem_size))
-				return false;
-			total.offset += idx * elem_size;
-			total.size = elem_size;
-			mtype = elem;
-			p = end + 1;
-		}
-		if (*p == '.')
-			p++;
-		cur = mtype;
-	}
-	*ret = total;
-	return true;
+	return pca_dwarf_find_enumerator(s->dwarf, name, ret);
 }

@@ -1,5 +1,6 @@
 /* symbols.h: the libdwfl session for a core, the Python module in it, ELF
- * symbols and DWARF type queries.
+ * symbols, and DWARF type queries on that module (the queries themselves are
+ * in dwarf.h).
  *
  * Owns finding files: the executable, libpython and extension modules come
  * from the core (NT_FILE, the dynamic linker's map, AT_EXECFN), overridable by
@@ -18,6 +19,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "symbols/dwarf.h"
 #include "target/target.h"
 
 struct pca_symbols_options {
@@ -47,20 +49,11 @@ bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t 
 			      uint64_t *ret_size);
 
 /* DWARF: a named struct, union or typedef of the Python module (complete
- * definitions only). Names are looked up in one pass over the compile units. */
-struct pca_dwarf_member {
-	uint64_t offset;      /* bytes from the start of the outer type */
-	uint64_t size;        /* byte size of the member's type */
-	uint32_t bit_offset;  /* bitfields: bits from `offset` (little-endian), else 0 */
-	uint32_t bit_size;    /* bitfields: width, else 0 */
-};
+ * definitions only). Names are looked up in one pass over the compile units,
+ * made on the first call. Errors: ENOMEM. */
 struct pca_error *pca_symbols_find_types(struct pca_symbols *s, const char *const *names,
 					 size_t count, Dwarf_Die *dies, bool *found);
 /* Value of a named enumerator of any top-level enumeration type. */
 bool pca_symbols_find_enumerator(struct pca_symbols *s, const char *name, int64_t *ret);
-bool pca_dwarf_type_size(Dwarf_Die *type, uint64_t *ret);
-/* Member by dotted path through embedded structs and anonymous members:
- * "interpreters.head", "state.kind", "generations[1].head". */
-bool pca_dwarf_member(Dwarf_Die *type, const char *path, struct pca_dwarf_member *ret);
 
 #endif

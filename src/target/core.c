@@ -1,6 +1,7 @@
 /* ELF core reader: PT_LOAD segments from the mapped file, notes parsed once. */
 #include "target/target.h"
 
+#include "base/vector.h"
 #include "target/decompress.h"
 
 #include <elf.h>
@@ -28,6 +29,9 @@ struct attached_file {
 	size_t size;
 };
 
+PCA_DEFINE_VECTOR(thread_vector, struct pca_target_thread)
+PCA_DEFINE_VECTOR(attached_file_vector, struct attached_file)
+
 struct pca_target {
 	char *path;
 	int fd;
@@ -38,13 +42,11 @@ struct pca_target {
 	const struct segment *last_segment; /* cache of find_segment */
 	size_t nsegments;
 	uint64_t missing_bytes;
-	struct pca_target_thread *threads;
-	size_t nthreads;
+	struct thread_vector threads;
 	struct pca_target_mapping *mappings;
 	size_t nmappings;
 	char *mapping_names; /* storage for mappings[].path */
-	struct attached_file *files;
-	size_t nfiles;
+	struct attached_file_vector files;
 	int32_t pid, signal;
 	enum pca_compression compression;
 	bool compressed_truncated; /* the compressed stream ended early */
@@ -67,21 +69,18 @@ static int segment_cmp(const void *a, const void *b)
 static void parse_prstatus(struct pca_target *t, const uint8_t *desc, size_t size)
 {
 	struct elf_prstatus st;
-	if (size < sizeof(st) || t->nthreads >= max_threads)
+	if (size < sizeof(st) || t->threads.size >= max_threads)
 		return;
 	memcpy(&st, desc, sizeof(st));
-	struct pca_target_thread *threads =
-		realloc(t->threads, (t->nthreads + 1) * sizeof(*threads));
-	if (!threads)
+	struct pca_target_thread *th = thread_vector_append_entry(&t->threads);
+	if (!th)
 		return;
-	t->threads = threads;
-	struct pca_target_thread *th = &threads[t->nthreads++];
 	th->tid = st.pr_pid;
 	th->signal = st.pr_cursig;
 	th->fs_base = (uint64_t)st.pr_reg[FS_BASE];
 	th->pc = (uint64_t)st.pr_reg[RIP];
 	th->sp = (uint64_t)st.pr_reg[RSP];
-	if (t->nthreads == 1) {
+	if (t->threads.size == 1) {
 		/* The kernel writes the thread that took the signal first. */
 		if (!t->pid) /* NT_PRPSINFO, when present, overrides */
 			t->pid = st.pr_pid;
@@ -303,7 +302,7 @@ struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret
 	err = load_program_headers(t);
 	if (err)
 		goto fail;
-	if (t->nthreads == 0) {
+	if (t->threads.size == 0) {
 		err = pca_error_create(PCA_ERROR_FORMAT, "%s: core has no thread (NT_PRSTATUS) notes",
 				       path);
 		goto fail;
@@ -327,12 +326,12 @@ void pca_target_destroy(struct pca_target *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nfiles; i++) {
-		free(t->files[i].mapped_path);
-		if (t->files[i].data)
-			munmap((void *)t->files[i].data, t->files[i].size);
+	for (size_t i = 0; i < t->files.size; i++) {
+		free(t->files.data[i].mapped_path);
+		if (t->files.data[i].data)
+			munmap((void *)t->files.data[i].data, t->files.data[i].size);
 	}
-	free(t->files);
+	attached_file_vector_deinit(&t->files);
 	if (t->elf)
 		elf_end(t->elf);
 	if (t->map)
@@ -340,7 +339,7 @@ void pca_target_destroy(struct pca_target *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	free(t->segments);
-	free(t->threads);
+	thread_vector_deinit(&t->threads);
 	free(t->mappings);
 	free(t->mapping_names);
 	free(t->execfn);
@@ -386,8 +385,8 @@ static size_t read_from_files(const struct pca_target *t, uint64_t addr, uint8_t
 		const struct pca_target_mapping *m = &t->mappings[i];
 		if (addr < m->start || addr >= m->end)
 			continue;
-		for (size_t j = 0; j < t->nfiles; j++) {
-			const struct attached_file *f = &t->files[j];
+		for (size_t j = 0; j < t->files.size; j++) {
+			const struct attached_file *f = &t->files.data[j];
 			if (strcmp(f->mapped_path, m->path) != 0)
 				continue;
 			uint64_t off = m->file_offset + (addr - m->start);
@@ -490,8 +489,8 @@ struct pca_error *pca_target_attach_file(struct pca_target *t, uint64_t addr,
 			mapped_path = t->mappings[i].path;
 	if (!mapped_path)
 		return NULL;
-	for (size_t j = 0; j < t->nfiles; j++)
-		if (strcmp(t->files[j].mapped_path, mapped_path) == 0)
+	for (size_t j = 0; j < t->files.size; j++)
+		if (strcmp(t->files.data[j].mapped_path, mapped_path) == 0)
 			return NULL;
 	int fd = open(disk_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -504,17 +503,14 @@ struct pca_error *pca_target_attach_file(struct pca_target *t, uint64_t addr,
 	close(fd);
 	if (map == MAP_FAILED)
 		return pca_error_create(PCA_ERROR_OS, "cannot map %s", disk_path);
-	struct attached_file *files = realloc(t->files, (t->nfiles + 1) * sizeof(*files));
 	char *name = strdup(mapped_path);
-	if (!files || !name) {
+	struct attached_file *file = name ? attached_file_vector_append_entry(&t->files) : NULL;
+	if (!file) {
 		free(name);
-		if (files)
-			t->files = files;
 		munmap(map, (size_t)st.st_size);
 		return &pca_error_nomem;
 	}
-	t->files = files;
-	files[t->nfiles++] = (struct attached_file){name, map, (size_t)st.st_size};
+	*file = (struct attached_file){name, map, (size_t)st.st_size};
 	return NULL;
 }
 
@@ -524,8 +520,8 @@ int32_t pca_target_pid(const struct pca_target *t) { return t->pid; }
 int32_t pca_target_signal(const struct pca_target *t) { return t->signal; }
 const char *pca_target_execfn(const struct pca_target *t) { return t->execfn; }
 uint64_t pca_target_entry(const struct pca_target *t) { return t->entry; }
-size_t pca_target_thread_count(const struct pca_target *t) { return t->nthreads; }
-const struct pca_target_thread *pca_target_threads(const struct pca_target *t) { return t->threads; }
+size_t pca_target_thread_count(const struct pca_target *t) { return t->threads.size; }
+const struct pca_target_thread *pca_target_threads(const struct pca_target *t) { return t->threads.data; }
 size_t pca_target_mapping_count(const struct pca_target *t) { return t->nmappings; }
 const struct pca_target_mapping *pca_target_mappings(const struct pca_target *t) { return t->mappings; }
 uint64_t pca_target_missing_bytes(const struct pca_target *t) { return t->missing_bytes; }

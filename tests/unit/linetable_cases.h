@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "interp/linetable.h"
+#include "layout/linetable.h"
 
 /* Every byte offset in [start, end) has line `line`; the runs of a case
  * cover [0, code_len) exactly. */

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "interp/linetable.h"
+#include "layout/linetable.h"
 
 #include "linetable_cases.h"
 

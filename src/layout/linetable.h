@@ -26,8 +26,8 @@
  * 2^32 the way CPython's int arithmetic does (it is built with -fwrapv), so
  * garbage tables give garbage lines but no undefined behaviour.
  */
-#ifndef PCA_INTERP_LINETABLE_H
-#define PCA_INTERP_LINETABLE_H
+#ifndef PCA_LAYOUT_LINETABLE_H
+#define PCA_LAYOUT_LINETABLE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -45,4 +45,4 @@ enum pca_linetable_format {
  * table. An unknown `format` gives -1. */
 int pca_linetable_addr2line(enum pca_linetable_format format, const uint8_t *table, size_t len, int firstlineno, int byte_offset);
 
-#endif /* PCA_INTERP_LINETABLE_H */
+#endif /* PCA_LAYOUT_LINETABLE_H */

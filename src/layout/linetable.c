@@ -8,7 +8,7 @@
  * (PyCode_Addr2Line through ctypes). Where CPython trusts the table (it
  * wrote it) and we cannot (it comes from a core), the deviation is
  * commented; it only changes answers for tables CPython never writes. */
-#include "interp/linetable.h"
+#include "layout/linetable.h"
 
 #include <limits.h>
 #include <stdbool.h>
