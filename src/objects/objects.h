@@ -59,7 +59,7 @@ struct pca_type_info {
 	int c_base;           /* index in the object layout's c_types of the C type it derives from, -1 none */
 	uint64_t c_base_flags; /* tp_flags of that C type */
 	bool size_exact;
-	/* What tp_traverse visits, resolved once per type (objects/traverse.c). */
+	/* What tp_traverse visits, resolved once per type (pca_objects_prepare). */
 	bool traverse_ready;
 	bool visits_dict;     /* subtype_traverse visits the instance __dict__ */
 	uint32_t nslots;
