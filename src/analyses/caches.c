@@ -8,37 +8,6 @@ static const uint64_t min_container_retained = 64 * 1024;
 static const size_t max_containers = 100000; /* a bound on hostile input */
 static const size_t max_reported = 500;
 
-static bool rd(struct pca_objects *o, uint64_t base, enum pca_field f, uint64_t *ret)
-{
-	return pca_interp_read_field(o->interp, base, f, ret);
-}
-
-static char *read_str(struct pca_objects *o, uint64_t addr)
-{
-	char *s = NULL;
-	struct pca_error *err = pca_interp_read_str(o->interp, addr, 200, &s);
-	pca_error_destroy(err);
-	return s;
-}
-
-/* "module.qualname" of a function object, as the contract names functions. */
-static char *function_name(struct pca_objects *o, uint64_t func)
-{
-	uint64_t qualname = 0, module = 0;
-	rd(o, func, PCA_F_FUNC_QUALNAME, &qualname);
-	rd(o, func, PCA_F_FUNC_MODULE, &module);
-	char *q = qualname ? read_str(o, qualname) : NULL;
-	char *m = module ? read_str(o, module) : NULL;
-	char *name = NULL;
-	if (q && m && strcmp(m, "builtins") != 0)
-		name = pca_asprintf("%s.%s", m, q);
-	else if (q)
-		name = strdup(q);
-	free(q);
-	free(m);
-	return name;
-}
-
 /* Whether id is held where a cache lives: a value of a module's or a class's
  * namespace, or a running frame's local. Namespaces themselves are not
  * caches. */
@@ -91,25 +60,23 @@ struct pca_error *pca_caches_compute(struct pca_objects *o, const struct pca_hea
 	size_t cap = 0, containers = 0;
 	for (uint32_t v = 0; v < h->count; v++) {
 		const struct pca_type_info *t = &o->infos[h->type[v]];
-		uint64_t a = h->addr[v], x;
+		uint64_t a = h->addr[v];
 		struct pca_cache c = {.id = v, .retained = g->retained[v], .maxsize = -1, .kind = t->name};
 		switch (t->kind) {
 		case PCA_KIND_LRU_CACHE: {
-			uint64_t func = 0, cache = 0;
+			struct pca_lru_info lru;
+			pca_objects_lru(o, a, &lru);
 			c.lru = true;
 			c.kind = "lru_cache";
-			if (rd(o, a, PCA_F_LRU_MAXSIZE, &x))
-				c.maxsize = (int64_t)x;
-			if (rd(o, a, PCA_F_LRU_TYPED, &x))
-				c.typed = (x & 0xffffffffu) != 0;
-			rd(o, a, PCA_F_LRU_HITS, &c.hits);
-			rd(o, a, PCA_F_LRU_MISSES, &c.misses);
-			if (rd(o, a, PCA_F_LRU_CACHE, &cache) && cache)
-				rd(o, cache, PCA_F_DICT_USED, &c.entries);
+			c.maxsize = lru.maxsize;
+			c.typed = lru.typed;
+			c.hits = lru.hits;
+			c.misses = lru.misses;
+			c.entries = lru.entries;
 			/* lru_cache_new: maxsize=None is stored as -1 */
 			c.unbounded = c.maxsize < 0;
-			if (rd(o, a, PCA_F_LRU_FUNC, &func) && func)
-				c.function = function_name(o, func);
+			if (lru.func)
+				c.function = pca_objects_function_name(o, lru.func);
 			if (!push(ret, &cap, &c)) {
 				free(c.function);
 				goto nomem;
@@ -118,21 +85,17 @@ struct pca_error *pca_caches_compute(struct pca_objects *o, const struct pca_hea
 		}
 		case PCA_KIND_DICT:
 		case PCA_KIND_ODICT:
-			rd(o, a, PCA_F_DICT_USED, &c.entries);
-			c.unbounded = true;
-			break;
 		case PCA_KIND_LIST:
-			rd(o, a, PCA_F_OB_SIZE, &c.entries);
-			c.unbounded = true;
-			break;
 		case PCA_KIND_SET:
-			rd(o, a, PCA_F_SET_USED, &c.entries);
+			pca_objects_len(o, a, t, &c.entries);
 			c.unbounded = true;
 			break;
-		case PCA_KIND_DEQUE:
-			rd(o, a, PCA_F_OB_SIZE, &c.entries);
-			c.unbounded = rd(o, a, PCA_F_DEQUE_MAXLEN, &x) && (int64_t)x < 0;
+		case PCA_KIND_DEQUE: {
+			int64_t maxlen;
+			pca_objects_len(o, a, t, &c.entries);
+			c.unbounded = pca_objects_deque_maxlen(o, a, &maxlen) && maxlen < 0;
 			break;
+		}
 		default:
 			continue;
 		}

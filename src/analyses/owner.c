@@ -55,25 +55,11 @@ static void put_key_repr(struct pca_objects *objects, uint64_t key, struct out *
 			return;
 		}
 	}
-	uint64_t v;
-	if (t && t->kind == PCA_KIND_INT && pca_interp_read_field(in, key, PCA_F_OB_SIZE, &v)) {
-		/* small ints (one 30-bit digit) cover the keys people use */
-		uint32_t digit;
-		const struct pca_layout *l = in->layout;
-		int64_t ndigits = pca_layout_has(l, PCA_F_LONG_TAG) ? -1 : (int64_t)v;
-		uint64_t tag;
-		bool negative = ndigits < 0 && !pca_layout_has(l, PCA_F_LONG_TAG);
-		if (pca_layout_has(l, PCA_F_LONG_TAG) && pca_interp_read_field(in, key, PCA_F_LONG_TAG, &tag)) {
-			ndigits = (int64_t)(tag >> 3);
-			negative = (tag & 3) == 2;
-		}
-		if (ndigits < 0)
-			ndigits = -ndigits;
-		if (ndigits <= 1 && pca_target_try_read(in->target, key + pca_layout_offset(l, PCA_F_LONG_DIGITS),
-							&digit, 4)) {
-			put(o, "%s%u", negative ? "-" : "", ndigits ? digit : 0);
-			return;
-		}
+	/* small ints (one 30-bit digit) cover the keys people use */
+	struct pca_int_value v;
+	if (t && t->kind == PCA_KIND_INT && pca_objects_int(objects, key, &v) && v.small) {
+		put(o, "%s%u", v.negative ? "-" : "", v.digit);
+		return;
 	}
 	put(o, "<%s>", t ? t->name : "?");
 }

@@ -6,6 +6,13 @@
  * many objects). Sizes for types whose __sizeof__ we do not model yet are the
  * default formula and the type is flagged `size_exact = false`, so callers
  * can say so. It does not enumerate objects: heap/ does.
+ *
+ * Each kind's rules (size, referents, preview, length) are one
+ * `struct pca_kind_ops` in the file of its family (types.c, dict.c,
+ * containers.c, scalars.c, frames.c, instances.c, runtime.c; objects/kinds.h);
+ * this file's functions dispatch through the type's ops, resolved once per
+ * type. Version constants and the C types' members come from layout/
+ * (layout/object_layout.h).
  */
 #ifndef PCA_OBJECTS_OBJECTS_H
 #define PCA_OBJECTS_OBJECTS_H
@@ -15,6 +22,7 @@
 
 #include "base/error.h"
 #include "interp/interp.h"
+#include "layout/object_layout.h"
 
 /* Builtin kinds whose size or contents we model; found through the type's
  * tp_base chain, so subclasses (OrderedDict, defaultdict, class X(dict)) get
@@ -41,26 +49,17 @@ enum pca_kind {
 	PCA_KIND_COUNT
 };
 
-enum { PCA_C_TYPE_MAX_MEMBERS = 16 };
-
-struct pca_c_type {
-	const char *tp_name;
-	enum pca_kind kind;
-	const char *struct_name;
-	const char *members[PCA_C_TYPE_MAX_MEMBERS];
-};
-/* Terminated by a NULL tp_name. */
-extern const struct pca_c_type pca_c_types[];
-
 struct pca_type_info {
 	uint64_t addr;
 	char *name;
 	uint64_t flags, basicsize, itemsize;
 	int64_t dictoffset;
 	enum pca_kind kind;
-	int c_base;           /* index in pca_c_types of the builtin it derives from, -1 none */
+	const struct pca_kind_ops *ops; /* the rules of `kind` (objects/kinds.h) */
+	int c_base;           /* index in the object layout's c_types of the C type it derives from, -1 none */
+	uint64_t c_base_flags; /* tp_flags of that C type */
 	bool size_exact;
-	/* What tp_traverse visits, resolved once per type (objects/traverse.c). */
+	/* What tp_traverse visits, resolved once per type (pca_objects_prepare). */
 	bool traverse_ready;
 	bool visits_dict;     /* subtype_traverse visits the instance __dict__ */
 	uint32_t nslots;
@@ -69,12 +68,12 @@ struct pca_type_info {
 	uint32_t member_offsets[PCA_C_TYPE_MAX_MEMBERS];
 };
 
+struct pca_kind_ops;
+
 struct pca_objects {
 	struct pca_interp *interp;
-	uint64_t kind_types[PCA_KIND_COUNT]; /* address of each builtin kind's type, 0 if absent */
-	uint64_t type_type;                  /* &PyType_Type */
-	uint64_t object_type;                /* &PyBaseObject_Type */
-	uint64_t subtype_traverse;           /* tp_traverse of Python classes */
+	struct pca_object_layout ol;         /* C types, static objects, flag bits */
+	bool owns_ol;                        /* resolved by pca_objects_init (freed by deinit) */
 	uint64_t set_dummy;                  /* the deleted-entry marker of sets */
 	/* open-addressing map type address -> index in infos */
 	uint64_t *map_keys;
@@ -86,6 +85,10 @@ struct pca_objects {
 };
 
 struct pca_error *pca_objects_init(struct pca_objects *o, struct pca_interp *interp);
+/* The same with an object layout resolved elsewhere (a hand-filled one in
+ * tests); `ol->c_types` stays the caller's. */
+struct pca_error *pca_objects_init_layout(struct pca_objects *o, struct pca_interp *interp,
+					  const struct pca_object_layout *ol);
 void pca_objects_deinit(struct pca_objects *o);
 
 /* The validated type at `type_addr` (cached), or NULL if it is not a type object. */
@@ -129,5 +132,37 @@ void pca_preview(struct pca_objects *o, uint64_t obj, const struct pca_type_info
 /* sys.getsizeof(obj) for an object of type `type`; false when unreadable. */
 bool pca_objects_sizeof(struct pca_objects *o, uint64_t obj, const struct pca_type_info *type,
 			uint64_t *ret);
+
+/* len(obj) for the sized builtin kinds (dict, OrderedDict, list, tuple, set,
+ * frozenset, deque); false for other kinds or when unreadable. */
+bool pca_objects_len(struct pca_objects *o, uint64_t obj, const struct pca_type_info *type,
+		     uint64_t *ret);
+/* A deque's maxlen, -1 for an unbounded one; false when unreadable. */
+bool pca_objects_deque_maxlen(struct pca_objects *o, uint64_t deque, int64_t *ret);
+
+/* An int (Objects/longobject.c): its number of 30-bit digits and sign, and
+ * when it has at most one digit, its absolute value. */
+struct pca_int_value {
+	uint64_t ndigits;
+	bool negative;
+	bool small;       /* ndigits <= 1 and `digit` was read */
+	uint32_t digit;   /* the absolute value when small */
+};
+bool pca_objects_int(struct pca_objects *o, uint64_t obj, struct pca_int_value *ret);
+
+/* A functools._lru_cache_wrapper, best effort: what cannot be read stays
+ * at its default (maxsize -1 = unbounded, the rest 0). */
+struct pca_lru_info {
+	int64_t maxsize;  /* lru_cache_new stores maxsize=None as -1 */
+	bool typed;
+	uint64_t hits, misses;
+	uint64_t entries; /* len(cache) */
+	uint64_t func;    /* the wrapped callable, 0 unknown */
+};
+void pca_objects_lru(struct pca_objects *o, uint64_t wrapper, struct pca_lru_info *ret);
+
+/* "module.qualname" of a function object, as the contract names functions
+ * ("builtins." left out); NULL when unreadable. Heap string. */
+char *pca_objects_function_name(struct pca_objects *o, uint64_t func);
 
 #endif

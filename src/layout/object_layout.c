@@ -1,0 +1,152 @@
+/* The C types objects/ knows by name and the version constants of object
+ * headers and type flags (layout/object_layout.h). */
+#include "layout/object_layout.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct c_type_spec {
+	const char *tp_name;
+	const char *struct_name;
+	const char *members[PCA_C_TYPE_MAX_MEMBERS];
+};
+
+/* C types we know by tp_name (static types, and C heap types with dotted
+ * names) whose tp_traverse visits PyObject * members, by struct and member
+ * name (absent members are ignored: the set differs by version, e.g.
+ * func_builtins from 3.10). objects/ gives the builtin kinds (dict, list, ...)
+ * their own rules; a kind listed here too has these members visited as well. */
+static const struct c_type_spec specs[] = {
+	{"type", "_heaptypeobject", {"ht_type.tp_dict", "ht_type.tp_cache", "ht_type.tp_mro", "ht_type.tp_bases", "ht_type.tp_base", "ht_module"}},
+	{"collections.OrderedDict", "_odictobject", {"od_inst_dict"}},
+	{"collections.defaultdict", "defdictobject", {"default_factory"}},
+	/* Not visited by the collector, but held (docs/usage.md): every object
+	 * member of the code object, by version. */
+	{"code", "PyCodeObject", {"co_consts", "co_names", "co_filename", "co_name", "co_qualname",
+		"co_code", "co_varnames", "co_freevars", "co_cellvars", "co_lnotab", "co_linetable",
+		"co_exceptiontable", "co_localsplusnames", "co_localspluskinds"}},
+	{"frame", "_frame", {"f_back", "f_code", "f_builtins", "f_globals", "f_locals", "f_trace", "f_exc_type", "f_exc_value", "f_exc_traceback", "f_extra_locals", "f_locals_cache"}},
+	/* gen_traverse; coroutines and async generators share the layout. */
+	{"generator", "PyGenObject", {"gi_frame", "gi_code", "gi_name", "gi_qualname", "gi_exc_state.exc_type", "gi_exc_state.exc_value", "gi_exc_state.exc_traceback"}},
+	{"coroutine", "PyGenObject", {"gi_frame", "gi_code", "gi_name", "gi_qualname", "gi_exc_state.exc_type", "gi_exc_state.exc_value", "gi_exc_state.exc_traceback"}},
+	{"async_generator", "PyGenObject", {"gi_frame", "gi_code", "gi_name", "gi_qualname", "gi_exc_state.exc_type", "gi_exc_state.exc_value", "gi_exc_state.exc_traceback"}},
+	{"function", "PyFunctionObject", {"func_code", "func_globals", "func_builtins", "func_module", "func_defaults", "func_kwdefaults", "func_doc", "func_name", "func_dict", "func_closure", "func_annotations", "func_qualname", "func_typeparams"}},
+	{"cell", "PyCellObject", {"ob_ref"}},
+	{"method", "PyMethodObject", {"im_func", "im_self"}},
+	{"builtin_function_or_method", "PyCFunctionObject", {"m_self", "m_module"}},
+	{"method_descriptor", "PyDescrObject", {"d_type"}},
+	{"classmethod_descriptor", "PyDescrObject", {"d_type"}},
+	{"member_descriptor", "PyDescrObject", {"d_type"}},
+	{"getset_descriptor", "PyDescrObject", {"d_type"}},
+	{"wrapper_descriptor", "PyDescrObject", {"d_type"}},
+	{"method-wrapper", "wrapperobject", {"descr", "self"}},
+	{"property", "propertyobject", {"prop_get", "prop_set", "prop_del", "prop_doc", "prop_name"}},
+	{"classmethod", "classmethod", {"cm_callable", "cm_dict"}},
+	{"staticmethod", "staticmethod", {"sm_callable", "sm_dict"}},
+	{"mappingproxy", "mappingproxyobject", {"mapping"}},
+	{"weakref", "_PyWeakReference", {"wr_callback"}},
+	{"weakproxy", "_PyWeakReference", {"wr_callback"}},
+	{"weakcallableproxy", "_PyWeakReference", {"wr_callback"}},
+	{"module", "PyModuleObject", {"md_dict"}},
+	{"functools.partial", "partialobject", {"fn", "args", "kw", "dict"}},
+	{"functools._lru_cache_wrapper", "lru_cache_object", {"maxsize_O", "cache", "func", "kwd_mark", "lru_list_elem_type", "cache_info_type", "dict"}},
+	/* tp_name moved from _collections to collections in 3.12 */
+	{"collections._tuplegetter", "_tuplegetterobject", {"doc"}},
+	{"_collections._tuplegetter", "_tuplegetterobject", {"doc"}},
+	{"types.GenericAlias", "gaobject", {"origin", "args", "parameters"}},
+	{"types.UnionType", "unionobject", {"args", "parameters"}},
+	/* "+memo": visited only since the type became a heap type (3.9). */
+	{"_json.Scanner", "PyScannerObject", {"strict", "object_hook", "object_pairs_hook", "parse_float", "parse_int", "parse_constant", "+memo"}},
+	{"types.SimpleNamespace", "_PyNamespaceObject", {"ns_dict"}},
+	{"_io.TextIOWrapper", "textio", {"buffer", "encoding", "encoder", "decoder", "readnl", "errors", "decoded_chars", "pending_bytes", "snapshot", "dict"}},
+	{"_io.BufferedReader", "buffered", {"raw", "dict"}},
+	{"_io.BufferedWriter", "buffered", {"raw", "dict"}},
+	{"_io.BufferedRandom", "buffered", {"raw", "dict"}},
+	{"_io.FileIO", "fileio", {"dict"}},
+	{"_io.StringIO", "stringio", {"decoder", "readnl", "writenl", "dict"}},
+	{"_io.BytesIO", "bytesio", {"dict"}},
+	{"re.Pattern", "PatternObject", {"groupindex", "indexgroup", "pattern"}},
+	{"_abc._abc_data", "_abc_data", {"_abc_registry", "_abc_cache", "_abc_negative_cache"}},
+	{"_struct.Struct", "PyStructObject", {"s_format"}},
+	{"operator.attrgetter", "attrgetterobject", {"attr"}},
+	{"operator.itemgetter", "itemgetterobject", {"item"}},
+	{"operator.methodcaller", "methodcallerobject", {"name", "args", "kwds"}},
+};
+enum { NSPECS = sizeof(specs) / sizeof(specs[0]) };
+
+static void resolve_members(const struct c_type_spec *spec, Dwarf_Die *die, struct pca_c_type *ret)
+{
+	for (size_t i = 0; i < PCA_C_TYPE_MAX_MEMBERS && spec->members[i]; i++) {
+		const char *member = spec->members[i];
+		bool heap_only = member[0] == '+';
+		struct pca_dwarf_member m;
+		if (!pca_dwarf_member(die, member + heap_only, &m) || m.size != 8)
+			continue;
+		if (heap_only)
+			ret->heap_only |= 1u << ret->nmembers;
+		ret->member_offsets[ret->nmembers++] = (uint32_t)m.offset;
+	}
+}
+
+struct pca_error *pca_object_layout_resolve(struct pca_symbols *symbols,
+					    const struct pca_layout *layout,
+					    struct pca_object_layout *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (!pca_symbols_lookup(symbols, "PyBaseObject_Type", &ret->object_type) ||
+	    !pca_symbols_lookup(symbols, "PyType_Type", &ret->type_type))
+		return pca_error_create(PCA_ERROR_DEBUGINFO, "no symbol PyType_Type or PyBaseObject_Type in %s",
+					pca_symbols_python_file(symbols));
+	/* Python classes' tp_traverse, and the marker of deleted set entries
+	 * (Objects/setobject.c _dummy_struct; 3.6+ exports _PySet_Dummy). */
+	pca_symbols_lookup(symbols, "subtype_traverse", &ret->subtype_traverse);
+	if (!pca_symbols_lookup(symbols, "_dummy_struct", &ret->set_dummy))
+		pca_symbols_lookup(symbols, "_PySet_Dummy", &ret->set_dummy_ptr);
+	bool v311 = layout->major == 3 && layout->minor >= 11;
+	ret->tpflags_heaptype = 1u << 9;
+	ret->tpflags_have_gc = 1u << 14;
+	ret->tpflags_managed_dict = v311 ? 1u << 4 : 0;
+	ret->tpflags_inline_values = layout->major == 3 && layout->minor >= 13 ? 1u << 2 : 0;
+	/* Include/internal/pycore_object.h: 3.11 keeps the values pointer at
+	 * obj[-4] and the dict at obj[-3]; 3.12-3.13 the (tagged) dict at obj[-3]. */
+	ret->preheader_size = v311 ? 16 : 0;
+	ret->managed_dict_back = 24;
+	ret->managed_values_back = 32;
+	ret->member_t_object_ex = 16;
+
+	ret->c_types = calloc(NSPECS, sizeof(*ret->c_types));
+	if (!ret->c_types)
+		return &pca_error_nomem;
+	ret->nc_types = NSPECS;
+	const char *names[NSPECS];
+	Dwarf_Die dies[NSPECS];
+	bool found[NSPECS];
+	for (size_t i = 0; i < NSPECS; i++)
+		names[i] = specs[i].struct_name;
+	struct pca_error *err = pca_symbols_find_types(symbols, names, NSPECS, dies, found);
+	if (err) {
+		/* no members for anyone: references through them are not followed */
+		pca_error_destroy(err);
+		memset(found, 0, sizeof(found));
+	}
+	for (size_t i = 0; i < NSPECS; i++) {
+		ret->c_types[i].tp_name = specs[i].tp_name;
+		if (found[i])
+			resolve_members(&specs[i], &dies[i], &ret->c_types[i]);
+	}
+	return NULL;
+}
+
+void pca_object_layout_deinit(struct pca_object_layout *ol)
+{
+	free(ol->c_types);
+	memset(ol, 0, sizeof(*ol));
+}
+
+int pca_object_layout_c_type(const struct pca_object_layout *ol, const char *tp_name)
+{
+	for (size_t i = 0; i < ol->nc_types; i++)
+		if (strcmp(ol->c_types[i].tp_name, tp_name) == 0)
+			return (int)i;
+	return -1;
+}

@@ -1,0 +1,121 @@
+/* runtime.c: objects of the runtime's machinery: modules (their C state),
+ * functools._lru_cache_wrapper (Modules/_functoolsmodule.c) and functions
+ * (Objects/funcobject.c). Their other references are their C type's
+ * members (layout/object_layout.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "objects/kinds.h"
+
+/* module_traverse calls the module's m_traverse on its C state, a struct
+ * private to each extension module (types, exceptions, cached objects). We
+ * cannot know each struct, so every aligned word of the state is offered as
+ * a candidate; the caller keeps only valid objects. Bounded by m_size. */
+static void visit_module_state(struct pca_objects *o, uint64_t module, pca_visit_fn visit, void *ctx)
+{
+	uint64_t def, state, size, traverse;
+	if (!pca_rd(o, module, PCA_F_MODULE_DEF, &def) || !def || !pca_rd(o, module, PCA_F_MODULE_STATE, &state) ||
+	    !state || !pca_rd(o, def, PCA_F_MODULEDEF_SIZE, &size) ||
+	    !pca_rd(o, def, PCA_F_MODULEDEF_TRAVERSE, &traverse) || !traverse ||
+	    (int64_t)size <= 0 || size > (64u << 10))
+		return;
+	for (uint64_t i = 0; i < size / 8; i++) {
+		uint64_t p;
+		if (!pca_target_try_read_u64(o->interp->target, state + i * 8, &p))
+			return;
+		if (p && !(p & 7))
+			visit(ctx, p | PCA_REFERENT_GUESS);
+	}
+}
+
+/* lru_cache_tp_traverse (Modules/_functoolsmodule.c): the key and result
+ * of every link of the wrapper's circular list (the links are the cache's
+ * values, but they are not traversed themselves). Bounded by the cache. */
+static void visit_lru_links(struct pca_objects *o, uint64_t wrapper, pca_visit_fn visit, void *ctx)
+{
+	uint64_t root = wrapper, link, cache, used = 0, p;
+	if (!pca_rd(o, wrapper, PCA_F_LRU_ROOT_NEXT, &link))
+		return;
+	if (pca_rd(o, wrapper, PCA_F_LRU_CACHE, &cache) && cache)
+		pca_rd(o, cache, PCA_F_DICT_USED, &used);
+	for (uint64_t n = 0; link && link != root && n <= used; n++) {
+		if (pca_rd(o, link, PCA_F_LRU_ELEM_KEY, &p) && p)
+			visit(ctx, p);
+		if (pca_rd(o, link, PCA_F_LRU_ELEM_RESULT, &p) && p)
+			visit(ctx, p);
+		if (!pca_rd(o, link, PCA_F_LRU_ELEM_NEXT, &link))
+			return;
+	}
+}
+
+static void module_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *t,
+			     pca_visit_fn visit, void *ctx)
+{
+	(void)t;
+	visit_module_state(o, obj, visit, ctx);
+}
+
+const struct pca_kind_ops pca_module_ops = {
+	.kind = PCA_KIND_MODULE,
+	.size = pca_objects_default_size,
+	.referents = module_referents,
+};
+
+static void lru_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *t,
+			  pca_visit_fn visit, void *ctx)
+{
+	(void)t;
+	visit_lru_links(o, obj, visit, ctx);
+}
+
+void pca_objects_lru(struct pca_objects *o, uint64_t wrapper, struct pca_lru_info *ret)
+{
+	uint64_t x, cache = 0;
+	memset(ret, 0, sizeof(*ret));
+	ret->maxsize = -1;
+	if (pca_rd(o, wrapper, PCA_F_LRU_MAXSIZE, &x))
+		ret->maxsize = (int64_t)x;
+	if (pca_rd(o, wrapper, PCA_F_LRU_TYPED, &x))
+		ret->typed = (x & 0xffffffffu) != 0;
+	pca_rd(o, wrapper, PCA_F_LRU_HITS, &ret->hits);
+	pca_rd(o, wrapper, PCA_F_LRU_MISSES, &ret->misses);
+	if (pca_rd(o, wrapper, PCA_F_LRU_CACHE, &cache) && cache)
+		pca_rd(o, cache, PCA_F_DICT_USED, &ret->entries);
+	pca_rd(o, wrapper, PCA_F_LRU_FUNC, &ret->func);
+}
+
+const struct pca_kind_ops pca_lru_cache_ops = {
+	.kind = PCA_KIND_LRU_CACHE,
+	.size = pca_objects_default_size,
+	.referents = lru_referents,
+};
+
+static char *read_str(struct pca_objects *o, uint64_t addr)
+{
+	char *s = NULL;
+	struct pca_error *err = pca_interp_read_str(o->interp, addr, 200, &s);
+	pca_error_destroy(err);
+	return s;
+}
+
+char *pca_objects_function_name(struct pca_objects *o, uint64_t func)
+{
+	uint64_t qualname = 0, module = 0;
+	pca_rd(o, func, PCA_F_FUNC_QUALNAME, &qualname);
+	pca_rd(o, func, PCA_F_FUNC_MODULE, &module);
+	char *q = qualname ? read_str(o, qualname) : NULL;
+	char *m = module ? read_str(o, module) : NULL;
+	char *name = NULL;
+	if (q && m && strcmp(m, "builtins") != 0)
+		name = pca_asprintf("%s.%s", m, q);
+	else if (q)
+		name = strdup(q);
+	free(q);
+	free(m);
+	return name;
+}
+
+const struct pca_kind_ops pca_function_ops = {
+	.kind = PCA_KIND_FUNCTION,
+	.size = pca_objects_default_size,
+};

@@ -1,0 +1,55 @@
+/* types.c: type objects as objects (Objects/typeobject.c): their size, and
+ * what type_traverse visits. Naming and validating types is the registry's
+ * (objects.c). */
+#include "objects/kinds.h"
+
+static bool is_heap_type(struct pca_objects *o, uint64_t type)
+{
+	uint64_t flags;
+	return pca_rd(o, type, PCA_F_TP_FLAGS, &flags) && (flags & o->ol.tpflags_heaptype);
+}
+
+/* Objects/typeobject.c type___sizeof___impl: PyHeapTypeObject plus the
+ * cached keys of its instances for heap types; PyTypeObject for static ones. */
+static bool type_size(struct pca_objects *o, uint64_t type, const struct pca_type_info *t,
+		      uint64_t *res)
+{
+	const struct pca_layout *l = o->interp->layout;
+	uint64_t flags, keys, keys_size, slots;
+	(void)t;
+	if (!pca_rd(o, type, PCA_F_TP_FLAGS, &flags))
+		return false;
+	if (!(flags & o->ol.tpflags_heaptype)) {
+		*res = l->sizes[PCA_S_TYPE];
+		return true;
+	}
+	*res = l->sizes[PCA_S_HEAPTYPE];
+	if (pca_rd(o, type, PCA_F_HT_CACHED_KEYS, &keys) && keys) {
+		if (!pca_dict_keys_size(o, keys, &keys_size, &slots))
+			return false;
+		*res += keys_size;
+	}
+	return true;
+}
+
+/* type_traverse runs for heap types only. */
+static void type_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *t,
+			   pca_visit_fn visit, void *ctx)
+{
+	if (is_heap_type(o, obj))
+		pca_objects_visit_members(o, obj, t, visit, ctx);
+}
+
+/* type_is_gc: only heap types are collected. */
+static bool type_is_gc(struct pca_objects *o, uint64_t obj)
+{
+	return is_heap_type(o, obj);
+}
+
+const struct pca_kind_ops pca_type_ops = {
+	.kind = PCA_KIND_TYPE,
+	.size = type_size,
+	.referents = type_referents,
+	.is_gc = type_is_gc,
+	.own_members = true,
+};
