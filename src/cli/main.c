@@ -19,6 +19,7 @@
 #include "analyses/summary.h"
 #include "base/error.h"
 #include "base/progress.h"
+#include "cli/cmd_gdb.h"
 #include "heap/arenas.h"
 #include "heap/heap.h"
 #include "report/allocator.h"
@@ -1240,6 +1241,8 @@ static const struct command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "gdb") == 0) /* the helper of gdb's `pycore` */
+		return pca_cmd_gdb(argc - 1, argv + 1);
 	struct options opts = {.limit = 20};
 	enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION, OPT_RSS,
 	       OPT_INTERVAL };
