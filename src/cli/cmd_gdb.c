@@ -859,6 +859,24 @@ static int analyse(struct gdb_cmd *c, const char *tail1, const char *tail2, cons
 	return status;
 }
 
+/* Our stdout's file by name, if it is a regular file (`pycore ... > FILE`). */
+static char *redirect_target(void)
+{
+	struct stat ours, named;
+	char link[4096];
+	ssize_t n = readlink("/proc/self/fd/1", link, sizeof(link) - 1);
+	if (n <= 0 || fstat(STDOUT_FILENO, &ours) != 0)
+		return NULL;
+	link[n] = '\0';
+	if (!S_ISREG(ours.st_mode)) {
+		fprintf(stderr, "pycore: the report of a snapshot is shown by gdb: a `| COMMAND` after pycore is not applied to it\n");
+		return NULL;
+	}
+	if (stat(link, &named) != 0 || named.st_dev != ours.st_dev || named.st_ino != ours.st_ino)
+		return NULL;
+	return strdup(link);
+}
+
 /* Plan B for a live target: a step file that has gdb write a gcore snapshot
  * into a private directory, then run us again with --resume=N. The context
  * (snapshot path, the user's arguments) waits in step-N.ctx. */
@@ -902,9 +920,15 @@ static int plan_snapshot(struct gdb_cmd *c, const char *why)
 		msg = pca_asprintf("no free step file in ~/.cache/pycore-analyze/gdb");
 		goto fail;
 	}
-	/* ctx: snapshot path, then each argument, NUL-terminated */
+	/* ctx: snapshot path, where the report goes, then each argument, all
+	 * NUL-terminated. The report of --resume is written by a new process
+	 * whose stdout is gdb's: a `> FILE` of the user's is carried over by
+	 * name (a `| COMMAND` cannot be, and is lost). */
 	struct buf ctx = {0};
 	buf_add(&ctx, snap, strlen(snap) + 1);
+	char *out = stdout_is_gdbs(c->gdb_pid) ? NULL : redirect_target();
+	buf_add(&ctx, out ? out : "", strlen(out ? out : "") + 1);
+	free(out);
 	for (int i = 0; i < c->nargs; i++)
 		buf_add(&ctx, c->args[i], strlen(c->args[i]) + 1);
 	char self[4096];
@@ -981,10 +1005,22 @@ static int resume_snapshot(struct gdb_cmd *c)
 	}
 	ctx[len] = '\0';
 	const char *snap = ctx;
+	const char *out = snap + strlen(snap) + 1;
+	if (out >= ctx + len) {
+		fprintf(stderr, "pycore-analyze: the snapshot plan is damaged\n");
+		return GDB_EXIT_NO_RESULT;
+	}
 	char *args[64];
 	int nargs = 0;
-	for (const char *p = snap + strlen(snap) + 1; p < ctx + len && nargs < 64; p += strlen(p) + 1)
+	for (const char *p = out + strlen(out) + 1; p < ctx + len && nargs < 64; p += strlen(p) + 1)
 		args[nargs++] = (char *)p;
+	if (out[0]) { /* the user's `> FILE`, which the shell has already emptied */
+		int out_fd = open(out, O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (out_fd < 0 || dup2(out_fd, STDOUT_FILENO) < 0)
+			fprintf(stderr, "pycore-analyze: %s: %s\n", out, strerror(errno));
+		if (out_fd >= 0)
+			close(out_fd);
+	}
 	int core = open(snap, O_RDONLY | O_NOFOLLOW); /* inherited by the child */
 	int saved = errno;
 	unlink(snap);
