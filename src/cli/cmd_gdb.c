@@ -480,7 +480,8 @@ static char *step_dir_open(int *ret_fd)
 	return msg;
 }
 
-/* Remove our files older than max_age (names starting with prefix). */
+/* Remove our files older than max_age (names starting with prefix); a
+ * plan's context (.ctx) waits for a gcore, so it gets SNAPSHOT_MAX_AGE. */
 static void collect_garbage(int dirfd, const char *prefix, time_t max_age)
 {
 	int fd = dup(dirfd);
@@ -497,26 +498,42 @@ static void collect_garbage(int dirfd, const char *prefix, time_t max_age)
 		if (!starts_with(e->d_name, prefix) ||
 		    fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
-		if (now - st.st_mtime > max_age)
+		size_t len = strlen(e->d_name);
+		bool ctx = len > 4 && strcmp(e->d_name + len - 4, ".ctx") == 0;
+		if (now - st.st_mtime > (ctx && max_age < SNAPSHOT_MAX_AGE ? SNAPSHOT_MAX_AGE : max_age))
 			(void)unlinkat(dirfd, e->d_name, 0);
 	}
 	closedir(dir);
 }
 
-/* Claim step-N.gdb by exclusive create: parallel gdb sessions of one user
- * (CI running many `gdb -batch`) each get their own N. */
-static int slot_claim(int dirfd, int *ret_fd)
+/* Claim step-N.gdb (and step-N.ctx for a snapshot plan) by exclusive
+ * create: parallel gdb sessions of one user (CI running many `gdb -batch`)
+ * each get their own N. A slot whose .ctx exists is taken even after its
+ * .gdb is gone: a plan deletes its step file first, then waits for gcore,
+ * and its --resume=N must find its own context. */
+static int slot_claim(int dirfd, int *ret_fd, int *ret_ctx_fd)
 {
 	for (int n = GDB_SLOT_FIRST; n <= GDB_SLOT_LAST; n++) {
-		char name[32];
+		char name[32], ctx[32];
 		snprintf(name, sizeof(name), "step-%d.gdb", n);
+		snprintf(ctx, sizeof(ctx), "step-%d.ctx", n);
+		if (faccessat(dirfd, ctx, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
 		int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			*ret_fd = fd;
-			return n;
-		}
-		if (errno != EEXIST)
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
 			return -1;
+		if (ret_ctx_fd) {
+			*ret_ctx_fd = openat(dirfd, ctx, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (*ret_ctx_fd < 0) {
+				close(fd);
+				unlinkat(dirfd, name, 0);
+				continue;
+			}
+		}
+		*ret_fd = fd;
+		return n;
 	}
 	return -1;
 }
@@ -702,7 +719,7 @@ static int deliver(struct run *r, int step_dirfd, long gdb_pid)
 		return status;
 	int fd = -1, slot = -1;
 	if (step_dirfd >= 0 && stdout_is_gdbs(gdb_pid))
-		slot = slot_claim(step_dirfd, &fd);
+		slot = slot_claim(step_dirfd, &fd, NULL);
 	if (slot >= 0) {
 		size_t len;
 		char *script = pca_gdb_echo_script(r->out.data, r->out.len, &len);
@@ -912,11 +929,9 @@ static int plan_snapshot(struct gdb_cmd *c, const char *why)
 		goto fail;
 	}
 	close(tmp);
-	slot = slot_claim(c->step_dirfd, &step_fd);
+	slot = slot_claim(c->step_dirfd, &step_fd, &ctx_fd);
 	snprintf(ctx_name, sizeof(ctx_name), "step-%d.ctx", slot);
-	if (slot >= 0)
-		ctx_fd = openat(c->step_dirfd, ctx_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (ctx_fd < 0) {
+	if (slot < 0) {
 		msg = pca_asprintf("no free step file in ~/.cache/pycore-analyze/gdb");
 		goto fail;
 	}
@@ -996,9 +1011,7 @@ static int resume_snapshot(struct gdb_cmd *c)
 	char ctx[65536];
 	ssize_t len = read(fd, ctx, sizeof(ctx) - 1);
 	close(fd);
-	unlinkat(c->step_dirfd, name, 0);
-	snprintf(name, sizeof(name), "step-%d.gdb", c->resume);
-	unlinkat(c->step_dirfd, name, 0);
+	unlinkat(c->step_dirfd, name, 0); /* step-N.gdb deleted itself */
 	if (len <= 0 || ctx[len - 1] != '\0') {
 		fprintf(stderr, "pycore-analyze: the snapshot plan is damaged\n");
 		return GDB_EXIT_NO_RESULT;
