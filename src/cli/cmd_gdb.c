@@ -385,28 +385,28 @@ static long running_thread(long pid)
 /* Can we read the process's memory? Under Yama ptrace_scope=1 a sibling of
  * the inferior (`run` in gdb) gets EPERM, and a non-dumpable process EACCES.
  * NULL if a byte of its first mapping reads; else why not. */
-static char *direct_read_refused(long pid)
+static struct pca_error *direct_read_check(long pid)
 {
 	char path[64], line[256];
 	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
 	FILE *maps = fopen(path, "re");
 	if (!maps)
-		return pca_asprintf("%s: %s", path, strerror(errno));
+		return pca_error_create(PCA_ERROR_OS, "%s: %s", path, strerror(errno));
 	unsigned long long start = 0;
 	bool have = fgets(line, sizeof(line), maps) && sscanf(line, "%llx-", &start) == 1;
 	fclose(maps);
 	if (!have)
-		return pca_asprintf("%s is empty", path);
+		return pca_error_create(PCA_ERROR_OS, "%s is empty", path);
 	snprintf(path, sizeof(path), "/proc/%ld/mem", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return pca_asprintf("%s: %s", path, strerror(errno));
+		return pca_error_create(PCA_ERROR_OS, "%s: %s", path, strerror(errno));
 	char byte;
 	ssize_t n = pread(fd, &byte, 1, (off_t)start);
 	int saved = errno;
 	close(fd);
 	if (n != 1)
-		return pca_asprintf("%s: %s", path, n < 0 ? strerror(saved) : "nothing read");
+		return pca_error_create(PCA_ERROR_OS, "%s: %s", path, n < 0 ? strerror(saved) : "nothing read");
 	return NULL;
 }
 
@@ -429,17 +429,17 @@ static unsigned long long process_rss(long pid)
 /* A directory of ours only: not a symlink, owned by us, no access for
  * others. Step files are `source`d by gdb and `shell` runs anything, so a
  * directory someone else can write to must never hold them. */
-static char *private_dir_open(const char *path, int *ret_fd)
+static struct pca_error *private_dir_open(const char *path, int *ret_fd)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return pca_asprintf("cannot create %s: %s", path, strerror(errno));
+		return pca_error_create(PCA_ERROR_OS, "cannot create %s: %s", path, strerror(errno));
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
-		return pca_asprintf("cannot open %s: %s", path, strerror(errno));
+		return pca_error_create(PCA_ERROR_OS, "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 077)) {
 		close(fd);
-		return pca_asprintf("%s is not a private directory of this user (mode 0700 expected): remove it", path);
+		return pca_error_create(PCA_ERROR_OS, "%s is not a private directory of this user (mode 0700 expected): remove it", path);
 	}
 	*ret_fd = fd;
 	return NULL;
@@ -456,28 +456,28 @@ static const char *home_dir(void)
 
 /* ~/.cache/pycore-analyze/gdb, where pycore.gdb looks for step files. It
  * must be `~` (gdb's `source` expands it from $HOME), not XDG_CACHE_HOME. */
-static char *step_dir_open(int *ret_fd)
+static struct pca_error *step_dir_open(int *ret_fd)
 {
 	const char *home = home_dir();
 	if (!home)
-		return pca_asprintf("no home directory for the step files (set HOME)");
+		return pca_error_create(PCA_ERROR_OS, "no home directory for the step files (set HOME)");
 	char *cache = pca_asprintf("%s/.cache", home);
 	char *top = pca_asprintf("%s/.cache/pycore-analyze", home);
 	char *dir = pca_asprintf("%s/.cache/pycore-analyze/gdb", home);
-	char *msg = NULL;
+	struct pca_error *err = NULL;
 	if (!cache || !top || !dir)
-		msg = pca_asprintf("out of memory");
+		err = &pca_error_nomem;
 	else {
 		mode_t old = umask(077);
 		(void)mkdir(cache, 0700);
 		(void)mkdir(top, 0700);
 		umask(old);
-		msg = private_dir_open(dir, ret_fd);
+		err = private_dir_open(dir, ret_fd);
 	}
 	free(cache);
 	free(top);
 	free(dir);
-	return msg;
+	return err;
 }
 
 /* Remove our files older than max_age (names starting with prefix); a
@@ -624,15 +624,15 @@ static void go_direct(struct run *r, bool more_to_come)
 
 /* Run /proc/self/exe with argv; stdout captured up to ECHO_LIMIT (then
  * direct), stderr captured if r->capture_err, else inherited. */
-static char *run_child(char *const argv[], struct run *r)
+static struct pca_error *run_child(char *const argv[], struct run *r)
 {
 	int out[2], err[2] = {-1, -1};
 	if (pipe2(out, O_CLOEXEC) != 0 || (r->capture_err && pipe2(err, O_CLOEXEC) != 0))
-		return pca_asprintf("pipe: %s", strerror(errno));
+		return pca_error_create(PCA_ERROR_OS, "pipe: %s", strerror(errno));
 	fflush(NULL);
 	pid_t child = fork();
 	if (child < 0)
-		return pca_asprintf("fork: %s", strerror(errno));
+		return pca_error_create(PCA_ERROR_OS, "fork: %s", strerror(errno));
 	if (child == 0) {
 		int null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
@@ -744,6 +744,13 @@ static int deliver(struct run *r, int step_dirfd, long gdb_pid)
 	return status;
 }
 
+static int report_error(struct pca_error *err)
+{
+	fprintf(stderr, "pycore-analyze: %s\n", err->message);
+	pca_error_destroy(err);
+	return GDB_EXIT_NO_RESULT;
+}
+
 /* ---- what to analyse --------------------------------------------------- */
 
 /* The core file gdb opened. If it was deleted or replaced since, read
@@ -777,28 +784,28 @@ static char *core_source(const struct pca_gdb_state *st, long gdb_pid)
 /* A snapshot from gcore must be an ELF core whose PT_LOADs are all in the
  * file: gdb writes a truncated core of a non-dumpable process and still
  * says "Saved corefile". */
-static char *snapshot_check(int fd)
+static struct pca_error *snapshot_check(int fd)
 {
 	Elf64_Ehdr eh;
 	struct stat st;
 	if (fstat(fd, &st) != 0 || pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_type != ET_CORE || eh.e_phentsize != sizeof(Elf64_Phdr))
-		return pca_asprintf("the gcore snapshot is not a 64-bit ELF core");
+		return pca_error_create(PCA_ERROR_FORMAT, "the gcore snapshot is not a 64-bit ELF core");
 	size_t loads = 0;
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
 		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
 		    (ssize_t)sizeof(ph))
-			return pca_asprintf("the gcore snapshot is cut short in its program headers");
+			return pca_error_create(PCA_ERROR_FORMAT, "the gcore snapshot is cut short in its program headers");
 		if (ph.p_type != PT_LOAD)
 			continue;
 		loads++;
 		if (ph.p_offset + ph.p_filesz > (uint64_t)st.st_size)
-			return pca_asprintf("the gcore snapshot is truncated (gdb could not read the process's memory: is it non-dumpable?)");
+			return pca_error_create(PCA_ERROR_FORMAT, "the gcore snapshot is truncated (gdb could not read the process's memory: is it non-dumpable?)");
 	}
 	if (!loads)
-		return pca_asprintf("the gcore snapshot holds no memory");
+		return pca_error_create(PCA_ERROR_FORMAT, "the gcore snapshot holds no memory");
 	return NULL;
 }
 
@@ -806,27 +813,27 @@ static char *snapshot_check(int fd)
  * default (a snapshot is as big as the process; tmpfs would double the
  * memory in use). gdb's `gcore` takes the rest of its line literally and
  * `pipe` splits at '|', so the path must be plain. */
-static char *snapshot_dir(char **ret_path, int *ret_fd)
+static struct pca_error *snapshot_dir(char **ret_path, int *ret_fd)
 {
 	const char *base = getenv("PYCORE_SNAPSHOT_DIR");
 	if (!base || !base[0])
 		base = "/var/tmp";
 	if (base[0] != '/')
-		return pca_asprintf("PYCORE_SNAPSHOT_DIR must be an absolute path");
+		return pca_error_create(PCA_ERROR_OS, "PYCORE_SNAPSHOT_DIR must be an absolute path");
 	for (const char *p = base; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == '|' || *p == 0x7f)
-			return pca_asprintf("PYCORE_SNAPSHOT_DIR must not contain '|' or control characters");
+			return pca_error_create(PCA_ERROR_OS, "PYCORE_SNAPSHOT_DIR must not contain '|' or control characters");
 	char *path = pca_asprintf("%s/pycore-analyze-%u", base, (unsigned)geteuid());
 	if (!path)
-		return pca_asprintf("out of memory");
+		return pca_error_create(PCA_ERROR_OS, "out of memory");
 	mode_t old = umask(077);
-	char *msg = private_dir_open(path, ret_fd);
+	struct pca_error *err = private_dir_open(path, ret_fd);
 	umask(old);
-	if (msg)
+	if (err)
 		free(path);
 	else
 		*ret_path = path;
-	return msg;
+	return err;
 }
 
 struct gdb_cmd {
@@ -862,16 +869,9 @@ static int analyse(struct gdb_cmd *c, const char *tail1, const char *tail2, cons
 {
 	char **argv = child_argv(c, tail1, tail2, tail3);
 	struct run r = {.st = &c->st};
-	char *msg = argv ? run_child(argv, &r) : pca_asprintf("out of memory");
+	struct pca_error *err = argv ? run_child(argv, &r) : &pca_error_nomem;
 	free(argv);
-	int status;
-	if (msg) {
-		fprintf(stderr, "pycore-analyze: %s\n", msg);
-		free(msg);
-		status = GDB_EXIT_NO_RESULT;
-	} else {
-		status = deliver(&r, c->step_dirfd, c->gdb_pid);
-	}
+	int status = err ? report_error(err) : deliver(&r, c->step_dirfd, c->gdb_pid);
 	run_deinit(&r);
 	return status;
 }
@@ -899,7 +899,8 @@ static char *redirect_target(void)
  * (snapshot path, the user's arguments) waits in step-N.ctx. */
 static int plan_snapshot(struct gdb_cmd *c, const char *why)
 {
-	char *snap_dir = NULL, *msg;
+	char *snap_dir = NULL;
+	struct pca_error *err;
 	int snap_fd = -1, ctx_fd = -1, step_fd = -1, slot = -1, tmp = -1;
 	char *snap = NULL;
 	char ctx_name[32] = "";
@@ -907,8 +908,8 @@ static int plan_snapshot(struct gdb_cmd *c, const char *why)
 		fprintf(stderr, "pycore-analyze: %s, and there is no private directory for a gcore snapshot plan\n", why);
 		return GDB_EXIT_NO_RESULT;
 	}
-	msg = snapshot_dir(&snap_dir, &snap_fd);
-	if (msg)
+	err = snapshot_dir(&snap_dir, &snap_fd);
+	if (err)
 		goto fail;
 	collect_garbage(snap_fd, "gdb-", SNAPSHOT_MAX_AGE);
 	if (c->st.kind == PCA_GDB_NATIVE) {
@@ -916,7 +917,7 @@ static int plan_snapshot(struct gdb_cmd *c, const char *why)
 		unsigned long long rss = process_rss(c->st.pid);
 		if (fstatvfs(snap_fd, &vfs) == 0 &&
 		    (unsigned long long)vfs.f_bavail * vfs.f_frsize < rss) {
-			msg = pca_asprintf("%s has %llu MiB free, less than the process's %llu MiB resident memory a snapshot needs: set PYCORE_SNAPSHOT_DIR",
+			err = pca_error_create(PCA_ERROR_OS, "%s has %llu MiB free, less than the process's %llu MiB resident memory a snapshot needs: set PYCORE_SNAPSHOT_DIR",
 					   snap_dir, (unsigned long long)vfs.f_bavail * vfs.f_frsize >> 20, rss >> 20);
 			goto fail;
 		}
@@ -925,14 +926,14 @@ static int plan_snapshot(struct gdb_cmd *c, const char *why)
 	snap = pca_asprintf("%s/gdb-%ld-XXXXXX", snap_dir, c->st.pid);
 	tmp = snap ? mkstemp(snap) : -1;
 	if (tmp < 0) {
-		msg = pca_asprintf("cannot create a snapshot file in %s: %s", snap_dir, strerror(errno));
+		err = pca_error_create(PCA_ERROR_OS, "cannot create a snapshot file in %s: %s", snap_dir, strerror(errno));
 		goto fail;
 	}
 	close(tmp);
 	slot = slot_claim(c->step_dirfd, &step_fd, &ctx_fd);
 	snprintf(ctx_name, sizeof(ctx_name), "step-%d.ctx", slot);
 	if (slot < 0) {
-		msg = pca_asprintf("no free step file in ~/.cache/pycore-analyze/gdb");
+		err = pca_error_create(PCA_ERROR_OS, "no free step file in ~/.cache/pycore-analyze/gdb");
 		goto fail;
 	}
 	/* ctx: snapshot path, where the report goes, then each argument, all
@@ -964,7 +965,7 @@ static int plan_snapshot(struct gdb_cmd *c, const char *why)
 	buf_free(&ctx);
 	buf_free(&plan);
 	if (!ok) {
-		msg = pca_asprintf("cannot write the snapshot plan to ~/.cache/pycore-analyze/gdb");
+		err = pca_error_create(PCA_ERROR_OS, "cannot write the snapshot plan to ~/.cache/pycore-analyze/gdb");
 		goto fail;
 	}
 	fprintf(stderr, "pycore: %s; gdb takes a snapshot with gcore in %s (deleted after reading)\n", why,
@@ -976,8 +977,8 @@ static int plan_snapshot(struct gdb_cmd *c, const char *why)
 	free(snap);
 	return slot;
 fail:
-	fprintf(stderr, "pycore-analyze: %s, and no gcore snapshot is possible: %s\n", why, msg);
-	free(msg);
+	fprintf(stderr, "pycore-analyze: %s, and no gcore snapshot is possible: %s\n", why, err->message);
+	pca_error_destroy(err);
 	if (step_fd >= 0) {
 		char name[32];
 		snprintf(name, sizeof(name), "step-%d.gdb", slot);
@@ -1041,12 +1042,10 @@ static int resume_snapshot(struct gdb_cmd *c)
 		fprintf(stderr, "pycore-analyze: the gcore snapshot %s: %s\n", snap, strerror(saved));
 		return GDB_EXIT_NO_RESULT;
 	}
-	char *msg = snapshot_check(core);
-	if (msg) {
-		fprintf(stderr, "pycore-analyze: %s\n", msg);
-		free(msg);
+	struct pca_error *err = snapshot_check(core);
+	if (err) {
 		close(core);
-		return GDB_EXIT_NO_RESULT;
+		return report_error(err);
 	}
 	char core_path[32];
 	snprintf(core_path, sizeof(core_path), "/dev/fd/%d", core);
@@ -1068,10 +1067,11 @@ static int analyse_live(struct gdb_cmd *c)
 			tid, c->st.pid);
 		return GDB_EXIT_NO_RESULT;
 	}
-	char *why = direct_read_refused(c->st.pid);
+	struct pca_error *why = direct_read_check(c->st.pid);
 	if (why) {
-		char *text = pca_asprintf("reading process %ld directly is refused (%s)", c->st.pid, why);
-		free(why);
+		char *text = pca_asprintf("reading process %ld directly is refused (%s)", c->st.pid,
+					  why->message);
+		pca_error_destroy(why);
 		int status = plan_snapshot(c, text ? text : "reading the process directly is refused");
 		free(text);
 		return status;
@@ -1080,13 +1080,11 @@ static int analyse_live(struct gdb_cmd *c)
 	snprintf(pid, sizeof(pid), "%ld", c->st.pid);
 	char **argv = child_argv(c, "-p", pid, "--no-stop");
 	struct run r = {.st = &c->st, .capture_err = true};
-	char *msg = argv ? run_child(argv, &r) : pca_asprintf("out of memory");
+	struct pca_error *err = argv ? run_child(argv, &r) : &pca_error_nomem;
 	free(argv);
 	int status;
-	if (msg) {
-		fprintf(stderr, "pycore-analyze: %s\n", msg);
-		free(msg);
-		status = GDB_EXIT_NO_RESULT;
+	if (err) {
+		status = report_error(err);
 	} else if (r.status == CLI_EXIT_USAGE && !r.direct) {
 		/* This build cannot read a live process (or not with --no-stop): the
 		 * snapshot reads the same state. */
@@ -1139,10 +1137,9 @@ int pca_cmd_gdb(int argc, char **argv)
 		return GDB_EXIT_USAGE;
 	}
 	c.gdb_pid = find_gdb();
-	char *msg = step_dir_open(&c.step_dirfd);
-	if (msg) { /* still fine for a core file: direct mode */
-		fprintf(stderr, "pycore-analyze: %s\n", msg);
-		free(msg);
+	struct pca_error *err = step_dir_open(&c.step_dirfd);
+	if (err) { /* still fine for a core file: direct mode */
+		report_error(err);
 		c.step_dirfd = -1;
 	} else {
 		collect_garbage(c.step_dirfd, "step-", STEP_MAX_AGE);
