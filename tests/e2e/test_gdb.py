@@ -17,7 +17,8 @@ must name the process's pid, and the [crashed] mark of the thread a core
 says took the stop signal (a direct read has none). The live cases pass whether the helper reads the
 process directly or through its gcore snapshot fallback. Also checked:
 $pycore_exitcode equals the CLI's exit status; `pycore summary > FILE`
-(direct mode) writes the same report; no step file or snapshot is left
+(direct mode) writes the same report, and so does `set logging` around
+`pycore stacks` (the report goes through gdb); no step file or snapshot is left
 behind (HOME and PYCORE_SNAPSHOT_DIR point into the work dir, so parallel
 runs do not see each other's files).
 
@@ -73,14 +74,18 @@ MARK = "@@pycore-test "
 
 def gdb_commands(ref_core, direct_file):
     """-ex arguments: each pycore command between markers, its
-    $pycore_exitcode, a direct-mode run, then a reference gcore."""
+    $pycore_exitcode, a direct-mode run, `pycore stacks` under `set
+    logging` (into DIRECT_FILE.log), then a reference gcore."""
     ex = []
     for name, cmd, _ in COMMANDS:
         ex += ["-ex", "echo %s%s\\n" % (MARK, name), "-ex", cmd,
                "-ex", "echo %sstatus-%s=" % (MARK, name), "-ex", "output $pycore_exitcode",
                "-ex", "echo \\n"]
     ex += ["-ex", "echo %send\\n" % MARK,
-           "-ex", "pycore summary > %s" % direct_file]
+           "-ex", "pycore summary > %s" % direct_file,
+           "-ex", "set logging file %s.log" % direct_file,
+           "-ex", "set logging enabled on", "-ex", "pycore stacks",
+           "-ex", "set logging enabled off"]
     if ref_core:
         ex += ["-ex", "gcore %s" % ref_core]
     return ex
@@ -158,6 +163,14 @@ def check_session(problems, tag, rc, out, err, core_for_cli, whole, tool, direct
         if status != str(cli.returncode):
             problems.append("%s: $pycore_exitcode after `%s` is %r, the CLI exits %s"
                             % (tag, name, status, cli.returncode))
+        if name == "stacks":
+            try:
+                with open(direct_file + ".log") as f:
+                    logged = f.read()
+            except OSError as e:
+                problems.append("%s: `set logging` caught nothing of `pycore stacks`: %s" % (tag, e))
+            else:
+                compare(problems, "%s: pycore stacks in `set logging`" % tag, logged, cli.stdout, whole)
         if name == "summary":
             try:
                 with open(direct_file) as f:
