@@ -18,9 +18,24 @@ if [ -z "$missing" ]; then
   v2=$(dpkg-query -W -f='${Version}' python3.11-dbg)
   [ "$v1" = "$v2" ] || missing="python3.11 python3.11-minimal libpython3.11-minimal libpython3.11-stdlib python3.11-dbg"
 fi
-[ -z "$missing" ] && exit 0
+# gdb-minimal (gdb built without Python) conflicts with gdb as a package, so
+# tests/e2e/test_gdb.py runs it unpacked beside: $GDB_MINIMAL/usr/bin/gdb.
+GDB_MINIMAL=/var/cache/pycore-analyze/gdb-minimal
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
-echo "installing:$missing" >&2
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
+if [ -n "$missing" ]; then
+  echo "installing:$missing" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
+fi
+if [ ! -x "$GDB_MINIMAL/usr/bin/gdb" ]; then
+  echo "unpacking gdb-minimal into $GDB_MINIMAL" >&2
+  tmp=$(mktemp -d)
+  if ! (cd "$tmp" && apt-get download gdb-minimal >/dev/null 2>&1); then
+    $SUDO apt-get update -qq
+    (cd "$tmp" && apt-get download gdb-minimal >/dev/null)
+  fi
+  $SUDO mkdir -p "$GDB_MINIMAL"
+  $SUDO dpkg-deb -x "$tmp"/gdb-minimal_*.deb "$GDB_MINIMAL"
+  rm -rf "$tmp"
+fi

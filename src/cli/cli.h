@@ -52,6 +52,10 @@ enum pca_command_flags {
 	PCA_CMD_NO_SESSION = 1,
 	/* The session opens opts->core2 too, as session->second (diff). */
 	PCA_CMD_TWO_CORES = 2,
+	/* With PCA_CMD_NO_SESSION: the arguments after the command's name are
+	 * another command line (gdb's `pycore` helper): main.c parses no options
+	 * and hands argv from the name on to run_alone. */
+	PCA_CMD_OWN_ARGV = 4,
 };
 
 struct pca_session;

@@ -6,11 +6,19 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/cmd_gdb.h"
 #include "cli/session.h"
 
 #ifndef PCA_VERSION
 #define PCA_VERSION "0.1.0"
 #endif
+
+/* gdb's helper parses its own command line (cmd_gdb.c). */
+static int run_gdb(const struct pca_options *opts, int argc, char **argv, int pos)
+{
+	(void)opts;
+	return pca_cmd_gdb(argc - (pos - 1), argv + (pos - 1));
+}
 
 static const struct pca_command commands[] = {
 	{"report", PCA_NEED_INTERP | PCA_NEED_HEAP | PCA_NEED_GRAPH, 0, pca_cmd_report, NULL,
@@ -41,6 +49,8 @@ static const struct pca_command commands[] = {
 	{"watch", 0, PCA_CMD_NO_SESSION, NULL, pca_cmd_watch,
 	 "watch -p PID -o FILE --rss SIZE: capture once the process's resident memory reaches SIZE",
 	 NULL, &pca_capture_options},
+	{"gdb", 0, PCA_CMD_NO_SESSION | PCA_CMD_OWN_ARGV, NULL, run_gdb,
+	 "gdb [COMMAND] [ARGS]: the helper of gdb's `pycore` command (gdb/pycore.gdb), state on stdin"},
 	{"stacks", PCA_NEED_INTERP, 0, pca_cmd_stacks, NULL,
 	 "the Python stack of every thread, innermost frame first; the crashed thread marked"},
 };
@@ -235,6 +245,9 @@ int main(int argc, char **argv)
 {
 	pca_log_from_env(); /* the debugging knobs, once, before any work */
 	struct pca_options opts = {.limit = 20, .pid = -1};
+	const struct pca_command *own = argc > 1 ? find_command(argv[1]) : NULL;
+	if (own && (own->flags & PCA_CMD_OWN_ARGV))
+		return own->run_alone(&opts, argc, argv, 2);
 	int status = parse_options(argc, argv, &opts);
 	if (status >= 0)
 		return status;
