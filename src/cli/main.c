@@ -27,6 +27,7 @@
 #include "layout/layout.h"
 #include "report/report.h"
 #include "symbols/symbols.h"
+#include "target/core_writer.h"
 #include "target/target.h"
 
 #ifndef PCA_VERSION
@@ -54,7 +55,11 @@ struct options {
 	bool have_address;
 	uint64_t address;     /* show, path */
 	const char *core2;    /* diff */
-	long pid;             /* -p: capture, watch */
+	long pid;             /* -p: capture, watch, or the process to read */
+	bool live;            /* read process `pid` instead of `core` */
+	bool core2_live;      /* diff CORE -p PID: the second is the process */
+	bool no_stop;         /* --no-stop: read the process while it runs */
+	bool use_gdb;         /* capture --gdb: gdb's gcore writes the core */
 	const char *output;   /* -o: capture, watch */
 	uint64_t rss_limit;   /* --rss: watch */
 	double interval;      /* --interval: watch, seconds */
@@ -140,7 +145,7 @@ static const struct command commands[] = {
 	{"graph", NEED_INTERP | NEED_HEAP | NEED_GRAPH, run_graph,
 	 "graph ADDR: a DOT graph of the referrers and referents around the object (dot -Tsvg)", true},
 	{"capture", 0, NULL,
-	 "capture -p PID -o FILE: write a core of a running process (with gdb's gcore)"},
+	 "capture -p PID -o FILE: write a core of a running process (FILE.zst: compressed)"},
 	{"watch", 0, NULL,
 	 "watch -p PID -o FILE --rss SIZE: capture once the process's resident memory reaches SIZE"},
 	{"stacks", NEED_INTERP, run_stacks,
@@ -164,7 +169,10 @@ static void usage(FILE *out)
 		"  --debug-dir DIR   also look for debug info in DIR (repeatable)\n"
 		"  -n, --limit N     rows per table (default 20)\n"
 		"  --no-progress     no progress on stderr\n"
-		"  -p, --pid PID     capture, watch: the running process\n"
+		"  -p, --pid PID     read the running process PID instead of a core (read-only;\n"
+		"                    stopped while its memory is copied); capture, watch: the process\n"
+		"  --no-stop         -p: do not stop the process (the result may be torn)\n"
+		"  --gdb             capture: have gdb's gcore write the core\n"
 		"  -o, --output FILE capture, watch: where the core goes\n"
 		"  --rss SIZE        watch: capture when resident memory reaches SIZE (2G, 500M)\n"
 		"  --interval S      watch: seconds between looks (default 0.1)\n"
@@ -194,10 +202,26 @@ static int finish_status(struct session *s)
 
 static struct pca_error *session_open(struct session *s, enum need needs)
 {
-	struct pca_error *err = pca_target_open_core(s->opts->core, &s->target);
+	struct pca_error *err =
+		s->opts->live ? pca_target_open_process((int32_t)s->opts->pid, s->opts->no_stop, &s->target)
+			      : pca_target_open_core(s->opts->core, &s->target);
 	if (err)
 		return err;
 	s->facts.core_path = s->opts->core;
+	const struct pca_target_live *live = pca_target_live(s->target);
+	if (live) {
+		s->facts.live = true;
+		s->facts.live_stopped = live->stopped;
+		s->facts.paused_seconds = live->paused_seconds;
+		if (!live->stopped)
+			pca_warnings_add(&s->warnings,
+					 "process %d was read while it ran (--no-stop): the result may be torn",
+					 live->pid);
+		if (live->unreadable_bytes)
+			pca_warnings_add(&s->warnings,
+					 "%llu bytes of process %d could not be read (saved as zeros)",
+					 (unsigned long long)live->unreadable_bytes, live->pid);
+	}
 	s->facts.compression = pca_target_compression(s->target);
 	s->facts.pid = pca_target_pid(s->target);
 	s->facts.signal = pca_target_signal(s->target);
@@ -612,6 +636,7 @@ static int run_diff(struct session *s)
 {
 	struct options opts2 = *s->opts;
 	opts2.core = s->opts->core2;
+	opts2.live = s->opts->core2_live;
 	struct session b = {.opts = &opts2, .progress = s->progress};
 	pca_warnings_init(&b.warnings);
 	struct pca_error *err = session_open(&b, NEED_INTERP | NEED_HEAP | NEED_GRAPH);
@@ -865,7 +890,7 @@ static int run_graph(struct session *s)
  * FILE (same file system, so the final rename is atomic); the result is
  * checked as a core before it takes FILE's name. The process is stopped
  * only while gcore copies it; nothing is written to it. */
-static int run_capture(const struct options *opts)
+static int run_capture_gdb(const struct options *opts)
 {
 	char *dir = pca_asprintf("%s.tmpXXXXXX", opts->output);
 	if (!dir || !mkdtemp(dir)) {
@@ -955,6 +980,73 @@ static int run_capture(const struct options *opts)
 	free(prefix);
 	free(dir);
 	return status;
+}
+
+static void print_captured(const struct options *opts, const char *path, uint64_t bytes,
+			   size_t threads, double seconds, double paused)
+{
+	if (opts->json) {
+		struct pca_json j;
+		pca_json_init(&j, stdout);
+		pca_json_object_begin(&j);
+		pca_json_key(&j, "schema");
+		pca_json_int(&j, 1);
+		pca_json_key(&j, "capture");
+		pca_json_object_begin(&j);
+		pca_json_key(&j, "pid");
+		pca_json_int(&j, opts->pid);
+		pca_json_key(&j, "path");
+		pca_json_string(&j, path);
+		pca_json_key(&j, "bytes");
+		pca_json_uint(&j, bytes);
+		pca_json_key(&j, "threads");
+		pca_json_uint(&j, threads);
+		pca_json_key(&j, "seconds");
+		pca_json_double(&j, seconds);
+		pca_json_key(&j, "paused_seconds");
+		pca_json_double(&j, paused);
+		pca_json_object_end(&j);
+		pca_json_key(&j, "warnings");
+		pca_json_array_begin(&j);
+		pca_json_array_end(&j);
+		pca_json_object_end(&j);
+	} else {
+		char size[32];
+		pca_format_bytes(bytes, size, sizeof(size));
+		printf("captured process %ld (%zu threads) to %s: %s in %.1f s, paused %.2f s\n",
+		       opts->pid, threads, path, size, seconds, paused);
+	}
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* capture: our own core writer (target/core_writer.h); the process is
+ * stopped only while its memory is copied. FILE.zst is written compressed.
+ * --gdb: gdb's gcore instead. */
+static int run_capture(const struct options *opts)
+{
+	if (opts->use_gdb)
+		return run_capture_gdb(opts);
+	struct pca_core_write_options wo = {
+		.no_stop = opts->no_stop,
+		.compress = ends_with(opts->output, ".zst"),
+	};
+	struct pca_core_write_result res;
+	struct pca_error *err = pca_core_capture((int32_t)opts->pid, opts->output, &wo, &res);
+	if (err) {
+		fprintf(stderr, "pycore-analyze: %s\n", err->message);
+		pca_error_destroy(err);
+		return EXIT_NO_RESULT;
+	}
+	if (res.unreadable_bytes)
+		fprintf(stderr, "pycore-analyze: warning: %llu bytes of process %ld could not be read (saved as zeros)\n",
+			(unsigned long long)res.unreadable_bytes, opts->pid);
+	print_captured(opts, opts->output, res.bytes, res.threads, res.seconds, res.paused_seconds);
+	return res.unreadable_bytes ? EXIT_PARTIAL : EXIT_COMPLETE;
 }
 
 /* "2G", "500M", "800000K", "1048576": bytes. */
@@ -1242,7 +1334,7 @@ int main(int argc, char **argv)
 {
 	struct options opts = {.limit = 20};
 	enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION, OPT_RSS,
-	       OPT_INTERVAL };
+	       OPT_INTERVAL, OPT_NO_STOP, OPT_GDB };
 	opts.pid = -1;
 	static const struct option long_options[] = {
 		{"json", no_argument, NULL, OPT_JSON},
@@ -1256,6 +1348,8 @@ int main(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"rss", required_argument, NULL, OPT_RSS},
 		{"interval", required_argument, NULL, OPT_INTERVAL},
+		{"no-stop", no_argument, NULL, OPT_NO_STOP},
+		{"gdb", no_argument, NULL, OPT_GDB},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -1288,6 +1382,12 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case OPT_NO_STOP:
+			opts.no_stop = true;
+			break;
+		case OPT_GDB:
+			opts.use_gdb = true;
+			break;
 		case OPT_JSON:
 			opts.json = true;
 			break;
@@ -1342,12 +1442,15 @@ int main(int argc, char **argv)
 		}
 		return watch ? run_watch(&opts) : run_capture(&opts);
 	}
-	if (opts.pid > 0) {
-		fprintf(stderr, "pycore-analyze: reading a live process (-p) is not supported yet: take a core with `capture -p %ld -o FILE` and analyse the file\n",
-			opts.pid);
-		return EXIT_USAGE;
+	/* -p PID reads the running process where a core would be named;
+	 * diff CORE -p PID compares a core with the process now. */
+	char live_name[48];
+	snprintf(live_name, sizeof(live_name), "process %ld", opts.pid);
+	if (opts.pid > 0 && !cmd->takes_second_core) {
+		opts.live = true;
+		opts.core = live_name;
 	}
-	if (pos >= argc) {
+	if (pos >= argc && !opts.live) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -1356,11 +1459,12 @@ int main(int argc, char **argv)
 		opts.have_address = true;
 		pos++;
 	}
-	if (pos >= argc) {
+	if (pos >= argc && !opts.live) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	opts.core = argv[pos++];
+	if (!opts.live)
+		opts.core = argv[pos++];
 	if (cmd->takes_address && !opts.have_address) {
 		if (pos >= argc || !parse_address(argv[pos], &opts.address)) {
 			fprintf(stderr, "pycore-analyze: %s needs an address (0x...)\n", cmd->name);
@@ -1369,7 +1473,10 @@ int main(int argc, char **argv)
 		opts.have_address = true;
 		pos++;
 	}
-	if (cmd->takes_second_core) {
+	if (cmd->takes_second_core && opts.pid > 0) {
+		opts.core2 = live_name;
+		opts.core2_live = true;
+	} else if (cmd->takes_second_core) {
 		if (pos >= argc) {
 			fprintf(stderr, "pycore-analyze: %s needs a second core: %s CORE CORE2\n", cmd->name, cmd->name);
 			return EXIT_USAGE;

@@ -50,6 +50,8 @@ struct pca_target {
 	bool compressed_truncated; /* the compressed stream ended early */
 	uint64_t execfn_addr, entry;
 	char *execfn;
+	struct pca_target_live live;
+	bool is_live;
 	char fname[sizeof(((struct elf_prpsinfo *)0)->pr_fname) + 1]; /* NT_PRPSINFO, NUL-terminated */
 };
 
@@ -519,6 +521,24 @@ struct pca_error *pca_target_attach_file(struct pca_target *t, uint64_t addr,
 }
 
 const char *pca_target_path(const struct pca_target *t) { return t->path; }
+
+const struct pca_target_live *pca_target_live(const struct pca_target *t)
+{
+	return t->is_live ? &t->live : NULL;
+}
+
+struct pca_error *pca_target_set_live(struct pca_target *t, const struct pca_target_live *live)
+{
+	/* Messages that name the core ("not the one in ...") name the process. */
+	char *path = pca_asprintf("process %d", live->pid);
+	if (!path)
+		return &pca_error_nomem;
+	free(t->path);
+	t->path = path;
+	t->live = *live;
+	t->is_live = true;
+	return NULL;
+}
 Elf *pca_target_elf(const struct pca_target *t) { return t->elf; }
 int32_t pca_target_pid(const struct pca_target *t) { return t->pid; }
 int32_t pca_target_signal(const struct pca_target *t) { return t->signal; }

@@ -38,6 +38,21 @@ struct pca_target_mapping {
 struct pca_target;
 
 struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret);
+
+/* A live process (core_writer.h: pca_target_open_process) is read as a
+ * snapshot core taken while it was held still; these are the facts of that
+ * read. */
+struct pca_target_live {
+	int32_t pid;
+	bool stopped;            /* false: read while it ran (--no-stop), may be torn */
+	double paused_seconds;   /* how long the process was stopped */
+	double read_seconds;     /* the whole copy */
+	uint64_t unreadable_bytes;
+};
+/* NULL for a core file. */
+const struct pca_target_live *pca_target_live(const struct pca_target *t);
+/* For the live reader only: mark t as a snapshot of a live process. */
+struct pca_error *pca_target_set_live(struct pca_target *t, const struct pca_target_live *live);
 void pca_target_destroy(struct pca_target *t);
 
 /* Copy len bytes at addr; a fault error names the first missing address. */
