@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "layout/layout.h"
 #include "report/report.h"
 #include "symbols/symbols.h"
+#include "target/cgroup.h"
 #include "target/core_writer.h"
 #include "target/target.h"
 
@@ -63,6 +65,10 @@ struct options {
 	const char *output;   /* -o: capture, watch */
 	uint64_t rss_limit;   /* --rss: watch */
 	double interval;      /* --interval: watch, seconds */
+	double limit_pct;     /* --limit-pct: watch, share of the cgroup's memory limit */
+	const char *cgroup;   /* --cgroup: watch a whole cgroup */
+	long max_captures;    /* --max: watch */
+	bool quiet;           /* --quiet: watch prints no summary */
 };
 
 /* Everything a command may need, built in order as far as it asks. */
@@ -147,7 +153,7 @@ static const struct command commands[] = {
 	{"capture", 0, NULL,
 	 "capture -p PID -o FILE: write a core of a running process (FILE.zst: compressed)"},
 	{"watch", 0, NULL,
-	 "watch -p PID -o FILE --rss SIZE: capture once the process's resident memory reaches SIZE"},
+	 "watch -p PID -o FILE --rss SIZE | --limit-pct P: capture before the process runs out of memory"},
 	{"stacks", NEED_INTERP, run_stacks,
 	 "the Python stack of every thread, innermost frame first; the crashed thread marked"},
 };
@@ -176,6 +182,10 @@ static void usage(FILE *out)
 		"  -o, --output FILE capture, watch: where the core goes\n"
 		"  --rss SIZE        watch: capture when resident memory reaches SIZE (2G, 500M)\n"
 		"  --interval S      watch: seconds between looks (default 0.1)\n"
+		"  --limit-pct P     watch: capture when the cgroup's memory use reaches P%% of its limit\n"
+		"  --cgroup PATH     watch: a whole cgroup (container); its largest process is captured\n"
+		"  --max N           watch: capture at most N times (default 1): FILE, FILE.2, ...\n"
+		"  --quiet           watch: do not print the summary of each core taken\n"
 		"\nenvironment:\n"
 		"  DEBUGINFOD_URLS      fetch missing debug info from these debuginfod servers\n"
 		"  PCA_DEBUGINFO_PATH   replaces the default debug-info root /usr/lib/debug\n"
@@ -1072,45 +1082,123 @@ static bool parse_size(const char *text, uint64_t *ret)
 	return true;
 }
 
-/* VmRSS of a process from /proc/PID/status, in bytes; false when gone. */
-static bool process_rss(long pid, uint64_t *ret)
+/* The n-th core of a watch (n from 2): FILE.n, or FILE.n.zst for FILE.zst. */
+static char *watch_output(const char *output, long n)
 {
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return false;
-	bool found = false;
-	unsigned long long kb;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1) {
-			*ret = (uint64_t)kb * 1024;
-			found = true;
-			break;
-		}
-	fclose(f);
-	return found;
+	if (n < 2)
+		return strdup(output);
+	if (ends_with(output, ".zst"))
+		return pca_asprintf("%.*s.%ld.zst", (int)(strlen(output) - 4), output, n);
+	return pca_asprintf("%s.%ld", output, n);
 }
 
-/* watch: poll the process's resident memory; when it reaches the limit,
- * capture it once (before the OOM killer's SIGKILL, which leaves no core)
- * and stop. Exit 2 when the process ends first. */
+/* The summary of a core just taken, by this same program (a fresh process:
+ * the watcher keeps no analysis state between captures). */
+static void print_core_summary(const struct options *opts, const char *path)
+{
+	fflush(stdout);
+	pid_t child = fork();
+	if (child == 0) {
+		char limit[32];
+		snprintf(limit, sizeof(limit), "%ld", opts->limit);
+		execl("/proc/self/exe", "pycore-analyze", "--no-progress", "-n", limit,
+		      opts->json ? "--json" : "summary", opts->json ? "summary" : path,
+		      opts->json ? path : (char *)NULL, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	if (child > 0)
+		waitpid(child, &status, 0);
+}
+
+/* watch: poll the process's resident memory (--rss), or the memory its
+ * cgroup is charged against its limit (--limit-pct; --cgroup for a whole
+ * container); when the threshold is reached, capture (before the OOM
+ * killer's SIGKILL, which leaves no core). At most --max captures, one at a
+ * time; after one, the next needs another 5% of the threshold of growth, or
+ * a fall below the threshold first. Exit 2 when the process (or cgroup)
+ * ends before any capture. */
 static int run_watch(const struct options *opts)
 {
 	double interval = opts->interval > 0 ? opts->interval : 0.1;
-	char limit[32];
-	pca_format_bytes(opts->rss_limit, limit, sizeof(limit));
-	if (!opts->json && isatty(STDERR_FILENO))
-		fprintf(stderr, "watching process %ld until its resident memory reaches %s\n", opts->pid, limit);
+	char cg[PATH_MAX] = "";
+	struct pca_error *err = NULL;
+	if (opts->cgroup)
+		err = pca_cgroup_resolve(opts->cgroup, cg, sizeof(cg));
+	else if (opts->limit_pct > 0)
+		err = pca_cgroup_of_process((int32_t)opts->pid, cg, sizeof(cg));
+	if (err) {
+		fprintf(stderr, "pycore-analyze: %s\n", err->message);
+		int status = err->code == PCA_ERROR_USAGE ? EXIT_USAGE : EXIT_NO_RESULT;
+		pca_error_destroy(err);
+		return status;
+	}
+	char what[PATH_MAX + 64];
+	if (opts->pid > 0)
+		snprintf(what, sizeof(what), "process %ld", opts->pid);
+	else
+		snprintf(what, sizeof(what), "cgroup %s", cg);
+	long max = opts->max_captures > 0 ? opts->max_captures : 1, taken = 0;
+	uint64_t rearm_at = 0; /* 0: armed at the threshold */
+	bool announced = false;
 	for (;;) {
-		uint64_t rss;
-		if (!process_rss(opts->pid, &rss)) {
-			fprintf(stderr, "pycore-analyze: process %ld ended before its resident memory reached %s: nothing captured\n",
-				opts->pid, limit);
+		uint64_t value = 0, threshold = opts->rss_limit;
+		struct pca_cgroup_memory mem;
+		bool alive = opts->pid > 0 ? pca_process_rss((int32_t)opts->pid, &value) : true;
+		if (alive && cg[0]) {
+			err = pca_cgroup_memory_read(cg, &mem);
+			if (err) {
+				pca_error_destroy(err);
+				alive = false; /* the cgroup went away with its container */
+			} else if (opts->limit_pct > 0) {
+				if (mem.limit == UINT64_MAX) {
+					fprintf(stderr, "pycore-analyze: %s has no memory limit (%s): use --rss SIZE\n",
+						what, cg);
+					return EXIT_NO_RESULT;
+				}
+				threshold = (uint64_t)((double)mem.limit * opts->limit_pct / 100.0);
+				value = mem.usage;
+			} else if (opts->pid <= 0) {
+				value = mem.usage;
+			}
+		}
+		if (!alive) {
+			if (taken)
+				return EXIT_COMPLETE;
+			char limit[32];
+			pca_format_bytes(threshold, limit, sizeof(limit));
+			fprintf(stderr, "pycore-analyze: %s ended before its memory reached %s: nothing captured\n",
+				what, limit);
 			return EXIT_NO_RESULT;
 		}
-		if (rss >= opts->rss_limit)
-			return run_capture(opts);
+		if (!announced && !opts->json && isatty(STDERR_FILENO)) {
+			char limit[32];
+			pca_format_bytes(threshold, limit, sizeof(limit));
+			fprintf(stderr, "watching %s until its memory reaches %s\n", what, limit);
+			announced = true;
+		}
+		if (value < threshold)
+			rearm_at = 0;
+		else if (value >= (rearm_at ? rearm_at : threshold)) {
+			struct options one = *opts;
+			if (one.pid <= 0)
+				one.pid = pca_cgroup_largest_process(cg);
+			char *path = watch_output(opts->output, taken + 1);
+			if (!path)
+				return EXIT_NO_RESULT;
+			one.output = path;
+			int status = one.pid > 0 ? run_capture(&one) : EXIT_NO_RESULT;
+			if (status == EXIT_NO_RESULT) {
+				free(path);
+				return status;
+			}
+			if (!opts->quiet)
+				print_core_summary(opts, path);
+			free(path);
+			if (++taken >= max)
+				return EXIT_COMPLETE;
+			rearm_at = value + threshold / 20;
+		}
 		struct timespec ts = {(time_t)interval, (long)((interval - (double)(time_t)interval) * 1e9)};
 		nanosleep(&ts, NULL);
 	}
@@ -1334,7 +1422,7 @@ int main(int argc, char **argv)
 {
 	struct options opts = {.limit = 20};
 	enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION, OPT_RSS,
-	       OPT_INTERVAL, OPT_NO_STOP, OPT_GDB };
+	       OPT_INTERVAL, OPT_NO_STOP, OPT_GDB, OPT_LIMIT_PCT, OPT_CGROUP, OPT_MAX, OPT_QUIET };
 	opts.pid = -1;
 	static const struct option long_options[] = {
 		{"json", no_argument, NULL, OPT_JSON},
@@ -1350,6 +1438,10 @@ int main(int argc, char **argv)
 		{"interval", required_argument, NULL, OPT_INTERVAL},
 		{"no-stop", no_argument, NULL, OPT_NO_STOP},
 		{"gdb", no_argument, NULL, OPT_GDB},
+		{"limit-pct", required_argument, NULL, OPT_LIMIT_PCT},
+		{"cgroup", required_argument, NULL, OPT_CGROUP},
+		{"max", required_argument, NULL, OPT_MAX},
+		{"quiet", no_argument, NULL, OPT_QUIET},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -1382,6 +1474,30 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case OPT_LIMIT_PCT: {
+			char *end;
+			opts.limit_pct = strtod(optarg, &end);
+			if (*end || !(opts.limit_pct > 0 && opts.limit_pct <= 100)) {
+				fprintf(stderr, "pycore-analyze: --limit-pct needs a percentage (1 ... 100)\n");
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case OPT_CGROUP:
+			opts.cgroup = optarg;
+			break;
+		case OPT_MAX: {
+			char *end;
+			opts.max_captures = strtol(optarg, &end, 10);
+			if (*end || opts.max_captures < 1 || opts.max_captures > 1000) {
+				fprintf(stderr, "pycore-analyze: --max needs a number of captures (1 ... 1000)\n");
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case OPT_QUIET:
+			opts.quiet = true;
+			break;
 		case OPT_NO_STOP:
 			opts.no_stop = true;
 			break;
@@ -1434,10 +1550,12 @@ int main(int argc, char **argv)
 		cmd = find_command("report");
 	if (strcmp(cmd->name, "capture") == 0 || strcmp(cmd->name, "watch") == 0) {
 		bool watch = cmd->name[0] == 'w';
-		if (opts.pid <= 0 || !opts.output || pos < argc || (watch && !opts.rss_limit)) {
+		bool target = opts.pid > 0 || (watch && opts.cgroup);
+		bool threshold = opts.rss_limit || opts.limit_pct > 0;
+		if (!target || !opts.output || pos < argc || (watch && !threshold)) {
 			fprintf(stderr, "pycore-analyze: usage: %s\n",
-				watch ? "watch -p PID -o FILE --rss SIZE [--interval SECONDS]"
-				      : "capture -p PID -o FILE");
+				watch ? "watch (-p PID | --cgroup PATH) -o FILE (--rss SIZE | --limit-pct P) [--max N] [--quiet] [--interval SECONDS]"
+				      : "capture -p PID -o FILE [--no-stop] [--gdb]");
 			return EXIT_USAGE;
 		}
 		return watch ? run_watch(&opts) : run_capture(&opts);
