@@ -213,6 +213,8 @@ static struct pca_error *make_plan(int32_t pid, struct plan *p)
 
 struct sink {
 	int fd;
+	uint8_t *map;      /* map_output: the whole file, mapped */
+	size_t map_size;
 	ZSTD_CCtx *zstd;
 	uint8_t *zbuf;
 	size_t zbuf_size;
@@ -255,6 +257,14 @@ static struct pca_error *zstd_step(struct sink *s, const void *buf, size_t len, 
 
 static struct pca_error *sink_write(struct sink *s, const void *buf, size_t len)
 {
+	if (s->map) {
+		if (len > s->map_size - s->offset)
+			return pca_error_create(PCA_ERROR_OS, "core larger than planned");
+		memcpy(s->map + s->offset, buf, len);
+		s->offset += len;
+		s->written += len;
+		return NULL;
+	}
 	s->offset += len;
 	return s->zstd ? zstd_step(s, buf, len, ZSTD_e_continue) : write_fd(s, buf, len);
 }
@@ -552,7 +562,22 @@ static struct pca_error *write_core(struct plan *p, struct pca_process_hold *hol
 		q->p_align = page_size;
 		at += m->saved;
 	}
-	struct pca_error *err = sink_write(s, &eh, sizeof(eh));
+	struct pca_error *err = NULL;
+	if (s->map && at > s->map_size) {
+		/* it grew since the estimate: the extra pages are allocated now */
+		void *map = MAP_FAILED;
+		if (ftruncate(s->fd, (off_t)at) == 0)
+			map = mremap(s->map, s->map_size, at, MREMAP_MAYMOVE);
+		if (map == MAP_FAILED)
+			err = pca_error_create(PCA_ERROR_OS, "cannot grow the snapshot to %" PRIu64 " bytes: %s",
+					       at, strerror(errno));
+		else {
+			s->map = map;
+			s->map_size = at;
+		}
+	}
+	if (!err)
+		err = sink_write(s, &eh, sizeof(eh));
 	if (!err)
 		err = sink_write(s, ph, phnum * sizeof(*ph));
 	if (!err)
@@ -561,17 +586,25 @@ static struct pca_error *write_core(struct plan *p, struct pca_process_hold *hol
 		err = sink_zeros(s, data_at - s->offset);
 	free(ph);
 	free(notes.buf);
-	struct reader r = {p->pid, -1, malloc(chunk_size), 0};
-	if (!r.buf && !err)
+	struct reader r = {p->pid, -1, s->map ? NULL : malloc(chunk_size), 0};
+	if (!r.buf && !s->map && !err)
 		err = &pca_error_nomem;
 	for (size_t i = 0; !err && i < p->nmaps; i++) {
 		const struct mapping *m = &p->maps[i];
+		if (s->map) {
+			/* straight into the snapshot: offsets were laid out above */
+			read_memory(&r, m->start, s->map + s->offset, m->saved);
+			s->offset += m->saved;
+			s->written += m->saved;
+			continue;
+		}
 		for (uint64_t off = 0; !err && off < m->saved; off += chunk_size) {
 			size_t n = m->saved - off < chunk_size ? (size_t)(m->saved - off) : chunk_size;
 			read_memory(&r, m->start + off, r.buf, n);
 			err = sink_write(s, r.buf, n);
 		}
 	}
+
 	free(r.buf);
 	if (r.mem_fd >= 0)
 		close(r.mem_fd);
@@ -587,6 +620,23 @@ struct pca_error *pca_core_write(int32_t pid, int fd, const struct pca_core_writ
 	memset(ret, 0, sizeof(*ret));
 	double t0 = pca_monotonic_seconds();
 	struct sink s = {.fd = fd};
+	if (opts->map_output && !opts->compress) {
+		/* Allocate and map the snapshot's pages while the process still
+		 * runs: in the pause, the copy alone (no page faults). */
+		uint64_t estimate;
+		struct pca_error *err = pca_core_estimate(pid, &estimate);
+		if (err)
+			return err;
+		void *map = MAP_FAILED;
+		if (fallocate(fd, 0, 0, (off_t)estimate) == 0)
+			map = mmap(NULL, estimate, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+		if (map == MAP_FAILED)
+			return pca_error_create(PCA_ERROR_OS,
+						"cannot hold a snapshot of process %d (%" PRIu64 " MiB) in memory: %s",
+						pid, estimate >> 20, strerror(errno));
+		s.map = map;
+		s.map_size = estimate;
+	}
 	if (opts->compress) {
 		s.zstd = ZSTD_createCCtx();
 		s.zbuf_size = ZSTD_CStreamOutSize();
@@ -610,6 +660,11 @@ struct pca_error *pca_core_write(int32_t pid, int fd, const struct pca_core_writ
 	if (!err && s.zstd)
 		err = zstd_step(&s, NULL, 0, ZSTD_e_end);
 	plan_deinit(&p);
+	if (s.map) {
+		munmap(s.map, s.map_size);
+		if (!err && ftruncate(fd, (off_t)s.offset) != 0)
+			err = pca_error_create(PCA_ERROR_OS, "cannot size the snapshot: %s", strerror(errno));
+	}
 	ZSTD_freeCCtx(s.zstd);
 	free(s.zbuf);
 	ret->bytes = s.written;
@@ -727,7 +782,8 @@ struct pca_error *pca_target_open_process(int32_t pid, bool no_stop, struct pca_
 	int fd = memfd_create("pycore-live", MFD_CLOEXEC);
 	if (fd < 0)
 		return pca_error_create(PCA_ERROR_OS, "cannot create a memory file: %s", strerror(errno));
-	struct pca_core_write_options opts = {.no_stop = no_stop, .live_paths = true};
+	struct pca_core_write_options opts = {.no_stop = no_stop, .live_paths = true,
+					      .map_output = true};
 	struct pca_core_write_result res;
 	struct pca_error *err = pca_core_write(pid, fd, &opts, &res);
 	if (!err) {

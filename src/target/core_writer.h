@@ -31,6 +31,11 @@ struct pca_core_write_options {
 	 * be opened while the process lives (the live reader); a core kept for
 	 * later records the original name, as the kernel does. */
 	bool live_paths;
+	/* fd is a file (a memfd) that may be sized and mapped: memory is read
+	 * straight into it (one copy, no write calls). Allocate its pages
+	 * before the call (fallocate to pca_core_estimate) so the pause is the
+	 * copy alone. */
+	bool map_output;
 };
 
 struct pca_core_write_result {
