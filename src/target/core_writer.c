@@ -777,15 +777,58 @@ struct pca_error *pca_core_capture(int32_t pid, const char *path,
 	return err;
 }
 
+/* MemAvailable of /proc/meminfo in bytes, UINT64_MAX when unknown. */
+static uint64_t mem_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[256];
+	unsigned long long kb;
+	uint64_t avail = UINT64_MAX;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			avail = (uint64_t)kb * 1024;
+	if (f)
+		fclose(f);
+	return avail;
+}
+
+/* Where the snapshot lives: memory (a memfd) when it takes less than half
+ * of what is available, else an unlinked file in $TMPDIR (or /tmp), whose
+ * pages the kernel can write back. */
+static struct pca_error *snapshot_file(int32_t pid, int *ret)
+{
+	uint64_t estimate;
+	struct pca_error *err = pca_core_estimate(pid, &estimate);
+	if (err)
+		return err;
+	uint64_t avail = mem_available();
+	if (avail == UINT64_MAX || estimate < avail / 2) {
+		*ret = memfd_create("pycore-live", MFD_CLOEXEC);
+		if (*ret >= 0)
+			return NULL;
+	}
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	*ret = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (*ret < 0)
+		return pca_error_create(PCA_ERROR_OS,
+					"cannot make room for a snapshot of process %d (%" PRIu64
+					" MiB): no memory file, and %s: %s; set TMPDIR to a roomy directory",
+					pid, estimate >> 20, dir, strerror(errno));
+	return NULL;
+}
+
 struct pca_error *pca_target_open_process(int32_t pid, bool no_stop, struct pca_target **ret)
 {
-	int fd = memfd_create("pycore-live", MFD_CLOEXEC);
-	if (fd < 0)
-		return pca_error_create(PCA_ERROR_OS, "cannot create a memory file: %s", strerror(errno));
+	int fd;
+	struct pca_error *err = snapshot_file(pid, &fd);
+	if (err)
+		return err;
 	struct pca_core_write_options opts = {.no_stop = no_stop, .live_paths = true,
 					      .map_output = true};
 	struct pca_core_write_result res;
-	struct pca_error *err = pca_core_write(pid, fd, &opts, &res);
+	err = pca_core_write(pid, fd, &opts, &res);
 	if (!err) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);

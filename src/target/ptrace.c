@@ -145,7 +145,11 @@ void pca_process_access_hint(int32_t pid, char *buf, size_t size)
 			 scope);
 		return;
 	}
-	snprintf(buf, size, "run with sudo, or write a core with `capture -p %d -o FILE` where tracing is allowed", pid);
+	if (geteuid() == 0)
+		snprintf(buf, size,
+			 "even root may not trace it here (a security module such as AppArmor or SELinux, or a process outside this container): run the tool where the process runs, or have the kernel write its core");
+	else
+		snprintf(buf, size, "run with sudo, or as the user that runs process %d", pid);
 }
 
 static bool holds(const struct pca_process_hold *h, int32_t tid)

@@ -7,7 +7,8 @@ but the "core" facts); `stacks -p` shows its Python frame; it answers on its
 pipe afterwards. A process holding 100 MiB is read by a tool that is killed
 (SIGKILL, then SIGTERM) during the read: it runs on and answers each time.
 `--no-stop` gives a result with a warning. A process under another tracer
-gives exit 2 with a message that names the tracer.
+gives exit 2 with a message that names the tracer; so does another user's
+process (run as uid 65534 with setpriv, when the test runs as root).
 
   test_live.py --tool build/pycore-analyze --python PYTHON --workdir DIR
 """
@@ -151,6 +152,20 @@ def main():
     finally:
         corelib.kill_quietly(tracer)
         corelib.kill_quietly(proc)
+    # 4. Another user (when this test runs as root and setpriv exists): exit 2, says whose.
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        proc = subprocess.Popen([args.python, "-c", ECHO], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            corelib._wait_ready(proc, 60)
+            run = corelib.run_tool(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                                    args.tool, "summary", "-p", str(proc.pid)])
+            if run.returncode != 2 or "belongs to uid 0" not in run.stderr:
+                problems.append("summary -p of another user's process: %s" % run.describe())
+        except corelib.CoreError as e:
+            problems.append(str(e))
+        finally:
+            corelib.kill_quietly(proc)
     corelib.conclude("live", problems, [rundir],
                      "live: -p equals a gcore of the paused process; it runs on after the tool, "
                      "also when the tool is killed mid-read; another tracer is exit 2")
