@@ -9,6 +9,7 @@
 #include <gelf.h>
 #include <inttypes.h>
 #include <libelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -52,6 +53,7 @@ struct pca_target {
 	char *execfn;
 	struct pca_target_live live;
 	bool is_live;
+	char live_exe[32];
 	char fname[sizeof(((struct elf_prpsinfo *)0)->pr_fname) + 1]; /* NT_PRPSINFO, NUL-terminated */
 };
 
@@ -537,6 +539,18 @@ struct pca_error *pca_target_set_live(struct pca_target *t, const struct pca_tar
 	t->path = path;
 	t->live = *live;
 	t->is_live = true;
+	t->live.deleted_executable = NULL;
+	char link[64], target[4096];
+	snprintf(link, sizeof(link), "/proc/%d/exe", live->pid);
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	static const char deleted[] = " (deleted)";
+	if (n > (ssize_t)sizeof(deleted) - 1) {
+		target[n] = '\0';
+		if (strcmp(target + n - (sizeof(deleted) - 1), deleted) == 0) {
+			snprintf(t->live_exe, sizeof(t->live_exe), "/proc/%d/exe", live->pid);
+			t->live.deleted_executable = t->live_exe;
+		}
+	}
 	return NULL;
 }
 Elf *pca_target_elf(const struct pca_target *t) { return t->elf; }

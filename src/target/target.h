@@ -48,6 +48,9 @@ struct pca_target_live {
 	double paused_seconds;   /* how long the process was stopped */
 	double read_seconds;     /* the whole copy */
 	uint64_t unreadable_bytes;
+	/* "/proc/PID/exe" when the executable it runs was deleted or replaced
+	 * on disk (an upgrade): that link still opens the file; else NULL. */
+	const char *deleted_executable;
 };
 /* NULL for a core file. */
 const struct pca_target_live *pca_target_live(const struct pca_target *t);

@@ -8,7 +8,9 @@ pipe afterwards. A process holding 100 MiB is read by a tool that is killed
 (SIGKILL, then SIGTERM) during the read: it runs on and answers each time.
 `--no-stop` gives a result with a warning. A process under another tracer
 gives exit 2 with a message that names the tracer; so does another user's
-process (run as uid 65534 with setpriv, when the test runs as root).
+process (run as uid 65534 with setpriv, when the test runs as root). A
+process whose executable was deleted after it started is read (its file
+through /proc/PID/exe).
 
   test_live.py --tool build/pycore-analyze --python PYTHON --workdir DIR
 """
@@ -166,6 +168,23 @@ def main():
             problems.append(str(e))
         finally:
             corelib.kill_quietly(proc)
+    # 5. An executable deleted since it started (an upgrade): read through /proc/PID/exe.
+    exe = os.path.join(rundir, "python-deleted")
+    shutil.copy2(os.path.realpath(args.python), exe)
+    proc = subprocess.Popen([exe, os.path.join(corelib.PROGRAMS, "growth_scenario.py")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        corelib._wait_ready(proc, 60)
+        os.unlink(exe)
+        run = corelib.run_tool([args.tool, "--json", "stacks", "-p", str(proc.pid)])
+        frames = [f for t in (json.loads(run.stdout).get("threads", []) if run.returncode in (0, 1) else [])
+                  for f in t.get("frames", [])]
+        if not any(f.get("function") == "main" for f in frames):
+            problems.append("stacks -p with its executable deleted: %s" % run.describe())
+    except corelib.CoreError as e:
+        problems.append(str(e))
+    finally:
+        corelib.kill_quietly(proc)
     corelib.conclude("live", problems, [rundir],
                      "live: -p equals a gcore of the paused process; it runs on after the tool, "
                      "also when the tool is killed mid-read; another tracer is exit 2")
