@@ -63,8 +63,4 @@ struct pca_error *pca_core_capture(int32_t pid, const char *path,
 				   const struct pca_core_write_options *opts,
 				   struct pca_core_write_result *ret);
 
-/* The live reader: a snapshot of pid in an anonymous memory file, opened as
- * a core. Facts of the read are in pca_target_live(). */
-struct pca_error *pca_target_open_process(int32_t pid, bool no_stop, struct pca_target **ret);
-
 #endif

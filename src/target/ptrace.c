@@ -43,7 +43,8 @@ static void block_fatal(sigset_t *old)
 static void detach_all(struct pca_process_hold *h)
 {
 	for (size_t i = 0; i < h->nthreads; i++)
-		ptrace(PTRACE_DETACH, h->threads[i].tid, NULL, NULL);
+		ptrace(PTRACE_DETACH, h->threads[i].tid, NULL,
+		       (void *)(long)h->threads[i].pending_signal);
 }
 
 /* Detach (async-signal-safe: ptrace, sigaction, raise), then hand the
@@ -249,26 +250,15 @@ static struct pca_error *hold_pass(struct pca_process_hold *h, bool stop, size_t
 				ptrace(PTRACE_DETACH, (pid_t)tid, NULL, NULL);
 				break;
 			}
-			int sig = 0;
+			struct pca_stopped_thread *th = &h->threads[h->nthreads - 1];
 			if (ptrace(PTRACE_INTERRUPT, (pid_t)tid, NULL, NULL) != 0 ||
-			    !wait_stopped((int32_t)tid, &sig)) {
+			    !wait_stopped((int32_t)tid, &th->pending_signal)) {
 				h->nthreads--; /* gone: the kernel dropped the trace */
 				continue;
 			}
-			struct pca_stopped_thread *th = &h->threads[h->nthreads - 1];
 			th->have_regs = ptrace(PTRACE_GETREGS, (pid_t)tid, NULL, &th->regs) == 0;
 			if (ptrace(PTRACE_GETFPREGS, (pid_t)tid, NULL, &th->fpregs) != 0)
 				memset(&th->fpregs, 0, sizeof(th->fpregs));
-			if (sig) {
-				/* Hand the signal back at detach so it is not lost. */
-				ptrace(PTRACE_DETACH, (pid_t)tid, NULL, (void *)(long)sig);
-				if (ptrace(PTRACE_SEIZE, (pid_t)tid, NULL, NULL) != 0 ||
-				    ptrace(PTRACE_INTERRUPT, (pid_t)tid, NULL, NULL) != 0 ||
-				    !wait_stopped((int32_t)tid, &sig)) {
-					h->nthreads--;
-					continue;
-				}
-			}
 		} else {
 			err = add_thread(h, (int32_t)tid, cap);
 		}

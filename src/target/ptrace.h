@@ -22,6 +22,7 @@
 
 struct pca_stopped_thread {
 	int32_t tid;
+	int pending_signal;  /* stopped delivering it: handed back at detach */
 	bool have_regs;
 	struct user_regs_struct regs;
 	struct user_fpregs_struct fpregs;

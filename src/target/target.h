@@ -39,9 +39,11 @@ struct pca_target;
 
 struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret);
 
-/* A live process (core_writer.h: pca_target_open_process) is read as a
- * snapshot core taken while it was held still; these are the facts of that
- * read. */
+/* A running process, read-only: a snapshot core of it taken while it is
+ * held still (process.c; no_stop: while it runs, possibly torn). Errors say
+ * why an attach was refused and what to do. */
+struct pca_error *pca_target_open_process(int32_t pid, bool no_stop, struct pca_target **ret);
+/* The facts of a live read. */
 struct pca_target_live {
 	int32_t pid;
 	bool stopped;            /* false: read while it ran (--no-stop), may be torn */

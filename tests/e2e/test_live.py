@@ -3,7 +3,7 @@
 
 A process waits on its stdin (so its heap does not change): `summary --json
 -p PID` equals `summary --json` of a gcore of the same paused process (all
-but the "core" facts); `stacks -p` shows its Python frame; it answers on its
+but the "core" facts) and `diff CORE -p PID` finds no growth; `stacks -p` shows its Python frame; it answers on its
 pipe afterwards. A process holding 100 MiB is read by a tool that is killed
 (SIGKILL, then SIGTERM) during the read: it runs on and answers each time.
 `--no-stop` gives a result with a warning. A process under another tracer
@@ -91,6 +91,10 @@ def main():
                 if a != b:
                     problems.append("summary --json -p differs from the gcore's:\n%s\n%s"
                                     % (json.dumps(a)[:1500], json.dumps(b)[:1500]))
+                run = corelib.run_tool([args.tool, "--json", "diff", core, "-p", str(proc.pid)])
+                d = json.loads(run.stdout).get("diff", {}) if run.returncode in (0, 1) else {}
+                if d.get("objects") != 0 or d.get("size") != 0:
+                    problems.append("diff CORE -p PID of the same paused process: %s" % run.describe())
                 if facts.get("live") is not True or not 0 <= facts.get("paused_seconds", -1) < 10 \
                         or facts.get("pid") != proc.pid:
                     problems.append("facts of summary -p: %r" % facts)
