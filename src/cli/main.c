@@ -896,6 +896,42 @@ static int run_graph(struct session *s)
 	return finish_status(s);
 }
 
+static void print_captured(const struct options *opts, const char *path, uint64_t bytes,
+			   size_t threads, double seconds, double paused)
+{
+	if (opts->json) {
+		struct pca_json j;
+		pca_json_init(&j, stdout);
+		pca_json_object_begin(&j);
+		pca_json_key(&j, "schema");
+		pca_json_int(&j, 1);
+		pca_json_key(&j, "capture");
+		pca_json_object_begin(&j);
+		pca_json_key(&j, "pid");
+		pca_json_int(&j, opts->pid);
+		pca_json_key(&j, "path");
+		pca_json_string(&j, path);
+		pca_json_key(&j, "bytes");
+		pca_json_uint(&j, bytes);
+		pca_json_key(&j, "threads");
+		pca_json_uint(&j, threads);
+		pca_json_key(&j, "seconds");
+		pca_json_double(&j, seconds);
+		pca_json_key(&j, "paused_seconds");
+		pca_json_double(&j, paused);
+		pca_json_object_end(&j);
+		pca_json_key(&j, "warnings");
+		pca_json_array_begin(&j);
+		pca_json_array_end(&j);
+		pca_json_object_end(&j);
+	} else {
+		char size[32];
+		pca_format_bytes(bytes, size, sizeof(size));
+		printf("captured process %ld (%zu threads) to %s: %s in %.1f s, paused %.2f s\n",
+		       opts->pid, threads, path, size, seconds, paused);
+	}
+}
+
 /* capture: gdb's gcore writes the core into a private directory next to
  * FILE (same file system, so the final rename is atomic); the result is
  * checked as a core before it takes FILE's name. The process is stopped
@@ -952,33 +988,9 @@ static int run_capture_gdb(const struct options *opts)
 			struct stat st;
 			uint64_t bytes = stat(opts->output, &st) == 0 ? (uint64_t)st.st_size : 0;
 			double seconds = pca_now_seconds() - t0;
-			if (opts->json) {
-				struct pca_json j;
-				pca_json_init(&j, stdout);
-				pca_json_object_begin(&j);
-				pca_json_key(&j, "schema");
-				pca_json_int(&j, 1);
-				pca_json_key(&j, "capture");
-				pca_json_object_begin(&j);
-				pca_json_key(&j, "pid");
-				pca_json_int(&j, opts->pid);
-				pca_json_key(&j, "path");
-				pca_json_string(&j, opts->output);
-				pca_json_key(&j, "bytes");
-				pca_json_uint(&j, bytes);
-				pca_json_key(&j, "threads");
-				pca_json_uint(&j, pca_target_thread_count(t));
-				pca_json_object_end(&j);
-				pca_json_key(&j, "warnings");
-				pca_json_array_begin(&j);
-				pca_json_array_end(&j);
-				pca_json_object_end(&j);
-			} else {
-				char size[32];
-				pca_format_bytes(bytes, size, sizeof(size));
-				printf("captured process %ld (%zu threads) to %s: %s in %.1f s\n", opts->pid,
-				       pca_target_thread_count(t), opts->output, size, seconds);
-			}
+			/* gdb keeps the process stopped from attach to detach: all of it */
+			print_captured(opts, opts->output, bytes, pca_target_thread_count(t), seconds,
+				       seconds);
 			status = EXIT_COMPLETE;
 		}
 		pca_target_destroy(t);
@@ -990,42 +1002,6 @@ static int run_capture_gdb(const struct options *opts)
 	free(prefix);
 	free(dir);
 	return status;
-}
-
-static void print_captured(const struct options *opts, const char *path, uint64_t bytes,
-			   size_t threads, double seconds, double paused)
-{
-	if (opts->json) {
-		struct pca_json j;
-		pca_json_init(&j, stdout);
-		pca_json_object_begin(&j);
-		pca_json_key(&j, "schema");
-		pca_json_int(&j, 1);
-		pca_json_key(&j, "capture");
-		pca_json_object_begin(&j);
-		pca_json_key(&j, "pid");
-		pca_json_int(&j, opts->pid);
-		pca_json_key(&j, "path");
-		pca_json_string(&j, path);
-		pca_json_key(&j, "bytes");
-		pca_json_uint(&j, bytes);
-		pca_json_key(&j, "threads");
-		pca_json_uint(&j, threads);
-		pca_json_key(&j, "seconds");
-		pca_json_double(&j, seconds);
-		pca_json_key(&j, "paused_seconds");
-		pca_json_double(&j, paused);
-		pca_json_object_end(&j);
-		pca_json_key(&j, "warnings");
-		pca_json_array_begin(&j);
-		pca_json_array_end(&j);
-		pca_json_object_end(&j);
-	} else {
-		char size[32];
-		pca_format_bytes(bytes, size, sizeof(size));
-		printf("captured process %ld (%zu threads) to %s: %s in %.1f s, paused %.2f s\n",
-		       opts->pid, threads, path, size, seconds, paused);
-	}
 }
 
 static bool ends_with(const char *s, const char *suffix)

@@ -53,6 +53,13 @@ def answers(proc, word):
         sel.close()
 
 
+def start_echo(python):
+    proc = subprocess.Popen([python, "-c", ECHO], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    corelib._wait_ready(proc, 60)
+    return proc
+
+
 def gcore(pid, prefix):
     run = corelib.run_tool(["gcore", "-o", prefix, str(pid)], timeout=120)
     path = "%s.%d" % (prefix, pid)
@@ -119,10 +126,9 @@ def main():
         corelib.kill_quietly(proc)
 
     # 2. The tool killed during the read: the process runs on.
-    proc = subprocess.Popen([args.python, "-c", ECHO], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = None
     try:
-        corelib._wait_ready(proc, 60)
+        proc = start_echo(args.python)
         for i, sig in enumerate([signal.SIGKILL] * 4 + [signal.SIGTERM] * 3 + [signal.SIGINT]):
             tool = subprocess.Popen([args.tool, "summary", "-p", str(proc.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -139,11 +145,9 @@ def main():
         corelib.kill_quietly(proc)
 
     # 3. Another tracer: exit 2, and the message names it.
-    proc = subprocess.Popen([args.python, "-c", ECHO], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    tracer = None
+    proc = tracer = None
     try:
-        corelib._wait_ready(proc, 60)
+        proc = start_echo(args.python)
         tracer = subprocess.Popen([sys.executable, "-c", TRACER, str(proc.pid)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         said = tracer.stdout.readline().decode().strip()
@@ -160,10 +164,9 @@ def main():
         corelib.kill_quietly(proc)
     # 4. Another user (when this test runs as root and setpriv exists): exit 2, says whose.
     if os.geteuid() == 0 and shutil.which("setpriv"):
-        proc = subprocess.Popen([args.python, "-c", ECHO], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = None
         try:
-            corelib._wait_ready(proc, 60)
+            proc = start_echo(args.python)
             run = corelib.run_tool(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
                                     args.tool, "summary", "-p", str(proc.pid)])
             if run.returncode != 2 or "belongs to uid 0" not in run.stderr:
