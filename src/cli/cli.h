@@ -34,8 +34,12 @@ struct pca_options {
 	size_t ndebug_dirs;
 	long limit;
 	const char *core;
-	long pid;             /* -p: a live process instead of CORE (capture, watch today) */
+	long pid;             /* -p: a live process instead of CORE; capture, watch: the process */
+	bool no_stop;         /* --no-stop: read the process while it runs */
+	bool live;            /* the session reads process `pid` instead of `core` */
 	const char *core2;    /* PCA_CMD_TWO_CORES: the second core */
+	bool core2_live;      /* diff CORE -p PID: the second is the process */
+	char process_name[32]; /* "process PID": core (or core2) names it with -p */
 };
 
 /* What a command's session must build, each implying the ones before. */
@@ -89,7 +93,7 @@ struct pca_command {
 
 /* Positional-argument helpers for the args hooks (main.c). */
 void pca_cli_usage(FILE *out);
-/* CORE at argv[*pos] (none with -p PID): 0, or EXIT_USAGE after the usage. */
+/* CORE at argv[*pos] (none with -p PID, opts->live): 0, or EXIT_USAGE after the usage. */
 int pca_cli_take_core(int argc, char **argv, int *pos, struct pca_options *opts);
 /* [EXECUTABLE], then nothing more: 0, or EXIT_USAGE after a message. */
 int pca_cli_take_rest(int argc, char **argv, int pos, struct pca_options *opts);

@@ -4,13 +4,18 @@
 #include "cli/session.h"
 #include "report/sections.h"
 
-/* CORE CORE2 [EXECUTABLE] */
+/* CORE CORE2 [EXECUTABLE], or CORE -p PID [EXECUTABLE]: the process now */
 int pca_cmd_diff_args(const struct pca_command *cmd, int argc, char **argv, int pos,
 		      struct pca_options *opts)
 {
 	int status = pca_cli_take_core(argc, argv, &pos, opts);
 	if (status)
 		return status;
+	if (opts->pid > 0) {
+		opts->core2 = opts->process_name;
+		opts->core2_live = true;
+		return pca_cli_take_rest(argc, argv, pos, opts);
+	}
 	if (pos >= argc) {
 		fprintf(stderr, "pycore-analyze: %s needs a second core: %s CORE CORE2\n", cmd->name, cmd->name);
 		return PCA_EXIT_USAGE;

@@ -44,10 +44,10 @@ static const struct pca_command commands[] = {
 	 "graph ADDR: a DOT graph of the referrers and referents around the object (dot -Tsvg)",
 	 pca_cmd_object_args},
 	{"capture", 0, PCA_CMD_NO_SESSION, NULL, pca_cmd_capture,
-	 "capture -p PID -o FILE: write a core of a running process (with gdb's gcore)",
+	 "capture -p PID -o FILE: write a core of a running process (FILE.zst: compressed)",
 	 NULL, &pca_capture_options},
 	{"watch", 0, PCA_CMD_NO_SESSION, NULL, pca_cmd_watch,
-	 "watch -p PID -o FILE --rss SIZE: capture once the process's resident memory reaches SIZE",
+	 "watch -p PID -o FILE --rss SIZE | --limit-pct P: capture before the process runs out of memory",
 	 NULL, &pca_capture_options},
 	{"gdb", 0, PCA_CMD_NO_SESSION | PCA_CMD_OWN_ARGV, NULL, run_gdb,
 	 "gdb [COMMAND] [ARGS]: the helper of gdb's `pycore` command (gdb/pycore.gdb), state on stdin"},
@@ -82,7 +82,9 @@ void pca_cli_usage(FILE *out)
 		"  --debug-dir DIR   also look for debug info in DIR (repeatable)\n"
 		"  -n, --limit N     rows per table (default 20)\n"
 		"  --no-progress     no progress on stderr\n"
-		"  -p, --pid PID     capture, watch: the running process\n");
+		"  -p, --pid PID     read the running process PID instead of a core (read-only;\n"
+		"                    stopped while its memory is copied); capture, watch: the process\n"
+		"  --no-stop         -p: do not stop the process (the result may be torn)\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (first_with_options(i))
 			fputs(commands[i].options->help, out);
@@ -95,7 +97,7 @@ void pca_cli_usage(FILE *out)
 
 int pca_cli_take_core(int argc, char **argv, int *pos, struct pca_options *opts)
 {
-	if (opts->pid > 0) /* -p PID instead of CORE: the session reads the process */
+	if (opts->live) /* -p PID instead of CORE: the session reads the process */
 		return 0;
 	if (*pos >= argc) {
 		pca_cli_usage(stderr);
@@ -150,7 +152,7 @@ static const struct pca_command_options *options_with(int c)
 	return NULL;
 }
 
-enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION };
+enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION, OPT_NO_STOP };
 enum { MAX_LONG_OPTIONS = 64 };
 
 static const struct option common_long_options[] = {
@@ -162,6 +164,7 @@ static const struct option common_long_options[] = {
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"pid", required_argument, NULL, 'p'},
+	{"no-stop", no_argument, NULL, OPT_NO_STOP},
 	{NULL, 0, NULL, 0},
 };
 
@@ -196,6 +199,9 @@ static int parse_options(int argc, char **argv, struct pca_options *opts)
 			}
 			break;
 		}
+		case OPT_NO_STOP:
+			opts->no_stop = true;
+			break;
 		case OPT_JSON:
 			opts->json = true;
 			break;
@@ -261,6 +267,15 @@ int main(int argc, char **argv)
 		cmd = find_command("report");
 	if (cmd->flags & PCA_CMD_NO_SESSION)
 		return cmd->run_alone(&opts, argc, argv, pos);
+	/* -p PID reads the running process where a core would be named;
+	 * diff CORE -p PID compares a core with the process now (cmd_diff.c). */
+	if (opts.pid > 0) {
+		snprintf(opts.process_name, sizeof(opts.process_name), "process %ld", opts.pid);
+		if (!(cmd->flags & PCA_CMD_TWO_CORES)) {
+			opts.live = true;
+			opts.core = opts.process_name;
+		}
+	}
 	status = (cmd->args ? cmd->args : core_args)(cmd, argc, argv, pos, &opts);
 	if (status)
 		return status;

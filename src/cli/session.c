@@ -59,14 +59,26 @@ int pca_cli_status(const struct pca_session *s)
 
 struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 {
-	if (s->opts->pid > 0) /* -p: the live-process target is not there yet */
-		return pca_error_create(PCA_ERROR_USAGE,
-					"reading a live process (-p) is not supported yet: take a core with `capture -p %ld -o FILE` and analyse the file",
-					s->opts->pid);
-	struct pca_error *err = pca_target_open_core(s->opts->core, &s->target);
+	struct pca_error *err =
+		s->opts->live ? pca_target_open_process((int32_t)s->opts->pid, s->opts->no_stop, &s->target)
+			      : pca_target_open_core(s->opts->core, &s->target);
 	if (err)
 		return err;
 	s->facts.core_path = s->opts->core;
+	const struct pca_target_live *live = pca_target_live(s->target);
+	if (live) {
+		s->facts.live = true;
+		s->facts.live_stopped = live->stopped;
+		s->facts.paused_seconds = live->paused_seconds;
+		if (!live->stopped)
+			pca_warnings_add(&s->warnings,
+					 "process %d was read while it ran (--no-stop): the result may be torn",
+					 live->pid);
+		if (live->unreadable_bytes)
+			pca_warnings_add(&s->warnings,
+					 "%llu bytes of process %d could not be read (saved as zeros)",
+					 (unsigned long long)live->unreadable_bytes, live->pid);
+	}
 	s->facts.compression = pca_target_compression(s->target);
 	s->facts.pid = pca_target_pid(s->target);
 	s->facts.signal = pca_target_signal(s->target);
@@ -127,6 +139,7 @@ struct pca_error *pca_session_open_second(struct pca_session *s, enum pca_need n
 	s->second = b;
 	s->second_opts = *s->opts;
 	s->second_opts.core = s->opts->core2;
+	s->second_opts.live = s->opts->core2_live;
 	b->opts = &s->second_opts;
 	b->progress = s->progress;
 	pca_warnings_init(&b->warnings);

@@ -94,6 +94,12 @@ void pca_json_uint(struct pca_json *j, uint64_t v)
 	fprintf(j->out, "%" PRIu64, v);
 }
 
+void pca_json_double(struct pca_json *j, double v)
+{
+	before_value(j);
+	fprintf(j->out, "%.3f", v);
+}
+
 void pca_json_bool(struct pca_json *j, bool v)
 {
 	before_value(j);

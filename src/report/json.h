@@ -28,6 +28,7 @@ void pca_json_string(struct pca_json *j, const char *s); /* NULL -> null */
 void pca_json_int(struct pca_json *j, int64_t v);
 void pca_json_uint(struct pca_json *j, uint64_t v);
 void pca_json_bool(struct pca_json *j, bool v);
+void pca_json_double(struct pca_json *j, double v); /* 3 decimals: seconds */
 void pca_json_null(struct pca_json *j);
 void pca_json_address(struct pca_json *j, uint64_t addr); /* "0x..." lower-case */
 

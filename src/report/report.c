@@ -13,6 +13,10 @@ void pca_report_facts_text(FILE *out, const struct pca_facts *f)
 {
 	fprintf(out, "core:        %s (%s%spid %d", f->core_path, f->compression ? f->compression : "",
 		f->compression ? "-compressed, " : "", f->pid);
+	if (f->live && f->live_stopped)
+		fprintf(out, ", live, paused %.2f s", f->paused_seconds);
+	else if (f->live)
+		fprintf(out, ", live, read while it ran");
 	/* gcore and debuggers leave the process stopped, not killed */
 	if (f->signal == SIGSTOP || f->signal == SIGTRAP)
 		fprintf(out, ", stopped by signal %d: a snapshot of a running process", f->signal);
@@ -75,6 +79,12 @@ void pca_report_json_begin(struct pca_json *j, const struct pca_facts *f)
 	if (f->compression) {
 		pca_json_key(j, "compression");
 		pca_json_string(j, f->compression);
+	}
+	if (f->live) {
+		pca_json_key(j, "live");
+		pca_json_bool(j, true);
+		pca_json_key(j, "paused_seconds");
+		pca_json_double(j, f->live_stopped ? f->paused_seconds : 0);
 	}
 	pca_json_object_end(j);
 	if (f->layout) {

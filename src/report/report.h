@@ -22,6 +22,9 @@ struct pca_facts {
 	const char *python_file;
 	int32_t pid;
 	int32_t signal;
+	bool live;                 /* read from a running process (-p) */
+	bool live_stopped;         /* it was stopped for the read (not --no-stop) */
+	double paused_seconds;
 	const struct pca_layout *layout; /* NULL when not resolved */
 };
 

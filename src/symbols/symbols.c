@@ -37,6 +37,38 @@ struct module_scan {
 
 static const char default_debug_root[] = "/usr/lib/debug";
 
+/* The live target whose deleted files find_elf_live may open. libdwfl's
+ * find_elf callback gets no pointer of ours, and at most one live session
+ * is open at a time (diff CORE -p PID has one live side). */
+static struct pca_target *live_target;
+
+/* For a live process: a library deleted or replaced on disk since it was
+ * loaded (an upgrade) is found by the name the dynamic linker recorded, which
+ * is gone; the snapshot's NT_FILE names it /proc/PID/map_files/START-END,
+ * which still opens it. libdwfl checks the build-id of what we return. */
+static int find_elf_live(Dwfl_Module *mod, void **userdata, const char *modname,
+			 Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	int fd = dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+	if (fd >= 0 || *elfp || !live_target)
+		return fd;
+	Dwarf_Addr start, end;
+	dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
+	const struct pca_target_mapping *m = pca_target_mappings(live_target);
+	for (size_t i = 0; i < pca_target_mapping_count(live_target); i++) {
+		if (m[i].start < start || m[i].start >= end || m[i].file_offset != 0 ||
+		    !strstr(m[i].path, "/map_files/"))
+			continue;
+		fd = open(m[i].path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			free(*file_name);
+			*file_name = strdup(m[i].path);
+			return fd;
+		}
+	}
+	return -1;
+}
+
 static void hex_build_id(const unsigned char *bits, int len, char *out, size_t out_size)
 {
 	size_t pos = 0;
@@ -208,6 +240,10 @@ struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbol
 	if (err)
 		goto fail;
 	s->callbacks.find_elf = dwfl_build_id_find_elf;
+	if (pca_target_live(t)) {
+		live_target = t;
+		s->callbacks.find_elf = find_elf_live;
+	}
 	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->callbacks);
@@ -216,7 +252,13 @@ struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbol
 		goto fail;
 	}
 	dwfl_report_begin(s->dwfl);
-	int n = dwfl_core_file_report(s->dwfl, pca_target_elf(t), opts->executable);
+	/* A live process whose executable was deleted or replaced on disk: its
+	 * recorded path is gone, /proc/PID/exe still opens the file it runs. */
+	const struct pca_target_live *live = pca_target_live(t);
+	const char *core_exe = opts->executable;
+	if (!core_exe && live && live->deleted_executable)
+		core_exe = live->deleted_executable;
+	int n = dwfl_core_file_report(s->dwfl, pca_target_elf(t), core_exe);
 	dwfl_report_end(s->dwfl, NULL, NULL);
 	if (n < 0) {
 		err = pca_error_create(PCA_ERROR_FORMAT, "%s: cannot list the modules of the core: %s",
@@ -294,6 +336,8 @@ void pca_symbols_destroy(struct pca_symbols *s)
 {
 	if (!s)
 		return;
+	if (live_target == s->target)
+		live_target = NULL;
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	pca_dwarf_types_destroy(s->types);

@@ -10,6 +10,7 @@
 #include <gelf.h>
 #include <inttypes.h>
 #include <libelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -52,6 +53,9 @@ struct pca_target {
 	bool compressed_truncated; /* the compressed stream ended early */
 	uint64_t execfn_addr, entry;
 	char *execfn;
+	struct pca_target_live live;
+	bool is_live;
+	char live_exe[32];
 	char fname[sizeof(((struct elf_prpsinfo *)0)->pr_fname) + 1]; /* NT_PRPSINFO, NUL-terminated */
 };
 
@@ -515,6 +519,36 @@ struct pca_error *pca_target_attach_file(struct pca_target *t, uint64_t addr,
 }
 
 const char *pca_target_path(const struct pca_target *t) { return t->path; }
+
+const struct pca_target_live *pca_target_live(const struct pca_target *t)
+{
+	return t->is_live ? &t->live : NULL;
+}
+
+struct pca_error *pca_target_set_live(struct pca_target *t, const struct pca_target_live *live)
+{
+	/* Messages that name the core ("not the one in ...") name the process. */
+	char *path = pca_asprintf("process %d", live->pid);
+	if (!path)
+		return &pca_error_nomem;
+	free(t->path);
+	t->path = path;
+	t->live = *live;
+	t->is_live = true;
+	t->live.deleted_executable = NULL;
+	char link[64], target[4096];
+	snprintf(link, sizeof(link), "/proc/%d/exe", live->pid);
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	static const char deleted[] = " (deleted)";
+	if (n > (ssize_t)sizeof(deleted) - 1) {
+		target[n] = '\0';
+		if (strcmp(target + n - (sizeof(deleted) - 1), deleted) == 0) {
+			snprintf(t->live_exe, sizeof(t->live_exe), "/proc/%d/exe", live->pid);
+			t->live.deleted_executable = t->live_exe;
+		}
+	}
+	return NULL;
+}
 Elf *pca_target_elf(const struct pca_target *t) { return t->elf; }
 int32_t pca_target_pid(const struct pca_target *t) { return t->pid; }
 int32_t pca_target_signal(const struct pca_target *t) { return t->signal; }

@@ -38,6 +38,26 @@ struct pca_target_mapping {
 struct pca_target;
 
 struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret);
+
+/* A running process, read-only: a snapshot core of it taken while it is
+ * held still (process.c; no_stop: while it runs, possibly torn). Errors say
+ * why an attach was refused and what to do. */
+struct pca_error *pca_target_open_process(int32_t pid, bool no_stop, struct pca_target **ret);
+/* The facts of a live read. */
+struct pca_target_live {
+	int32_t pid;
+	bool stopped;            /* false: read while it ran (--no-stop), may be torn */
+	double paused_seconds;   /* how long the process was stopped */
+	double read_seconds;     /* the whole copy */
+	uint64_t unreadable_bytes;
+	/* "/proc/PID/exe" when the executable it runs was deleted or replaced
+	 * on disk (an upgrade): that link still opens the file; else NULL. */
+	const char *deleted_executable;
+};
+/* NULL for a core file. */
+const struct pca_target_live *pca_target_live(const struct pca_target *t);
+/* For the live reader only: mark t as a snapshot of a live process. */
+struct pca_error *pca_target_set_live(struct pca_target *t, const struct pca_target_live *live);
 void pca_target_destroy(struct pca_target *t);
 
 /* Copy len bytes at addr; a fault error names the first missing address. */

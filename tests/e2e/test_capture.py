@@ -1,7 +1,12 @@
 #!/usr/bin/python3
 """End-to-end test of `capture -p PID -o FILE`: a running Python process is
-captured (gcore) without being killed, goes on running, and the file is a
-core the tool reads: the process's stack and its CACHE of 1000 entries.
+captured (our own core writer) without being killed, goes on running, and
+the file is a core the tool reads: the process's stack and its CACHE of 1000
+entries. The same paused process captured by gdb's gcore gives the same
+`summary --json` and `caches --json` (but for the "core" facts); `gdb -batch
+-ex bt` shows its C frames and `eu-stack --core` its threads; FILE.zst is
+written compressed and read the same; the file is mode 0600 and no
+temporary file is left. `--gdb` still uses gcore.
 A process that does not exist gives exit 2 and one line saying what to check.
 
   test_capture.py --tool build/pycore-analyze --python PYTHON --workdir DIR
@@ -15,6 +20,56 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corelib  # noqa: E402
+
+
+def same_json(args, a, b, command):
+    """COMMAND --json of cores A and B, without their "core" facts."""
+    docs = []
+    for core in (a, b):
+        run = corelib.run_tool([args.tool, "--json", command, core])
+        try:
+            doc = json.loads(run.stdout)
+        except ValueError:
+            return "%s of %s: %s" % (command, core, run.describe())
+        doc.pop("core", None)
+        docs.append((run.returncode, doc))
+    if docs[0] != docs[1]:
+        return "%s --json of %s and %s differ:\n%s\n%s" % (
+            command, a, b, json.dumps(docs[0])[:1500], json.dumps(docs[1])[:1500])
+    return None
+
+
+def compare_with_gcore(args, pid, ours, rundir):
+    """Our core of the paused process against gcore's, gdb and eu-stack."""
+    problems = []
+    if os.stat(ours).st_mode & 0o777 != 0o600:
+        problems.append("%s has mode %o, expected 600" % (ours, os.stat(ours).st_mode & 0o777))
+    left = [f for f in os.listdir(rundir) if ".tmp" in f]
+    if left:
+        problems.append("temporary files left: %r" % left)
+    zst = os.path.join(rundir, "captured.core.zst")
+    run = corelib.run_tool([args.tool, "capture", "-p", str(pid), "-o", zst])
+    with open(zst, "rb") as f:
+        magic = f.read(4)
+    if run.returncode != 0 or magic != b"\x28\xb5\x2f\xfd" or "paused" not in run.stdout:
+        problems.append("capture to .zst: %s (magic %r)" % (run.describe(), magic))
+    gdbcore = os.path.join(rundir, "gdb.core")
+    run = corelib.run_tool([args.tool, "capture", "--gdb", "-p", str(pid), "-o", gdbcore], timeout=120)
+    if run.returncode != 0:
+        return problems + ["capture --gdb: %s" % run.describe()]
+    for command in ("summary", "caches", "stacks"):
+        for core in (ours, zst):
+            diff = same_json(args, core, gdbcore, command)
+            if diff:
+                problems.append(diff)
+    exe = os.path.realpath("/proc/%d/exe" % pid)
+    run = corelib.run_tool(["gdb", "-nx", "-batch", "-ex", "bt", exe, ours], timeout=120)
+    if run.returncode != 0 or "#1 " not in run.stdout or "main" not in run.stdout:
+        problems.append("gdb bt of our core: %s" % run.describe())
+    run = corelib.run_tool(["eu-stack", "--core", ours], timeout=120)
+    if run.returncode != 0 or "TID %d:" % pid not in run.stdout or "#1 " not in run.stdout:
+        problems.append("eu-stack --core of our core: %s" % run.describe())
+    return problems
 
 
 def main():
@@ -33,6 +88,8 @@ def main():
         run = corelib.run_tool([args.tool, "--json", "capture", "-p", str(proc.pid), "-o", out])
         if run.returncode != 0 or json.loads(run.stdout or "{}").get("capture", {}).get("pid") != proc.pid:
             problems.append("capture: %s" % run.describe())
+        if not problems:
+            problems.extend(compare_with_gcore(args, proc.pid, out, rundir))
         # it goes on running: the next step of the program answers
         proc.stdin.write(b"go\n")
         proc.stdin.flush()
