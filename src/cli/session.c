@@ -70,7 +70,8 @@ struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 		s->facts.live = true;
 		s->facts.live_stopped = live->stopped;
 		s->facts.paused_seconds = live->paused_seconds;
-		if (!live->stopped)
+		s->facts.live_already_stopped = live->already_stopped;
+		if (!live->stopped && !live->already_stopped)
 			pca_warnings_add(&s->warnings,
 					 "process %d was read while it ran (--no-stop): the result may be torn",
 					 live->pid);

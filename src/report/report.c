@@ -15,6 +15,8 @@ void pca_report_facts_text(FILE *out, const struct pca_facts *f)
 		f->compression ? "-compressed, " : "", f->pid);
 	if (f->live && f->live_stopped)
 		fprintf(out, ", live, paused %.2f s", f->paused_seconds);
+	else if (f->live && f->live_already_stopped)
+		fprintf(out, ", live, stopped by its debugger: a consistent read");
 	else if (f->live)
 		fprintf(out, ", live, read while it ran");
 	/* gcore and debuggers leave the process stopped, not killed */
@@ -85,6 +87,10 @@ void pca_report_json_begin(struct pca_json *j, const struct pca_facts *f)
 		pca_json_bool(j, true);
 		pca_json_key(j, "paused_seconds");
 		pca_json_double(j, f->live_stopped ? f->paused_seconds : 0);
+		if (f->live_already_stopped) {
+			pca_json_key(j, "already_stopped");
+			pca_json_bool(j, true);
+		}
 	}
 	pca_json_object_end(j);
 	if (f->layout) {

@@ -24,6 +24,7 @@ struct pca_facts {
 	int32_t signal;
 	bool live;                 /* read from a running process (-p) */
 	bool live_stopped;         /* it was stopped for the read (not --no-stop) */
+	bool live_already_stopped; /* --no-stop on a process a debugger held stopped */
 	double paused_seconds;
 	const struct pca_layout *layout; /* NULL when not resolved */
 };

@@ -658,6 +658,7 @@ struct pca_error *pca_core_write(int32_t pid, int fd, const struct pca_core_writ
 	if (!err)
 		err = write_core(&p, &hold, &s, opts, ret);
 	ret->paused_seconds = pca_process_release(&hold);
+	ret->already_stopped = !err && hold.already_stopped;
 	if (!err && s.zstd)
 		err = zstd_step(&s, NULL, 0, ZSTD_e_end);
 	plan_deinit(&p);

@@ -44,6 +44,8 @@ struct pca_core_write_result {
 	uint64_t unreadable_bytes; /* saved as zeros: neither reader could read them */
 	size_t threads;
 	double paused_seconds;     /* 0 with no_stop */
+	bool already_stopped;      /* no_stop, but every thread was stopped throughout
+				    * (by a debugger): a consistent copy */
 	double seconds;            /* the whole write */
 };
 

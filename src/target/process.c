@@ -81,6 +81,7 @@ struct pca_error *pca_target_open_process(int32_t pid, bool no_stop, struct pca_
 	struct pca_target_live live = {
 		.pid = pid,
 		.stopped = !no_stop,
+		.already_stopped = no_stop && res.already_stopped,
 		.paused_seconds = res.paused_seconds,
 		.read_seconds = res.seconds,
 		.unreadable_bytes = res.unreadable_bytes,

@@ -191,6 +191,46 @@ static bool wait_stopped(int32_t tid, int *pending_signal)
 	return false;
 }
 
+/* Whether thread tid of pid is stopped: state t (tracing stop: a debugger
+ * holds it) or T (job control) in /proc/PID/task/TID/stat. */
+static bool thread_is_stopped(int32_t pid, int32_t tid)
+{
+	char path[96], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "TID (COMM) S ...": COMM may hold ") ", so the last ')' ends it */
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 't' || p[2] == 'T');
+}
+
+/* Every listed thread is stopped, and no thread is unlisted. */
+static bool all_threads_stopped(const struct pca_process_hold *h)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", h->pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	size_t seen = 0;
+	bool all = true;
+	struct dirent *e;
+	while (all && (e = readdir(d))) {
+		char *end;
+		long tid = strtol(e->d_name, &end, 10);
+		if (*end || tid <= 0)
+			continue;
+		seen++;
+		all = holds(h, (int32_t)tid) && thread_is_stopped(h->pid, (int32_t)tid);
+	}
+	closedir(d);
+	return all && seen == h->nthreads;
+}
+
 static struct pca_error *hold_error(int32_t pid, int err)
 {
 	char hint[512];
@@ -291,6 +331,8 @@ struct pca_error *pca_process_hold(int32_t pid, bool stop, struct pca_process_ho
 				       "process %d keeps creating threads: cannot stop all of them", pid);
 	if (!err && ret->nthreads == 0)
 		err = hold_error(pid, ESRCH);
+	if (!err && !stop)
+		ret->already_stopped = all_threads_stopped(ret);
 	if (err) {
 		if (stop)
 			detach_all(ret);
@@ -317,6 +359,11 @@ double pca_process_release(struct pca_process_hold *h)
 		seconds = pca_monotonic_seconds() - h->stop_time;
 		held = NULL;
 		restore_handlers();
+	} else if (h->already_stopped) {
+		/* still stopped after the copy: it did not run in between (a
+		 * resume and a new stop meanwhile would need the debugger to act
+		 * while its own command runs) */
+		h->already_stopped = all_threads_stopped(h);
 	}
 	free(h->threads);
 	h->threads = NULL;

@@ -31,6 +31,10 @@ struct pca_stopped_thread {
 struct pca_process_hold {
 	int32_t pid;
 	bool stopped;               /* false: --no-stop, threads listed only */
+	/* --no-stop: every thread was already stopped (state t or T, e.g. held
+	 * by gdb) when listed and still was at the release: the read saw one
+	 * instant, as if we had stopped it. */
+	bool already_stopped;
 	struct pca_stopped_thread *threads;
 	size_t nthreads;
 	double stop_time;           /* pca_now-style seconds when the stop began */
@@ -42,7 +46,8 @@ struct pca_process_hold {
  * to do. On error nothing stays attached. */
 struct pca_error *pca_process_hold(int32_t pid, bool stop, struct pca_process_hold *ret);
 /* Detach every thread (the process runs on); returns the seconds it was
- * stopped (0 for a listing). Safe to call twice. */
+ * stopped (0 for a listing). A listing re-checks already_stopped. Safe to
+ * call twice. */
 double pca_process_release(struct pca_process_hold *h);
 
 /* Seconds on a monotonic clock. */

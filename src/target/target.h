@@ -47,6 +47,8 @@ struct pca_error *pca_target_open_process(int32_t pid, bool no_stop, struct pca_
 struct pca_target_live {
 	int32_t pid;
 	bool stopped;            /* false: read while it ran (--no-stop), may be torn */
+	bool already_stopped;    /* --no-stop, but every thread was stopped by another
+				  * (gdb) throughout the read: consistent, not torn */
 	double paused_seconds;   /* how long the process was stopped */
 	double read_seconds;     /* the whole copy */
 	uint64_t unreadable_bytes;
