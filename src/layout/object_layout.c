@@ -71,6 +71,25 @@ static const struct c_type_spec specs[] = {
 	{"operator.attrgetter", "attrgetterobject", {"attr"}},
 	{"operator.itemgetter", "itemgetterobject", {"item"}},
 	{"operator.methodcaller", "methodcallerobject", {"name", "args", "kwds"}},
+	/* Objects/exceptions.c BaseException_traverse: PyException_HEAD's
+	 * members (notes 3.11+). Subclasses with their own struct visit these
+	 * and their own (the first known type up tp_base wins, so each lists
+	 * the head too); the others (ValueError, KeyError, ...) are plain
+	 * PyBaseExceptionObject and find BaseException up the chain. */
+	{"BaseException", "PyBaseExceptionObject", {"dict", "args", "notes", "traceback", "context", "cause"}},
+	{"OSError", "PyOSErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "myerrno", "strerror", "filename", "filename2"}},
+	{"SyntaxError", "PySyntaxErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "msg", "filename", "lineno", "offset", "end_lineno", "end_offset", "text", "print_file_and_line"}},
+	{"ImportError", "PyImportErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "msg", "name", "path", "name_from"}},
+	{"UnicodeEncodeError", "PyUnicodeErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "encoding", "object", "reason"}},
+	{"UnicodeDecodeError", "PyUnicodeErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "encoding", "object", "reason"}},
+	{"UnicodeTranslateError", "PyUnicodeErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "encoding", "object", "reason"}},
+	{"SystemExit", "PySystemExitObject", {"dict", "args", "notes", "traceback", "context", "cause", "code"}},
+	{"StopIteration", "PyStopIterationObject", {"dict", "args", "notes", "traceback", "context", "cause", "value"}},
+	{"NameError", "PyNameErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "name"}},
+	{"AttributeError", "PyAttributeErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "obj", "name"}},
+	{"BaseExceptionGroup", "PyBaseExceptionGroupObject", {"dict", "args", "notes", "traceback", "context", "cause", "msg", "excs"}},
+	/* Python/traceback.c tb_traverse. */
+	{"traceback", "PyTracebackObject", {"tb_next", "tb_frame"}},
 };
 enum { NSPECS = sizeof(specs) / sizeof(specs[0]) };
 
