@@ -41,6 +41,7 @@ static const struct {
 	{"function", &pca_function_ops},
 	{"module", &pca_module_ops},
 	{"functools._lru_cache_wrapper", &pca_lru_cache_ops},
+	{"functools._lru_list_elem", &pca_lru_link_ops},
 };
 
 static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp *interp)
@@ -232,6 +233,7 @@ static void type_c_base(struct pca_objects *o, struct pca_type_info *t)
 		cur = base;
 	}
 	t->kind = t->ops->kind;
+	t->traversed_by_owner = t->ops->traversed_by_owner;
 }
 
 static bool methods_define_sizeof(struct pca_objects *o, uint64_t type)
