@@ -30,6 +30,9 @@ The truth (pycore-analyze's `summary` implements the same definition):
          object is reachable only that way; 3.11+ frames of finished calls,
          kept by the CAUGHT exceptions' tracebacks, own their locals and gc
          shows them)
+       + for type objects: tp_bases and tp_mro (a static type, which gc does
+         not see, holds them; on 3.6-3.10 they are untracked tuples that
+         nothing else refers to)
        + for dicts (and dict subclasses): the keys. dict_traverse does not
          visit keys of str-keyed tables (str cannot form cycles), but they
          are objects the program reaches (contract: "every Python object the
@@ -491,6 +494,8 @@ def compute_truth():
     get_referents = gc.get_referents
     getsizeof = sys.getsizeof
     dict_keys = dict.keys
+    type_bases = type.__dict__["__bases__"].__get__
+    type_mro = type.__dict__["__mro__"].__get__
 
     # R: the collector's lists, thread stacks, sys.modules.
     gc_tracked = 0                       # objects in all the collector's lists
@@ -529,7 +534,7 @@ def compute_truth():
             failures[t] = failures.get(t, 0) + 1
         rec = per_type.get(t)
         if rec is None:
-            rec = per_type[t] = [0, 0, issubclass(t, dict)]
+            rec = per_type[t] = [0, 0, issubclass(t, dict), issubclass(t, type)]
         rec[0] += 1
         rec[1] += size
         extend(get_referents(o))
@@ -558,6 +563,11 @@ def compute_truth():
                     extend(list(o.f_locals.values()))
                 else:
                     push(o.f_locals)
+        elif rec[3]:
+            # a static type's bases and mro (gc does not see static types;
+            # ctypes.Structure's metatype is not `type`)
+            push(type_bases(o))
+            push(type_mro(o))
         elif rec[2]:
             extend(dict_keys(o))
         if dump:
@@ -577,7 +587,7 @@ def compute_truth():
     types_out = {}
     total_objects = 0
     total_size = 0
-    for t, (count, size, _) in per_type.items():
+    for t, (count, size, _, _) in per_type.items():
         name = type_name(t)
         entry = types_out.get(name)
         if entry is None:

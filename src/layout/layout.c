@@ -109,6 +109,8 @@ static const struct pca_member_role field_specs[] = {
 	{PCA_F_HT_QUALNAME, PCA_S_HEAPTYPE, true, {"ht_qualname"}},
 	{PCA_F_HT_NAME, PCA_S_HEAPTYPE, true, {"ht_name"}},
 	{PCA_F_TP_DICT, PCA_S_TYPE, true, {"tp_dict"}},
+	{PCA_F_TP_BASES, PCA_S_TYPE, false, {"tp_bases"}},
+	{PCA_F_TP_MRO, PCA_S_TYPE, false, {"tp_mro"}},
 	{PCA_F_DICT_USED, PCA_S_DICT, true, {"ma_used"}},
 	{PCA_F_DICT_KEYS, PCA_S_DICT, true, {"ma_keys"}},
 	{PCA_F_DICT_VALUES, PCA_S_DICT, true, {"ma_values"}},
