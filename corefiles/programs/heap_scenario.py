@@ -218,6 +218,11 @@ def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
 
 
+@functools.lru_cache(maxsize=32)
+def square(n):
+    return n * n
+
+
 # --- the permanent generation ------------------------------------------------------
 
 def freeze_startup_heap():
@@ -429,6 +434,7 @@ BIG_INT_LIST = list(range(1000000, 1100000))       # 100000 distinct ints
 BIG_STR_DICT = {"key%06d" % i: i for i in range(20000)}
 FIB_200 = fib(200)                                  # an lru_cache with 201 entries
 CAUGHT = make_caught()
+SQUARES = [square(i % 50) for i in range(100)]     # a bounded lru_cache: 32 links
 GENERATOR = (x * 2 for x in LISTS[1])
 next(GENERATOR)                                     # suspended, holds its frame
 
@@ -635,6 +641,11 @@ def warm_up(path):
     write_file(scratch, json.dumps({"b": [1, 2.5, None, "x"], "a": True},
                                    sort_keys=True).encode("ascii"))
     os.unlink(scratch)
+    # 3.6-3.9 ready functools._lru_list_elem (SQUARES' links) lazily, on the
+    # first attribute lookup (the truth's sys.getsizeof), making its
+    # tp_dict, tp_mro, tp_bases and a weakref in object's subclasses: let a
+    # truth do that now.
+    compute_truth()
     sys.stdout.write("heap built\n")
     sys.stdout.flush()
 

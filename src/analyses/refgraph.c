@@ -205,13 +205,24 @@ static struct pca_error *find_roots(struct pca_objects *objects, const struct pc
 		if (objects->infos[heap->type[v]].kind == PCA_KIND_MODULE)
 			add_root(&rb, v, PCA_ROOT_MODULE);
 	pca_interp_for_each_frame(objects->interp, frame_roots, &rb);
+	/* The references nothing in the graph explains (tests/e2e/
+	 * test_external.py sums them per type: each must be something named). */
+	bool dump = pca_log_dump_begin(PCA_LOG_DUMP_EXTERNAL);
 	for (uint32_t v = 0; v < heap->count && !rb.err; v++) {
 		uint64_t refcnt = 0;
 		uint64_t indegree = g->graph.in_start[v + 1] - g->graph.in_start[v];
 		if (pca_interp_read_field(objects->interp, heap->addr[v], PCA_F_OB_REFCNT, &refcnt) &&
-		    (int64_t)refcnt > (int64_t)indegree)
+		    (int64_t)refcnt > (int64_t)indegree) {
 			add_root(&rb, v, PCA_ROOT_EXTERNAL);
+			if (dump)
+				pca_log_dump(PCA_LOG_DUMP_EXTERNAL, "%llx %s %lld\n",
+					     (unsigned long long)heap->addr[v],
+					     objects->infos[heap->type[v]].name,
+					     (long long)refcnt - (long long)indegree);
+		}
 	}
+	if (dump)
+		pca_log_dump_end(PCA_LOG_DUMP_EXTERNAL);
 	return rb.err;
 }
 
