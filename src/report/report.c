@@ -57,6 +57,15 @@ void pca_report_warnings_text(FILE *out, const struct pca_warnings *w)
 		fprintf(out, "  %s\n", w->items[i]);
 }
 
+void pca_report_notes_text(FILE *out, const struct pca_warnings *notes)
+{
+	if (!notes || !notes->count)
+		return;
+	fprintf(out, "\nnotes:\n");
+	for (size_t i = 0; i < notes->count; i++)
+		fprintf(out, "  %s\n", notes->items[i]);
+}
+
 void pca_report_json_begin(struct pca_json *j, const struct pca_facts *f)
 {
 	pca_json_object_begin(j);
@@ -132,13 +141,21 @@ void pca_report_json_threads(struct pca_json *j, const struct pca_pythread *thre
 	pca_json_array_end(j);
 }
 
-void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w)
+void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w,
+			 const struct pca_warnings *notes)
 {
 	pca_json_key(j, "warnings");
 	pca_json_array_begin(j);
 	for (size_t i = 0; i < w->count; i++)
 		pca_json_string(j, w->items[i]);
 	pca_json_array_end(j);
+	if (notes) {
+		pca_json_key(j, "notes");
+		pca_json_array_begin(j);
+		for (size_t i = 0; i < notes->count; i++)
+			pca_json_string(j, notes->items[i]);
+		pca_json_array_end(j);
+	}
 	pca_json_object_end(j);
 }
 

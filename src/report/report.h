@@ -28,6 +28,8 @@ struct pca_facts {
 void pca_report_facts_text(FILE *out, const struct pca_facts *facts);
 void pca_report_stacks_text(FILE *out, const struct pca_pythread *threads, size_t count);
 void pca_report_warnings_text(FILE *out, const struct pca_warnings *w);
+/* "notes:": approximations that lose nothing; nothing when notes is NULL or empty. */
+void pca_report_notes_text(FILE *out, const struct pca_warnings *notes);
 
 /* Per-type table: the first `limit` rows, then the totals. */
 void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit);
@@ -50,6 +52,8 @@ void pca_format_bytes(uint64_t bytes, char *buf, size_t size);
 void pca_report_json_begin(struct pca_json *j, const struct pca_facts *facts);
 void pca_report_json_threads(struct pca_json *j, const struct pca_pythread *threads,
 			     size_t count);
-void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w);
+/* "warnings" always; "notes" when notes is not NULL. */
+void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w,
+			 const struct pca_warnings *notes);
 
 #endif
