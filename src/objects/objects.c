@@ -41,6 +41,11 @@ static const struct {
 	{"function", &pca_function_ops},
 	{"module", &pca_module_ops},
 	{"functools._lru_cache_wrapper", &pca_lru_cache_ops},
+	{"_io.BufferedReader", &pca_buffered_ops},
+	{"_io.BufferedWriter", &pca_buffered_ops},
+	{"_io.BufferedRandom", &pca_buffered_ops},
+	{"Struct", &pca_struct_ops}, /* 3.6-3.8: a static type without its module */
+	{"_struct.Struct", &pca_struct_ops},
 };
 
 static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp *interp)
