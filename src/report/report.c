@@ -344,16 +344,26 @@ static void put_cycle_types(FILE *out, const struct pca_cycle *cy)
 			(unsigned long long)cy->objects);
 }
 
-void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit)
+void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit,
+			    bool overview)
 {
 	size_t groups = 0;
-	for (size_t i = 0; i < c->count; i++)
+	uint64_t structure = 0, structure_objects = 0, structure_size = 0;
+	for (size_t i = 0; i < c->count; i++) {
 		groups += c->cycles[i].same_shape != 0;
+		if (c->cycles[i].cls == PCA_CYCLE_STRUCTURE) {
+			structure++;
+			structure_objects += c->cycles[i].objects;
+			structure_size += c->cycles[i].size;
+		}
+	}
 	fprintf(out, "\nreference cycles: %zu (%zu shapes)\n", c->count, groups);
+	/* garbage first, then the program's own cycles, then the interpreter's
+	 * own structure (classes, modules): in the overview, one line */
 	long shown = 0;
 	for (size_t i = 0; i < c->count; i++) {
 		const struct pca_cycle *cy = &c->cycles[i];
-		if (!cy->same_shape)
+		if (!cy->same_shape || (overview && cy->cls == PCA_CYCLE_STRUCTURE))
 			continue;
 		if (limit >= 0 && shown++ >= limit) {
 			fprintf(out, "  ... (-n to show more)\n");
@@ -366,6 +376,13 @@ void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct 
 		put_cycle_types(out, cy);
 		fprintf(out, "%s, %s, e.g. %#llx\n", cy->unreachable ? ", unreachable" : "", size,
 			(unsigned long long)h->addr[cy->example]);
+	}
+	if (overview && structure) {
+		char size[32];
+		pca_format_bytes(structure_size, size, sizeof(size));
+		fprintf(out, "  %llu cycle%s of the interpreter's own structure (classes with their dicts and descriptors, modules with their functions' globals): %llu objects, %s (`cycles` lists them)\n",
+			(unsigned long long)structure, structure == 1 ? "" : "s",
+			(unsigned long long)structure_objects, size);
 	}
 }
 
@@ -389,6 +406,8 @@ void pca_report_json_cycles(struct pca_json *j, const struct pca_cycles *c, cons
 		pca_json_object_end(j);
 		pca_json_key(j, "unreachable");
 		pca_json_bool(j, cy->unreachable);
+		pca_json_key(j, "kind");
+		pca_json_string(j, pca_cycle_class_name(cy->cls));
 		pca_json_key(j, "example");
 		pca_json_address(j, h->addr[cy->example]);
 		pca_json_object_end(j);

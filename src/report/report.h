@@ -38,7 +38,10 @@ void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s, co
 void pca_report_unreferenced_text(FILE *out, const struct pca_unreferenced *l, long limit);
 void pca_report_json_unreferenced(struct pca_json *j, const struct pca_unreferenced *l);
 /* Cycles grouped by shape ("1000 cycles of 1 list, unreachable"). */
-void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit);
+/* Cycles by class: garbage, the program's own, the interpreter's structure (one
+ * summary line for those in the overview). */
+void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit,
+			    bool overview);
 void pca_report_json_cycles(struct pca_json *j, const struct pca_cycles *c, const struct pca_heap *h);
 /* Caches: owners computed by the caller, one per item (NULL: none). */
 void pca_report_caches_text(FILE *out, const struct pca_caches *c, const struct pca_heap *h,

@@ -159,7 +159,7 @@ static void largest_json(struct pca_json *j, const struct pca_report_model *m)
 
 static void cycles_text(FILE *out, const struct pca_report_model *m)
 {
-	pca_report_cycles_text(out, m->cycles, m->heap, rows(m, 10));
+	pca_report_cycles_text(out, m->cycles, m->heap, rows(m, 10), m->overview);
 }
 
 static void cycles_json(struct pca_json *j, const struct pca_report_model *m)
