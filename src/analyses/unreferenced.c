@@ -270,8 +270,13 @@ static void explain(struct explain *e, const struct pca_heap *heap)
 			holder_pending(e, PCA_HOLDER_MODULE_STATE, "extension modules");
 			scan_words(e, state, size);
 		}
-		holder_pending(e, PCA_HOLDER_FIELD, t->name);
-		scan_words(e, heap->addr[v], t->basicsize < max_field_scan ? t->basicsize : max_field_scan);
+		/* str's basicsize runs into its inline characters, and variable
+		 * objects (tuple, int, bytes) hold no hidden pointers; type objects
+		 * (itemsize: their PyMemberDefs) do */
+		if (t->kind != PCA_KIND_STR && (!t->itemsize || t->kind == PCA_KIND_TYPE)) {
+			holder_pending(e, PCA_HOLDER_FIELD, t->name);
+			scan_words(e, heap->addr[v], t->basicsize < max_field_scan ? t->basicsize : max_field_scan);
+		}
 		propagate(e);
 	}
 	/* 4. Of the rest, which another candidate refers to. */
