@@ -16,6 +16,7 @@ void pca_session_init(struct pca_session *s, const struct pca_options *opts)
 	*s = (struct pca_session){.opts = opts};
 	pca_progress_init(&s->progress, isatty(STDERR_FILENO) && !opts->no_progress && !opts->json);
 	pca_warnings_init(&s->warnings);
+	pca_warnings_init(&s->notes);
 }
 
 /* error.h's promise: each code maps to an exit status. A failed command
@@ -130,11 +131,14 @@ struct pca_error *pca_session_open_second(struct pca_session *s, enum pca_need n
 	b->opts = &s->second_opts;
 	b->progress = s->progress;
 	pca_warnings_init(&b->warnings);
+	pca_warnings_init(&b->notes);
 	struct pca_error *err = pca_session_open(b, needs);
 	if (err)
 		return err;
 	for (size_t i = 0; i < b->warnings.count; i++)
 		pca_warnings_add(&s->warnings, "%s: %s", s->opts->core2, b->warnings.items[i]);
+	for (size_t i = 0; i < b->notes.count; i++)
+		pca_warnings_add(&s->notes, "%s: %s", s->opts->core2, b->notes.items[i]);
 	return NULL;
 }
 
@@ -143,6 +147,7 @@ void pca_session_model(const struct pca_session *s, struct pca_report_model *ret
 	*ret = (struct pca_report_model){
 		.facts = &s->facts,
 		.warnings = &s->warnings,
+		.notes = &s->notes,
 		.limit = s->opts->limit,
 		.objects = s->have_objects ? &s->objects : NULL,
 		.heap = &s->heap,
@@ -167,6 +172,7 @@ void pca_session_close(struct pca_session *s)
 	pca_symbols_destroy(s->symbols);
 	pca_target_destroy(s->target);
 	pca_warnings_deinit(&s->warnings);
+	pca_warnings_deinit(&s->notes);
 }
 
 /* The census and what is computed from it (PCA_NEED_HEAP). The allocator walk
@@ -185,9 +191,10 @@ static struct pca_error *session_build_heap(struct pca_session *s, bool edges)
 	if (s->objects.types_refused)
 		pca_warnings_add(&s->warnings, "%llu more type objects than the %zu a heap may have: their objects are skipped (corrupt core?)",
 				 (unsigned long long)s->objects.types_refused, s->objects.infos_capacity);
+	/* An approximate size loses nothing: a note, not a warning (exit 0). */
 	for (size_t i = 0; i < s->summary.nrows; i++)
 		if (!s->summary.rows[i].size_exact)
-			pca_warnings_add(&s->warnings, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",
+			pca_warnings_add(&s->notes, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",
 					 s->summary.rows[i].name);
 	double t0 = pca_now_seconds();
 	struct pca_error *aerr = pca_arenas_compute(&s->interp, &s->warnings, &s->arenas);

@@ -33,6 +33,8 @@ struct pca_session {
 	bool have_layout;
 	struct pca_interp interp;
 	struct pca_warnings warnings;
+	/* approximations that lose nothing (contract: `notes`, exit 0) */
+	struct pca_warnings notes;
 	struct pca_facts facts;
 	struct pca_progress progress;
 	/* PCA_NEED_HEAP */

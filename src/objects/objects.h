@@ -47,6 +47,8 @@ enum pca_kind {
 	PCA_KIND_LRU_CACHE,
 	PCA_KIND_LRU_LINK,
 	PCA_KIND_FUNCTION,
+	PCA_KIND_BUFFERED, /* _io.BufferedReader, Writer, Random (io.c) */
+	PCA_KIND_STRUCT,   /* _struct.Struct (io.c) */
 	PCA_KIND_COUNT
 };
 

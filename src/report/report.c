@@ -57,6 +57,15 @@ void pca_report_warnings_text(FILE *out, const struct pca_warnings *w)
 		fprintf(out, "  %s\n", w->items[i]);
 }
 
+void pca_report_notes_text(FILE *out, const struct pca_warnings *notes)
+{
+	if (!notes || !notes->count)
+		return;
+	fprintf(out, "\nnotes:\n");
+	for (size_t i = 0; i < notes->count; i++)
+		fprintf(out, "  %s\n", notes->items[i]);
+}
+
 void pca_report_json_begin(struct pca_json *j, const struct pca_facts *f)
 {
 	pca_json_object_begin(j);
@@ -132,13 +141,21 @@ void pca_report_json_threads(struct pca_json *j, const struct pca_pythread *thre
 	pca_json_array_end(j);
 }
 
-void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w)
+void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w,
+			 const struct pca_warnings *notes)
 {
 	pca_json_key(j, "warnings");
 	pca_json_array_begin(j);
 	for (size_t i = 0; i < w->count; i++)
 		pca_json_string(j, w->items[i]);
 	pca_json_array_end(j);
+	if (notes) {
+		pca_json_key(j, "notes");
+		pca_json_array_begin(j);
+		for (size_t i = 0; i < notes->count; i++)
+			pca_json_string(j, notes->items[i]);
+		pca_json_array_end(j);
+	}
 	pca_json_object_end(j);
 }
 
@@ -213,19 +230,69 @@ void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s, co
 	pca_json_array_end(j);
 }
 
+static void unreferenced_rows_json(struct pca_json *j, const struct pca_unreferenced_row *rows, size_t n)
+{
+	pca_json_key(j, "types");
+	pca_json_array_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		pca_json_object_begin(j);
+		pca_json_key(j, "type");
+		pca_json_string(j, rows[i].name);
+		pca_json_key(j, "count");
+		pca_json_uint(j, rows[i].count);
+		pca_json_key(j, "size");
+		pca_json_uint(j, rows[i].size);
+		pca_json_object_end(j);
+	}
+	pca_json_array_end(j);
+}
+
+/* What a holder is, for a person. */
+static void put_holder(FILE *out, const struct pca_unreferenced_holder *h)
+{
+	switch (h->kind) {
+	case PCA_HOLDER_FIELD:
+		fprintf(out, "fields of %s objects the collector does not visit", h->name);
+		break;
+	case PCA_HOLDER_STATIC:
+		fprintf(out, "static data of %s (interned strings, caches, singletons)", h->name);
+		break;
+	case PCA_HOLDER_MODULE_STATE:
+		fprintf(out, "C state of %s", h->name);
+		break;
+	default:
+		fprintf(out, "%s", h->name);
+	}
+}
+
 void pca_report_unreferenced_text(FILE *out, const struct pca_unreferenced *l, long limit)
 {
 	char total[32];
 	pca_format_bytes(l->size, total, sizeof(total));
-	fprintf(out, "\nunreferenced objects: %llu objects (%s) in pymalloc blocks that nothing reachable refers to%s\n",
-		(unsigned long long)l->objects, total,
-		l->objects ? " (leaked references, or held only by C code)" : "");
-	size_t n = limit >= 0 && (size_t)limit < l->nrows ? (size_t)limit : l->nrows;
+	fprintf(out, "\nunreferenced objects: %llu objects (%s) in pymalloc blocks that nothing in the census refers to\n",
+		(unsigned long long)l->objects, total);
+	if (!l->objects)
+		return;
+	uint64_t held = l->objects - l->unexplained_objects;
+	pca_format_bytes(l->size - l->unexplained_size, total, sizeof(total));
+	fprintf(out, "  held by the interpreter: %llu objects (%s)\n", (unsigned long long)held, total);
+	size_t n = limit >= 0 && (size_t)limit < l->nholders ? (size_t)limit : l->nholders;
 	for (size_t i = 0; i < n; i++) {
 		char size[32];
-		pca_format_bytes(l->rows[i].size, size, sizeof(size));
-		fprintf(out, "%12llu %12s  %s\n", (unsigned long long)l->rows[i].count, size,
-			l->rows[i].name);
+		pca_format_bytes(l->holders[i].size, size, sizeof(size));
+		fprintf(out, "%12llu %12s  ", (unsigned long long)l->holders[i].count, size);
+		put_holder(out, &l->holders[i]);
+		fputc('\n', out);
+	}
+	pca_format_bytes(l->unexplained_size, total, sizeof(total));
+	fprintf(out, "  held by C code or leaked: %llu objects (%s); %llu of them referred to by nothing the core shows\n",
+		(unsigned long long)l->unexplained_objects, total, (unsigned long long)l->unexplained_roots);
+	n = limit >= 0 && (size_t)limit < l->nunexplained ? (size_t)limit : l->nunexplained;
+	for (size_t i = 0; i < n; i++) {
+		char size[32];
+		pca_format_bytes(l->unexplained[i].size, size, sizeof(size));
+		fprintf(out, "%12llu %12s  %s\n", (unsigned long long)l->unexplained[i].count, size,
+			l->unexplained[i].name);
 	}
 }
 
@@ -237,19 +304,32 @@ void pca_report_json_unreferenced(struct pca_json *j, const struct pca_unreferen
 	pca_json_uint(j, l->objects);
 	pca_json_key(j, "size");
 	pca_json_uint(j, l->size);
-	pca_json_key(j, "types");
+	unreferenced_rows_json(j, l->rows, l->nrows);
+	pca_json_key(j, "held_by_interpreter");
 	pca_json_array_begin(j);
-	for (size_t i = 0; i < l->nrows; i++) {
+	for (size_t i = 0; i < l->nholders; i++) {
 		pca_json_object_begin(j);
-		pca_json_key(j, "type");
-		pca_json_string(j, l->rows[i].name);
+		pca_json_key(j, "kind");
+		pca_json_string(j, pca_holder_kind_name(l->holders[i].kind));
+		pca_json_key(j, "name");
+		pca_json_string(j, l->holders[i].name);
 		pca_json_key(j, "count");
-		pca_json_uint(j, l->rows[i].count);
+		pca_json_uint(j, l->holders[i].count);
 		pca_json_key(j, "size");
-		pca_json_uint(j, l->rows[i].size);
+		pca_json_uint(j, l->holders[i].size);
 		pca_json_object_end(j);
 	}
 	pca_json_array_end(j);
+	pca_json_key(j, "unexplained");
+	pca_json_object_begin(j);
+	pca_json_key(j, "objects");
+	pca_json_uint(j, l->unexplained_objects);
+	pca_json_key(j, "size");
+	pca_json_uint(j, l->unexplained_size);
+	pca_json_key(j, "roots");
+	pca_json_uint(j, l->unexplained_roots);
+	unreferenced_rows_json(j, l->unexplained, l->nunexplained);
+	pca_json_object_end(j);
 	pca_json_object_end(j);
 }
 
@@ -264,16 +344,26 @@ static void put_cycle_types(FILE *out, const struct pca_cycle *cy)
 			(unsigned long long)cy->objects);
 }
 
-void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit)
+void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit,
+			    bool overview)
 {
 	size_t groups = 0;
-	for (size_t i = 0; i < c->count; i++)
+	uint64_t structure = 0, structure_objects = 0, structure_size = 0;
+	for (size_t i = 0; i < c->count; i++) {
 		groups += c->cycles[i].same_shape != 0;
+		if (c->cycles[i].cls == PCA_CYCLE_STRUCTURE) {
+			structure++;
+			structure_objects += c->cycles[i].objects;
+			structure_size += c->cycles[i].size;
+		}
+	}
 	fprintf(out, "\nreference cycles: %zu (%zu shapes)\n", c->count, groups);
+	/* garbage first, then the program's own cycles, then the interpreter's
+	 * own structure (classes, modules): in the overview, one line */
 	long shown = 0;
 	for (size_t i = 0; i < c->count; i++) {
 		const struct pca_cycle *cy = &c->cycles[i];
-		if (!cy->same_shape)
+		if (!cy->same_shape || (overview && cy->cls == PCA_CYCLE_STRUCTURE))
 			continue;
 		if (limit >= 0 && shown++ >= limit) {
 			fprintf(out, "  ... (-n to show more)\n");
@@ -286,6 +376,13 @@ void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct 
 		put_cycle_types(out, cy);
 		fprintf(out, "%s, %s, e.g. %#llx\n", cy->unreachable ? ", unreachable" : "", size,
 			(unsigned long long)h->addr[cy->example]);
+	}
+	if (overview && structure) {
+		char size[32];
+		pca_format_bytes(structure_size, size, sizeof(size));
+		fprintf(out, "  %llu cycle%s of the interpreter's own structure (classes with their dicts and descriptors, modules with their functions' globals): %llu objects, %s (`cycles` lists them)\n",
+			(unsigned long long)structure, structure == 1 ? "" : "s",
+			(unsigned long long)structure_objects, size);
 	}
 }
 
@@ -309,6 +406,8 @@ void pca_report_json_cycles(struct pca_json *j, const struct pca_cycles *c, cons
 		pca_json_object_end(j);
 		pca_json_key(j, "unreachable");
 		pca_json_bool(j, cy->unreachable);
+		pca_json_key(j, "kind");
+		pca_json_string(j, pca_cycle_class_name(cy->cls));
 		pca_json_key(j, "example");
 		pca_json_address(j, h->addr[cy->example]);
 		pca_json_object_end(j);

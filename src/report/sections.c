@@ -18,6 +18,7 @@ static void facts_text(FILE *out, const struct pca_report_model *m)
 static void warnings_text(FILE *out, const struct pca_report_model *m)
 {
 	pca_report_warnings_text(out, m->warnings);
+	pca_report_notes_text(out, m->notes);
 }
 
 static void heap_text(FILE *out, const struct pca_report_model *m)
@@ -158,7 +159,7 @@ static void largest_json(struct pca_json *j, const struct pca_report_model *m)
 
 static void cycles_text(FILE *out, const struct pca_report_model *m)
 {
-	pca_report_cycles_text(out, m->cycles, m->heap, rows(m, 10));
+	pca_report_cycles_text(out, m->cycles, m->heap, rows(m, 10), m->overview);
 }
 
 static void cycles_json(struct pca_json *j, const struct pca_report_model *m)
@@ -233,5 +234,5 @@ void pca_report_render(FILE *out, bool json, const struct pca_document *doc,
 	for (size_t s = 0; s < PCA_SECTION_COUNT; s++)
 		if (listed[s] && pca_sections[s].json)
 			pca_sections[s].json(&j, m);
-	pca_report_json_end(&j, m->warnings);
+	pca_report_json_end(&j, m->warnings, m->notes);
 }
