@@ -11,8 +11,12 @@ Cases and the exit status each must give (contract: 0 complete, 1 partial,
   EXECUTABLE (stderr names both build-ids), core of Debian python3.11 with
   PCA_DEBUGINFO_PATH=/nonexistent (stderr mentions python3.11-dbg or
   --debug-dir), nonexistent path ............................... exit 2
+  a FIFO (summary must not block in open(2)) ................... exit 2
   real Python cores cut to 50% and 10%, and with 200 bytes of segment data
   flipped (fixed seed) ...... exit 1 or 2, or 0 if stdout is still valid JSON
+  a core truncated by another process while `report` reads it (delays
+  spread over a run until the shrink is seen twice): exit 0/1/2, and a run
+  that saw it says "shrank" in its warnings ........ never SIGBUS (exit 135)
 Always: no crash (killed by a signal, exit >= 128, "AddressSanitizer" or
 "runtime error:" on stderr), no hang; exit 2: stderr is one non-blank line;
 exit 1: stdout is JSON with a non-empty "warnings" list.
@@ -28,6 +32,8 @@ import random
 import shutil
 import struct
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corelib  # noqa: E402
@@ -124,6 +130,36 @@ def judge(run, allowed, stderr_must=None):
     return problems
 
 
+def shrinking_core(c, src, env):
+    """`report` on a copy of SRC that is cut to a third while it runs, at
+    delays spread over one intact run, until two runs saw the shrink."""
+    t0 = time.monotonic()
+    corelib.run_tool([c.tool, "--json", "report", src], timeout=TIMEOUT, env=env)
+    seconds = time.monotonic() - t0
+    dst = c.path("shrinking")
+    hits, ok = 0, True
+    for attempt in range(12):
+        shutil.copyfile(src, dst)
+        delay = seconds * (0.05 + 0.9 * ((attempt * 7) % 12) / 12.0)
+        timer = threading.Timer(delay, os.truncate, (dst, os.path.getsize(src) // 3))
+        timer.start()
+        try:
+            ok &= c.run("shrinking core %.2f s" % delay, [dst], (0, 1, 2), env=env,
+                        keep=[dst], command="report")
+        finally:
+            timer.join()
+        hits += "shrank" in (c.last.stdout + c.last.stderr)
+        if hits >= 2 or not ok:
+            break
+    print("%s shrinking core: the shrink was seen in %d run(s)" % ("PASS" if hits else "FAIL", hits))
+    if not hits:
+        c.failed += 1
+        ok = False
+    if ok:
+        os.unlink(dst)
+    return ok
+
+
 class Cases(object):
     def __init__(self, tool, workdir):
         self.tool = tool
@@ -137,6 +173,7 @@ class Cases(object):
     def run(self, name, args, allowed, stderr_must=None, env=None, keep=(), command="stacks"):
         argv = [self.tool, "--json", command] + args
         run = corelib.run_tool(argv, timeout=TIMEOUT, env=env)
+        self.last = run
         problems = judge(run, allowed, stderr_must)
         first = (nonblank_lines(run.stderr) or [""])[0][:160]
         if problems:
@@ -177,6 +214,12 @@ def main():
     keep_all |= not c.run("empty file", [empty], (2,), env=env, keep=[empty])
     keep_all |= not c.run("non-core ELF", ["/bin/true"], (2,), env=env)
     keep_all |= not c.run("nonexistent path", [c.path("no-such-core")], (2,), env=env)
+
+    # A FIFO: open(2) of one blocks until a writer comes; we must not.
+    fifo = c.path("fifo")
+    os.mkfifo(fifo)
+    keep_all |= not c.run("FIFO", [fifo], (2,), env=env, command="summary",
+                          stderr_must=[("the file kind", ["FIFO", "not a regular file"])])
 
     # A core, but not of Python.
     made = c.make("a core of sh", corelib.make_core, ["/bin/sh", "-c", "kill -ABRT $$"],
@@ -237,6 +280,9 @@ def main():
                 if ok:
                     os.unlink(dst)
                 keep_all |= not ok
+
+    if deb:
+        keep_all |= not shrinking_core(c, deb[0], env)
 
     if not keep_all and not c.errors:
         shutil.rmtree(workdir, ignore_errors=True)
