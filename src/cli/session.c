@@ -1,6 +1,8 @@
 /* session.c: open a core and build what a command needs, in order. */
 #include "cli/session.h"
 
+#include "base/escape.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,9 +62,9 @@ int pca_cli_fail(struct pca_session *s, struct pca_error *err)
 	/* A truncated core explains most later failures; say so first. */
 	if (missing)
 		fprintf(stderr, "pycore-analyze: %s (the core is truncated: %llu bytes missing)\n",
-			err->message, (unsigned long long)missing);
+			pca_text(err->message), (unsigned long long)missing);
 	else
-		fprintf(stderr, "pycore-analyze: %s\n", err->message);
+		fprintf(stderr, "pycore-analyze: %s\n", pca_text(err->message));
 	report_shrunk(s);
 	int status = exit_status_of(err->code);
 	pca_error_destroy(err);

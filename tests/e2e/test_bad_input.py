@@ -14,6 +14,10 @@ Cases and the exit status each must give (contract: 0 complete, 1 partial,
   a FIFO (summary must not block in open(2)) ................... exit 2
   real Python cores cut to 50% and 10%, and with 200 bytes of segment data
   flipped (fixed seed) ...... exit 1 or 2, or 0 if stdout is still valid JSON
+  a core whose strings are hostile (dict keys and a type name with
+  terminal escapes, newlines, invalid UTF-8): text `top`, `summary` and
+  `report` put no control byte but the layout's newlines on stdout, and
+  --json top parses and holds the keys exactly ........... exit 0 or 1
   a core truncated by another process while `report` reads it (delays
   spread over a run until the shrink is seen twice): exit 0/1/2, and a run
   that saw it says "shrank" in its warnings ........ never SIGBUS (exit 135)
@@ -31,6 +35,7 @@ import os
 import random
 import shutil
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -128,6 +133,65 @@ def judge(run, allowed, stderr_must=None):
             if not isinstance(warnings, list) or not warnings:
                 problems.append("exit 1 but 'warnings' is %r, expected a non-empty list" % (warnings,))
     return problems
+
+
+HOSTILE_KEYS = ["\x1b]0;pwned\x07\x1b[2J", "line\nbreak\tkey", "\x9b31m\u202eevil"]
+HOSTILE_PROGRAM = r"""
+import os
+keys = %r
+hostile = {}
+for i, k in enumerate(keys):
+    hostile[k] = [bytearray(3000000 + i * 100000)]
+Evil = type("Evil\x1b[2J\nType", (), {})
+evil = [Evil() for _ in range(2000)]
+os.abort()
+""" % (HOSTILE_KEYS,)
+
+
+def hostile_strings(c, env):
+    """Core strings that would drive a terminal must reach it escaped."""
+    prog = c.path("hostile.py")
+    with open(prog, "w") as f:
+        f.write(HOSTILE_PROGRAM)
+    made = c.make("a core with hostile strings", corelib.make_core,
+                  [corelib.DEBIAN_PYTHON, prog], c.path("hostile"), "abort")
+    if not made:
+        return True
+    core, ok = made[0], True
+    for command in ("top", "summary", "report"):
+        argv = [c.tool, command, core]
+        raw = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=TIMEOUT)
+        problems = []
+        if raw.returncode not in (0, 1):
+            problems.append("exit %s" % raw.returncode)
+        bad = sorted(set(b for b in raw.stdout + raw.stderr if (b < 0x20 and b != 0x0a) or b == 0x7f))
+        if bad:
+            problems.append("control bytes on the terminal: %s" % bad)
+        text = raw.stdout.decode("utf-8", "replace")
+        if command == "top":
+            if "\\x1b]0;pwned\\x07" not in text or "line\\nbreak\\tkey" not in text:
+                problems.append("the keys are not shown escaped in the owner paths")
+            if any(line.startswith("break") for line in text.splitlines()):
+                problems.append("a key's newline broke the table")
+        if command == "summary" and "Evil\\x1b[2J\\nType" not in text:
+            problems.append("the type name is not shown escaped")
+        print("%s hostile strings %-8s exit %s%s" % ("FAIL" if problems else "PASS", command,
+                                                    raw.returncode, ": " + "; ".join(problems) if problems else ""))
+        if problems:
+            print("     " + text[:3000].replace("\n", "\n     "))
+            c.failed += 1
+            ok = False
+    if not c.run("hostile strings json", [core], (0, 1), env=env, keep=[core], command="top"):
+        return False
+    owners = [row.get("owner") or "" for row in json.loads(c.last.stdout).get("largest", [])]
+    for key in HOSTILE_KEYS:
+        # the owner path holds repr-like text of the key: the exact characters
+        if not any(key in o for o in owners):
+            print("FAIL hostile strings json: key %r not found in owners %r" % (key, owners[:6]))
+            c.failed += 1
+            ok = False
+    return ok
 
 
 def shrinking_core(c, src, env):
@@ -281,6 +345,7 @@ def main():
                     os.unlink(dst)
                 keep_all |= not ok
 
+    keep_all |= not hostile_strings(c, env)
     if deb:
         keep_all |= not shrinking_core(c, deb[0], env)
 
