@@ -17,9 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(&offset, data + 5, 4);
 	const uint8_t *table = size > 9 ? data + 9 : NULL;
 	size_t len = size - 9;
-	volatile int sink = pca_linetable_addr2line(format, table, len, first, offset);
+	volatile unsigned sink = (unsigned)pca_linetable_addr2line(format, table, len, first, offset);
 	for (int off = -2; off < (int)(2 * len + 4) && off < 4096; off += 2)
-		sink += pca_linetable_addr2line(format, table, len, first, off);
+		sink += (unsigned)pca_linetable_addr2line(format, table, len, first, off);
 	(void)sink;
 	return 0;
 }

@@ -32,7 +32,7 @@ for h in $harnesses; do
 	log=$build/fuzz-$h.log
 	"$build/fuzz/fuzz_$h" "$build/corpus/$h" "$build/seeds/$h" "$here/fuzz/corpus/$h" \
 		"$here/fuzz/regressions/$h" -max_total_time="$seconds" -max_len="$max_len" \
-		-timeout=30 -rss_limit_mb=2048 -print_final_stats=1 -jobs=1 -workers=1 \
+		-timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$build/crashes/$h/" >"$log" 2>&1 || true
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
