@@ -18,6 +18,11 @@ Cases and the exit status each must give (contract: 0 complete, 1 partial,
   terminal escapes, newlines, invalid UTF-8): text `top`, `summary` and
   `report` put no control byte but the layout's newlines on stdout, and
   --json top parses and holds the keys exactly ........... exit 0 or 1
+  a core that claims more than it holds (docs/robustness.md, bounds): a
+  dict whose table has 2^40 slots and entries, a list of 100 million items,
+  3000 lists sharing one 40000-item array (120 million references in a core
+  of ~30 MB): `report` finishes within the timeout, its memory bounded, and
+  the warnings say the graph is partial ..................... exit 0 or 1
   a core truncated by another process while `report` reads it (delays
   spread over a run until the shrink is seen twice): exit 0/1/2, and a run
   that saw it says "shrank" in its warnings ........ never SIGBUS (exit 135)
@@ -194,6 +199,90 @@ def hostile_strings(c, env):
     return ok
 
 
+BOUNDS_PROGRAM = r"""
+import json, os, sys
+bigdict = {i: str(i) for i in range(20000)}
+biglist = list(range(30000))
+shared = list(range(40000))
+sharers = [[i] for i in range(3000)]
+with open(sys.argv[1], "w") as f:
+    json.dump({"bigdict": id(bigdict), "biglist": id(biglist), "shared": id(shared),
+               "sharers": [id(x) for x in sharers]}, f)
+os.abort()
+"""
+
+
+class CoreImage(object):
+    """Read and patch the memory of an x86-64 core by virtual address."""
+
+    def __init__(self, path):
+        self.path = path
+        self.loads = [(vaddr, off, size) for vaddr, off, size in pt_loads(path)]
+        self.f = open(path, "r+b")
+
+    def offset(self, addr):
+        for vaddr, off, size in self.loads:
+            if vaddr <= addr < vaddr + size:
+                return off + addr - vaddr
+        raise ValueError("0x%x is not in the core" % addr)
+
+    def u64(self, addr):
+        self.f.seek(self.offset(addr))
+        return struct.unpack("<Q", self.f.read(8))[0]
+
+    def put(self, addr, fmt, value):
+        self.f.seek(self.offset(addr))
+        self.f.write(struct.pack("<" + fmt, value))
+
+
+def pt_loads(path):
+    with open(path, "rb") as f:
+        head = f.read(64)
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    for i in range(phnum):
+        p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from("<IIQQQQ", table, i * phentsize)
+        if p_type == 1 and p_filesz:
+            yield p_vaddr, p_offset, p_filesz
+
+
+def hostile_bounds(c, env):
+    """Claims the core cannot back: bounded work, a warning, no huge allocation."""
+    prog, ids_path = c.path("bounds.py"), c.path("bounds-ids.json")
+    with open(prog, "w") as f:
+        f.write(BOUNDS_PROGRAM)
+    made = c.make("a core for the bounds", corelib.make_core,
+                  [corelib.DEBIAN_PYTHON, prog, ids_path], c.path("bounds"), "abort")
+    if not made:
+        return True
+    with open(ids_path) as f:
+        ids = json.load(f)
+    img = CoreImage(made[0])
+    # Debian 3.11 (x86-64): PyDictObject.ma_keys at 32; PyDictKeysObject
+    # dk_log2_size at 8, dk_log2_index_bytes at 9, dk_nentries at 24;
+    # PyListObject ob_size at 16, ob_item at 24, allocated at 32.
+    keys = img.u64(ids["bigdict"] + 32)
+    img.put(keys + 8, "B", 40)
+    img.put(keys + 9, "B", 40)
+    img.put(keys + 24, "Q", 1 << 40)
+    img.put(ids["biglist"] + 16, "Q", 100000000)
+    img.put(ids["biglist"] + 32, "Q", 100000000)
+    items = img.u64(ids["shared"] + 24)
+    for addr in ids["sharers"]:
+        img.put(addr + 16, "Q", 40000)
+        img.put(addr + 24, "Q", items)
+        img.put(addr + 32, "Q", 40000)
+    img.f.close()
+    ok = c.run("bounds report", [made[0]], (0, 1), env=env, keep=[made[0]], command="report")
+    if ok and "references dropped" not in c.last.stdout:
+        print("FAIL bounds report: no warning that references were dropped")
+        c.failed += 1
+        ok = False
+    return ok
+
+
 def shrinking_core(c, src, env):
     """`report` on a copy of SRC that is cut to a third while it runs, at
     delays spread over one intact run, until two runs saw the shrink."""
@@ -346,6 +435,7 @@ def main():
                 keep_all |= not ok
 
     keep_all |= not hostile_strings(c, env)
+    keep_all |= not hostile_bounds(c, env)
     if deb:
         keep_all |= not shrinking_core(c, deb[0], env)
 
