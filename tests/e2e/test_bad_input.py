@@ -12,6 +12,7 @@ Cases and the exit status each must give (contract: 0 complete, 1 partial,
   PCA_DEBUGINFO_PATH=/nonexistent (stderr mentions python3.11-dbg or
   --debug-dir), nonexistent path ............................... exit 2
   a FIFO (summary must not block in open(2)) ................... exit 2
+  a FIFO as EXECUTABLE (libdwfl must not open it) ......... exit 2 or 64
   real Python cores cut to 50% and 10%, and with 200 bytes of segment data
   flipped (fixed seed) ...... exit 1 or 2, or 0 if stdout is still valid JSON
   a core whose strings are hostile (dict keys and a type name with
@@ -437,6 +438,8 @@ def main():
     keep_all |= not hostile_strings(c, env)
     keep_all |= not hostile_bounds(c, env)
     if deb:
+        # a FIFO passed (or named in the core) as the executable: never opened
+        keep_all |= not c.run("FIFO as executable", [deb[0], fifo], (2, 64), env=env)
         keep_all |= not shrinking_core(c, deb[0], env)
 
     if not keep_all and not c.errors:
