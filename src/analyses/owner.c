@@ -222,7 +222,7 @@ static void put_step(struct pca_objects *objects, const struct pca_heap *heap, u
 			return; /* the namespace: its keys follow as attributes */
 		break;
 	case PCA_KIND_DICT:
-	case PCA_KIND_ODICT:
+	case PCA_KIND_ODICT:; /* C11: a label cannot precede a declaration (clang) */
 		bool is_key;
 		if (dict_key_of(objects, ua, va, &key, &is_key)) {
 			if (is_key) { /* the object is a key: no name reaches it */

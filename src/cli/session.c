@@ -1,6 +1,8 @@
 /* session.c: open a core and build what a command needs, in order. */
 #include "cli/session.h"
 
+#include "base/escape.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,15 +41,32 @@ static int exit_status_of(enum pca_error_code code)
 	return PCA_EXIT_NO_RESULT;
 }
 
+/* The core can shrink at any time while it is read (target/core.c turns
+ * the SIGBUS into unsaved memory): checked last, after everything is read. */
+static bool report_shrunk(const struct pca_session *s)
+{
+	bool shrunk = false;
+	for (; s; s = s->second) {
+		if (s->target && pca_target_shrunk(s->target)) {
+			fprintf(stderr,
+				"pycore-analyze: warning: %s shrank while it was read (truncated by another process?): the result is partial\n",
+				s->opts->core);
+			shrunk = true;
+		}
+	}
+	return shrunk;
+}
+
 int pca_cli_fail(struct pca_session *s, struct pca_error *err)
 {
 	uint64_t missing = s->target ? pca_target_missing_bytes(s->target) : 0;
 	/* A truncated core explains most later failures; say so first. */
 	if (missing)
 		fprintf(stderr, "pycore-analyze: %s (the core is truncated: %llu bytes missing)\n",
-			err->message, (unsigned long long)missing);
+			pca_text(err->message), (unsigned long long)missing);
 	else
-		fprintf(stderr, "pycore-analyze: %s\n", err->message);
+		fprintf(stderr, "pycore-analyze: %s\n", pca_text(err->message));
+	report_shrunk(s);
 	int status = exit_status_of(err->code);
 	pca_error_destroy(err);
 	return status;
@@ -55,7 +74,8 @@ int pca_cli_fail(struct pca_session *s, struct pca_error *err)
 
 int pca_cli_status(const struct pca_session *s)
 {
-	return s->warnings.count ? PCA_EXIT_PARTIAL : PCA_EXIT_COMPLETE;
+	bool shrunk = !s->shrink_warned && report_shrunk(s);
+	return s->warnings.count || shrunk ? PCA_EXIT_PARTIAL : PCA_EXIT_COMPLETE;
 }
 
 struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
@@ -142,8 +162,18 @@ struct pca_error *pca_session_open_second(struct pca_session *s, enum pca_need n
 	return NULL;
 }
 
-void pca_session_model(const struct pca_session *s, struct pca_report_model *ret)
+void pca_session_model(struct pca_session *s, struct pca_report_model *ret)
 {
+	/* A core that shrank while the analyses read it: say so in the
+	 * result's warnings (a shrink while rendering: pca_cli_status). */
+	for (struct pca_session *c = s; c && !s->shrink_warned; c = c->second) {
+		if (c->target && pca_target_shrunk(c->target)) {
+			pca_warnings_add(&s->warnings,
+					 "%s shrank while it was read (truncated by another process?): memory beyond its new end is missing",
+					 c->opts->core);
+			s->shrink_warned = true;
+		}
+	}
 	*ret = (struct pca_report_model){
 		.facts = &s->facts,
 		.warnings = &s->warnings,

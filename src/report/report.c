@@ -1,4 +1,5 @@
 #include "report/report.h"
+#include "base/escape.h"
 
 #include <signal.h>
 #include <string.h>
@@ -11,7 +12,7 @@ static const char *basename_of(const char *path)
 
 void pca_report_facts_text(FILE *out, const struct pca_facts *f)
 {
-	fprintf(out, "core:        %s (%s%spid %d", f->core_path, f->compression ? f->compression : "",
+	fprintf(out, "core:        %s (%s%spid %d", pca_text(f->core_path), f->compression ? f->compression : "",
 		f->compression ? "-compressed, " : "", f->pid);
 	/* gcore and debuggers leave the process stopped, not killed */
 	if (f->signal == SIGSTOP || f->signal == SIGTRAP)
@@ -19,10 +20,10 @@ void pca_report_facts_text(FILE *out, const struct pca_facts *f)
 	else if (f->signal)
 		fprintf(out, ", killed by signal %d %s", f->signal, strsignal(f->signal));
 	fprintf(out, ")\n");
-	fprintf(out, "executable:  %s\n", f->executable ? f->executable : "?");
+	fprintf(out, "executable:  %s\n", f->executable ? pca_text(f->executable) : "?");
 	if (f->layout)
 		fprintf(out, "python:      %s (layout from %s of %s)\n", f->layout->version,
-			f->layout->source, f->python_file ? f->python_file : "?");
+			f->layout->source, f->python_file ? pca_text(f->python_file) : "?");
 }
 
 void pca_report_stacks_text(FILE *out, const struct pca_pythread *threads, size_t count)
@@ -38,8 +39,8 @@ void pca_report_stacks_text(FILE *out, const struct pca_pythread *threads, size_
 			const struct pca_pyframe *fr = &th->frames[k];
 			const char *name = fr->qualname ? fr->qualname
 					   : fr->function ? fr->function : "?";
-			fprintf(out, "  %s (%s:", name,
-				fr->filename ? basename_of(fr->filename) : "?");
+			fprintf(out, "  %s (%s:", pca_text(name),
+				fr->filename ? pca_text(basename_of(fr->filename)) : "?");
 			if (fr->line >= 0)
 				fprintf(out, "%d)\n", fr->line);
 			else
@@ -54,7 +55,7 @@ void pca_report_warnings_text(FILE *out, const struct pca_warnings *w)
 		return;
 	fprintf(out, "\nwarnings:\n");
 	for (size_t i = 0; i < w->count; i++)
-		fprintf(out, "  %s\n", w->items[i]);
+		fprintf(out, "  %s\n", pca_text(w->items[i]));
 }
 
 void pca_report_notes_text(FILE *out, const struct pca_warnings *notes)
@@ -63,7 +64,7 @@ void pca_report_notes_text(FILE *out, const struct pca_warnings *notes)
 		return;
 	fprintf(out, "\nnotes:\n");
 	for (size_t i = 0; i < notes->count; i++)
-		fprintf(out, "  %s\n", notes->items[i]);
+		fprintf(out, "  %s\n", pca_text(notes->items[i]));
 }
 
 void pca_report_json_begin(struct pca_json *j, const struct pca_facts *f)
@@ -187,7 +188,7 @@ void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit)
 		char size[32];
 		pca_format_bytes(r->size, size, sizeof(size));
 		fprintf(out, "%12llu %12s %5.1f%%  %s%s\n", (unsigned long long)r->count, size,
-			s->size ? 100.0 * (double)r->size / (double)s->size : 0.0, r->name,
+			s->size ? 100.0 * (double)r->size / (double)s->size : 0.0, pca_text(r->name),
 			r->size_exact ? "" : "  (size approximate)");
 	}
 	if (n < s->nrows)
@@ -252,16 +253,16 @@ static void put_holder(FILE *out, const struct pca_unreferenced_holder *h)
 {
 	switch (h->kind) {
 	case PCA_HOLDER_FIELD:
-		fprintf(out, "fields of %s objects the collector does not visit", h->name);
+		fprintf(out, "fields of %s objects the collector does not visit", pca_text(h->name));
 		break;
 	case PCA_HOLDER_STATIC:
-		fprintf(out, "static data of %s (interned strings, caches, singletons)", h->name);
+		fprintf(out, "static data of %s (interned strings, caches, singletons)", pca_text(h->name));
 		break;
 	case PCA_HOLDER_MODULE_STATE:
-		fprintf(out, "C state of %s", h->name);
+		fprintf(out, "C state of %s", pca_text(h->name));
 		break;
 	default:
-		fprintf(out, "%s", h->name);
+		fprintf(out, "%s", pca_text(h->name));
 	}
 }
 
@@ -292,7 +293,7 @@ void pca_report_unreferenced_text(FILE *out, const struct pca_unreferenced *l, l
 		char size[32];
 		pca_format_bytes(l->unexplained[i].size, size, sizeof(size));
 		fprintf(out, "%12llu %12s  %s\n", (unsigned long long)l->unexplained[i].count, size,
-			l->unexplained[i].name);
+			pca_text(l->unexplained[i].name));
 	}
 }
 
@@ -338,7 +339,7 @@ static void put_cycle_types(FILE *out, const struct pca_cycle *cy)
 	enum { SHOWN = 6 };
 	for (size_t k = 0; k < cy->ntypes && k < SHOWN; k++)
 		fprintf(out, "%s%llu %s", k ? ", " : "", (unsigned long long)cy->types[k].count,
-			cy->types[k].name);
+			pca_text(cy->types[k].name));
 	if (cy->ntypes > SHOWN)
 		fprintf(out, " and %zu more types (%llu objects in all)", cy->ntypes - SHOWN,
 			(unsigned long long)cy->objects);
@@ -424,7 +425,7 @@ void pca_report_caches_text(FILE *out, const struct pca_caches *c, const struct 
 		const struct pca_cache *k = &c->items[i];
 		char retained[32];
 		pca_format_bytes(k->retained, retained, sizeof(retained));
-		const char *owner = owners && owners[i] && owners[i][0] ? owners[i] : "?";
+		const char *owner = owners && owners[i] && owners[i][0] ? pca_text(owners[i]) : "?";
 		if (k->lru) {
 			char maxsize[32];
 			if (k->maxsize < 0)
@@ -432,7 +433,7 @@ void pca_report_caches_text(FILE *out, const struct pca_caches *c, const struct 
 			else
 				snprintf(maxsize, sizeof(maxsize), "%lld", (long long)k->maxsize);
 			fprintf(out, "  %10s  %s lru_cache(maxsize=%s): %llu entries, %llu hits / %llu misses%s  [%s]\n",
-				retained, k->function ? k->function : "?", maxsize,
+				retained, k->function ? pca_text(k->function) : "?", maxsize,
 				(unsigned long long)k->entries, (unsigned long long)k->hits,
 				(unsigned long long)k->misses, k->unbounded ? ", unbounded" : "", owner);
 		} else {

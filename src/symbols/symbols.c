@@ -8,6 +8,7 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -57,9 +58,16 @@ static void module_build_id(Dwfl_Module *mod, char *out, size_t out_size)
 
 static bool file_build_id(const char *path, char *out, size_t out_size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The path may come from the core: a FIFO or device there must not
+	 * block us, and only a regular file is read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return false;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return false;
+	}
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	bool ok = false;
 	if (elf) {
@@ -196,9 +204,34 @@ static struct pca_error *build_debuginfo_path(struct pca_symbols *s,
 	return NULL;
 }
 
+/* A path that names anything but a regular file (a FIFO, a device) would
+ * block libdwfl's open(2) or feed it endless bytes: such paths come from
+ * the core (NT_FILE) or the command line and are never opened. */
+static bool openable(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) != 0 || S_ISREG(st.st_mode); /* absent: libdwfl says so */
+}
+
+/* dwfl_build_id_find_elf opens the file the core names for the module
+ * (*file_name) first: drop a name that is not a regular file. */
+static int find_elf_checked(Dwfl_Module *mod, void **userdata, const char *modname,
+			    Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	if (*file_name && !openable(*file_name)) {
+		free(*file_name);
+		*file_name = NULL;
+	}
+	return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
 struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbols_options *opts,
 				   struct pca_symbols **ret)
 {
+	if (opts->executable && !openable(opts->executable))
+		return pca_error_create(PCA_ERROR_USAGE,
+					"%s is not a regular file: pass the executable the core was made from",
+					opts->executable);
 	struct pca_error *err = NULL;
 	struct pca_symbols *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -207,7 +240,7 @@ struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbol
 	err = build_debuginfo_path(s, opts);
 	if (err)
 		goto fail;
-	s->callbacks.find_elf = dwfl_build_id_find_elf;
+	s->callbacks.find_elf = find_elf_checked;
 	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->callbacks);
