@@ -346,7 +346,7 @@ struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_tar
 {
 	struct pca_layout l;
 	memset(&l, 0, sizeof(l));
-	l.source = "dwarf";
+	l.source = pca_symbols_layout_source(symbols);
 	struct pca_error *err = read_version(symbols, target, &l);
 	if (err)
 		return err;

@@ -2,6 +2,7 @@
  * src/stack.c (dwfl_begin, dwfl_core_file_report, dwfl_report_end), then the
  * CPython module, its symbols and DWARF. */
 #include "symbols/symbols.h"
+#include "symbols/recorded.h"
 
 #include <dwarf.h>
 #include <elfutils/libdwelf.h>
@@ -25,6 +26,9 @@ struct pca_symbols {
 	char *executable;
 	char *python_file;
 	struct pca_dwarf_types *types; /* built on first use */
+	/* No DWARF: the recorded answers for this build-id (recorded.h). */
+	const struct pca_recorded_build *recorded;
+	Dwarf_Addr bias; /* of python_module: recorded symbols are relative to it */
 };
 
 /* Module scan state for dwfl_getmodules. */
@@ -196,6 +200,45 @@ static struct pca_error *build_debuginfo_path(struct pca_symbols *s,
 	return NULL;
 }
 
+/* The version a stripped module reports by itself, for messages: 3.11+
+ * exports Py_Version (PY_VERSION_HEX); before, the file name says the minor. */
+static void stripped_version(struct pca_symbols *s, char *out, size_t out_size)
+{
+	uint64_t addr, hex;
+	if (pca_symbols_lookup(s, "Py_Version", &addr) &&
+	    pca_target_try_read_u64(s->target, addr, &hex) && ((hex >> 24) & 0xff) == 3) {
+		snprintf(out, out_size, "Python %d.%d.%d", (int)((hex >> 24) & 0xff),
+			 (int)((hex >> 16) & 0xff), (int)((hex >> 8) & 0xff));
+		return;
+	}
+	const char *base = strrchr(s->python_file, '/');
+	base = base ? base + 1 : s->python_file;
+	int major, minor;
+	if (sscanf(base, "libpython%d.%d", &major, &minor) == 2 ||
+	    sscanf(base, "python%d.%d", &major, &minor) == 2)
+		snprintf(out, out_size, "Python %d.%d", major, minor);
+	else
+		snprintf(out, out_size, "an unknown Python version");
+}
+
+/* No DWARF for the runtime's module: use the layouts recorded from the DWARF
+ * of the same build (same build-id), or say what would help. Kept apart from
+ * pca_symbols_open so the session's opening can change independently. */
+static struct pca_error *open_without_debuginfo(struct pca_symbols *s, Dwfl_Module *mod)
+{
+	char core_id[128], hint[128], version[64];
+	module_build_id(mod, core_id, sizeof(core_id));
+	s->recorded = pca_recorded_find(core_id);
+	if (s->recorded)
+		return NULL;
+	debug_package_hint(s->python_file, hint, sizeof(hint));
+	stripped_version(s, version, sizeof(version));
+	return pca_error_create(
+		PCA_ERROR_DEBUGINFO,
+		"no debug info for %s (%s, build-id %s) and no built-in layout table for this build: %s, pass --debug-dir DIR, set DEBUGINFOD_URLS, or pass --layout-from with an unstripped copy of the same build",
+		s->python_file, version, core_id, hint);
+}
+
 struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbols_options *opts,
 				   struct pca_symbols **ret)
 {
@@ -258,6 +301,7 @@ struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbol
 		goto fail;
 	}
 	s->python_module = mod;
+	s->bias = bias;
 	uint64_t probe;
 	if (!pca_symbols_lookup(s, "Py_GetVersion", &probe)) {
 		err = pca_error_create(PCA_ERROR_NOT_PYTHON,
@@ -274,13 +318,9 @@ struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbol
 	}
 	s->dwarf = dwfl_module_getdwarf(mod, &bias);
 	if (!s->dwarf) {
-		char core_id[128], hint[128];
-		module_build_id(mod, core_id, sizeof(core_id));
-		debug_package_hint(s->python_file, hint, sizeof(hint));
-		err = pca_error_create(PCA_ERROR_DEBUGINFO,
-				       "no debug info for %s (build-id %s): %s, pass --debug-dir DIR, or set DEBUGINFOD_URLS",
-				       s->python_file, core_id, hint);
-		goto fail;
+		err = open_without_debuginfo(s, mod);
+		if (err)
+			goto fail;
 	}
 	dwfl_getmodules(s->dwfl, attach_module, s, 0);
 	*ret = s;
@@ -335,6 +375,7 @@ bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t 
 		if (symname[len] == '\0') {
 			*ret = addr;
 			*ret_size = sym.st_size;
+			pca_record_symbol(name, true, addr - s->bias, sym.st_size);
 			return true;
 		}
 		if (symname[len] == '.' && GELF_ST_BIND(sym.st_info) == STB_LOCAL && !have_suffixed) {
@@ -343,9 +384,19 @@ bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t 
 			suffixed_size = sym.st_size;
 		}
 	}
+	if (pca_recording())
+		pca_record_symbol(name, have_suffixed, suffixed - s->bias, suffixed_size);
 	if (have_suffixed) {
 		*ret = suffixed;
 		*ret_size = suffixed_size;
+	} else if (s->recorded) {
+		/* A local symbol the stripped file lost: the same build had it here. */
+		bool found;
+		uint64_t rel;
+		if (pca_recorded_symbol(s->recorded, name, &found, &rel, ret_size) && found) {
+			*ret = rel + s->bias;
+			return true;
+		}
 	}
 	return have_suffixed;
 }
@@ -355,18 +406,42 @@ bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t 
 struct pca_error *pca_symbols_find_types(struct pca_symbols *s, const char *const *names,
 					 size_t count, Dwarf_Die *dies, bool *found)
 {
+	if (s->recorded) {
+		for (size_t i = 0; i < count; i++)
+			found[i] = pca_recorded_type(s->recorded, names[i], &dies[i]);
+		return NULL;
+	}
 	if (!s->types) {
 		struct pca_error *err =
 			pca_dwarf_types_create(s->dwfl, s->python_module, s->dwarf, &s->types);
 		if (err)
 			return err;
 	}
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
 		found[i] = pca_dwarf_types_find(s->types, names[i], &dies[i]);
+		uint64_t size = 0;
+		if (found[i] && pca_recording())
+			pca_dwarf_type_size(&dies[i], &size);
+		pca_record_type(names[i], &dies[i], found[i], size);
+	}
 	return NULL;
 }
 
 bool pca_symbols_find_enumerator(struct pca_symbols *s, const char *name, int64_t *ret)
 {
-	return pca_dwarf_find_enumerator(s->dwarf, name, ret);
+	if (s->recorded)
+		return pca_recorded_enumerator(s->recorded, name, ret);
+	bool found = pca_dwarf_find_enumerator(s->dwarf, name, ret);
+	pca_record_enumerator(name, found, found ? *ret : 0);
+	return found;
+}
+
+const char *pca_symbols_layout_source(const struct pca_symbols *s)
+{
+	return s->recorded ? "table" : "dwarf";
+}
+
+const char *pca_symbols_layout_build(const struct pca_symbols *s)
+{
+	return s->recorded ? s->recorded->build : NULL;
 }
