@@ -6,8 +6,9 @@ builds (src/symbols/recorded.h explains the records).
   tools/gen_layout_tables.py --tool build/pycore-analyze [--python PY ...] [-o FILE]
 
 For each interpreter (default: every one corelib.find_interpreters() finds),
-makes a core of a small scenario (corefiles/programs/stacks_scenario.py,
-gcore), runs `TOOL report CORE` with PCA_RECORD_LAYOUT set so the tool writes
+makes a core (gcore) of a small program that imports every extension module
+whose C structs layout/ describes (their types are only indexed when the
+module is loaded), runs `TOOL report CORE` with PCA_RECORD_LAYOUT set so the tool writes
 every DWARF answer and symbol address it used, and keeps them keyed by the
 build-id of the file that holds the runtime, with the version and the build
 named. The numbers are exactly those DWARF mode resolves: the tool's own
@@ -26,7 +27,22 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 import corelib  # noqa: E402
 
-PROGRAM = "stacks_scenario.py"
+# Every module whose structs layout/object_layout.c names, so their types
+# are in the core's modules when the answers are recorded.
+PROGRAM = """
+import sys, time
+for name in ("_struct", "struct", "_json", "json", "re", "_io", "io", "operator", "_abc",
+             "abc", "collections", "_collections", "functools", "_functools", "types",
+             "datetime", "_datetime", "decimal", "_pickle", "array", "itertools",
+             "_asyncio", "asyncio", "_queue", "_thread", "weakref", "_weakref", "_operator",
+             "_sre", "_elementtree", "_csv", "_bisect", "_heapq", "_random", "_hashlib"):
+    try:
+        __import__(name)
+    except ImportError:
+        pass
+print("ready", flush=True)
+time.sleep(3600)
+"""
 
 
 def runtime_file(python):
@@ -62,7 +78,8 @@ def group(lines):
 
 
 def record(tool, python, workdir):
-    core, _, _ = corelib.make_scenario_core(python, PROGRAM, workdir, "gcore")
+    core = corelib.make_core([python, "-c", PROGRAM], os.path.join(workdir, "core-dir"),
+                             "gcore")[0]
     rec = os.path.join(workdir, "records.txt")
     env = dict(os.environ, PCA_RECORD_LAYOUT=rec)
     subprocess.run([tool, "--no-progress", "report", core], env=env,

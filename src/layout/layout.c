@@ -244,6 +244,17 @@ static struct pca_error *read_version(struct pca_symbols *s, struct pca_target *
 				pca_symbols_python_file(s));
 found:
 	snprintf(l->version, sizeof(l->version), "%d.%d.%d", l->major, l->minor, l->micro);
+	/* 3.14 moved the collector to two generations plus an incremental old
+	 * space, changed _PyInterpreterFrame (f_executable as a tagged
+	 * _PyStackRef) and the frame/thread-state layout; 3.13's free-threaded
+	 * build has another object header. Guessing from 3.13's rules would
+	 * print wrong numbers: refuse (docs/no-debug-info.md says what support
+	 * needs). */
+	if (l->minor > 13 || l->minor < 6)
+		return pca_error_create(
+			PCA_ERROR_NOT_PYTHON,
+			"Python %s is not supported yet: pycore-analyze reads CPython 3.6 to 3.13 (see docs/no-debug-info.md for 3.14+)",
+			l->version);
 	return NULL;
 }
 

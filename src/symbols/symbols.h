@@ -26,6 +26,9 @@ struct pca_symbols_options {
 	const char *executable;       /* override, or NULL */
 	const char *const *debug_dirs;/* extra debug-info directories */
 	size_t ndebug_dirs;
+	/* No debug info for the runtime's file: use the DWARF and symbol table
+	 * of this unstripped copy of the same build instead, or NULL. */
+	const char *layout_from;
 };
 
 struct pca_symbols;
