@@ -1,6 +1,7 @@
 /* Layouts from DWARF by name. Roles list every name a member has had; the
  * first that exists in this build wins. */
 #include "layout/layout.h"
+#include "layout/debug_offsets.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,6 +398,8 @@ struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_tar
 				       "this version", l.fields);
 	if (!err)
 		err = decide_behaviour(symbols, &l, found_dies);
+	if (!err)
+		err = pca_layout_check_debug_offsets(symbols, target, &l, &l.debug_offsets_checked);
 	if (err)
 		return err;
 	*ret = l;
