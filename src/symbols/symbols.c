@@ -229,9 +229,6 @@ static int stripped_version(struct pca_symbols *s, char *out, size_t out_size)
 	return -1;
 }
 
-/* No DWARF for the runtime's module: use the layouts recorded from the DWARF
- * of the same build (same build-id), or say what would help. Kept apart from
- * pca_symbols_open so the session's opening can change independently. */
 /* --layout-from FILE: its DWARF answers the type queries and its symbol
  * table the local symbols the stripped file lost (same link-time addresses:
  * the user says it is the same build; every structure is validated while
@@ -260,6 +257,9 @@ static struct pca_error *open_layout_from(struct pca_symbols *s, const char *pat
 	return NULL;
 }
 
+/* No DWARF for the runtime's module: use the layouts recorded from the DWARF
+ * of the same build (same build-id), or say what would help. Kept apart from
+ * pca_symbols_open so the session's opening can change independently. */
 static struct pca_error *open_without_debuginfo(struct pca_symbols *s, Dwfl_Module *mod,
 						const char *layout_from)
 {
