@@ -34,7 +34,6 @@ struct pca_symbols {
 	Dwfl_Callbacks layout_callbacks;
 	Dwfl_Module *layout_module;
 	Dwarf_Addr layout_bias;
-	const char *layout_from;
 };
 
 /* Module scan state for dwfl_getmodules. */
@@ -253,7 +252,6 @@ static struct pca_error *open_layout_from(struct pca_symbols *s, const char *pat
 		return pca_error_create(PCA_ERROR_DEBUGINFO,
 					"--layout-from %s: the file has no debug info either (pass an unstripped build)",
 					path);
-	s->layout_from = path;
 	return NULL;
 }
 
@@ -495,7 +493,3 @@ const char *pca_symbols_layout_source(const struct pca_symbols *s)
 	return s->recorded ? "table" : "dwarf";
 }
 
-const char *pca_symbols_layout_build(const struct pca_symbols *s)
-{
-	return s->recorded ? s->recorded->build : s->layout_from;
-}

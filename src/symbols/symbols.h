@@ -44,10 +44,10 @@ const char *pca_symbols_executable(const struct pca_symbols *s);
 /* Path of the file holding the interpreter (libpython or the executable). */
 const char *pca_symbols_python_file(const struct pca_symbols *s);
 
-/* Where type answers come from: "dwarf", or "table" for a stripped build
- * whose DWARF answers were recorded (recorded.h); then the build recorded. */
+/* Where type answers come from: "dwarf" (the file's own, or --layout-from's),
+ * or "table" for a stripped build whose DWARF answers were recorded
+ * (recorded.h). */
 const char *pca_symbols_layout_source(const struct pca_symbols *s);
-const char *pca_symbols_layout_build(const struct pca_symbols *s);
 
 /* Address of a data or function symbol of the Python module. */
 bool pca_symbols_lookup(struct pca_symbols *s, const char *name, uint64_t *ret);
