@@ -105,6 +105,7 @@ struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 		.executable = s->opts->exe,
 		.debug_dirs = s->opts->debug_dirs,
 		.ndebug_dirs = s->opts->ndebug_dirs,
+		.layout_from = s->opts->layout_from,
 	};
 	err = pca_symbols_open(s->target, &so, &s->symbols);
 	if (err)
