@@ -27,7 +27,12 @@ The truth (pycore-analyze's `summary` implements the same definition):
        + for frame objects: f_code, f_globals, f_builtins (3.11+ frames owned
          by a thread show no referents but f_back/f_trace to gc; a core
          reader follows the frame's code and namespaces, and <module>'s code
-         object is reachable only that way)
+         object is reachable only that way; 3.11+ frames of finished calls,
+         kept by the CAUGHT exceptions' tracebacks, own their locals and gc
+         shows them)
+       + for type objects: tp_bases and tp_mro (a static type, which gc does
+         not see, holds them; on 3.6-3.10 they are untracked tuples that
+         nothing else refers to)
        + for dicts (and dict subclasses): the keys. dict_traverse does not
          visit keys of str-keyed tables (str cannot form cycles), but they
          are objects the program reaches (contract: "every Python object the
@@ -105,6 +110,8 @@ NODE_RING = 100
 TREE_CHILDREN = 40
 GARBAGE_RING = 25
 CLE_COUNT = 7
+CAUGHT_COUNT = 30
+FAIL_DEPTH = 2            # fail_deep frames per caught ScenarioError: FAIL_DEPTH + 1
 
 
 # --- classes ---------------------------------------------------------------------
@@ -171,6 +178,17 @@ class GarbageNode(object):
         self.next = None
 
 
+class ScenarioError(Exception):
+    """Caught and kept with its traceback (as services keep failures)."""
+
+
+class HeldByFrame(object):
+    """Held only by the locals of a finished function's frame, which a
+    kept traceback keeps alive."""
+    def __init__(self, i):
+        self.i = i
+
+
 class Color(enum.Enum):
     RED = 1
     GREEN = 2
@@ -198,6 +216,11 @@ Cle = type(CLE_NAME, (object,), {"__init__": lambda self, i: setattr(self, "slot
 @functools.lru_cache(maxsize=None)
 def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+@functools.lru_cache(maxsize=32)
+def square(n):
+    return n * n
 
 
 # --- the permanent generation ------------------------------------------------------
@@ -322,6 +345,48 @@ def calibrate_garbage():
     return gc.collect()
 
 
+def fail_deep(i, depth):
+    held = HeldByFrame(i)
+    if depth:
+        return fail_deep(i, depth - 1)
+    raise ScenarioError("failure %d" % i, held.i)
+
+
+def make_caught():
+    """Caught exceptions kept with their tracebacks: exception -> traceback
+    -> frame (finished, so on 3.11+ it owns its locals) -> HeldByFrame; and
+    a few builtin exceptions with their own members, a chain (__cause__,
+    __context__) and, 3.11+, __notes__."""
+    out = []
+    for i in range(CAUGHT_COUNT):
+        try:
+            fail_deep(i, FAIL_DEPTH)
+        except ScenarioError as e:
+            out.append(e)
+    try:
+        int("not a number")
+    except ValueError as e:
+        out.append(e)
+    try:
+        os.stat("/nonexistent/heap_scenario")
+    except OSError as e:
+        out.append(e)
+    try:
+        next(iter(()))
+    except StopIteration as e:
+        out.append(e)
+    try:
+        try:
+            {}["missing"]
+        except KeyError as e:
+            raise RuntimeError("while looking up") from e
+    except RuntimeError as e:
+        if hasattr(e, "add_note"):
+            e.add_note("a note")
+        out.append(e)
+    return out
+
+
 SMALL_INTS = [0, 1, -1, 5, 255, 256, 257, -5, -6, 1000]
 BIG_INTS = [2 ** 30, 2 ** 31 + 7, 2 ** 62, 2 ** 63, 2 ** 64 + 1, -(2 ** 40), -(2 ** 63),
             10 ** 20, 2 ** 1000, -(2 ** 1000), 3 ** 2000, int("9" * 500)]
@@ -368,6 +433,8 @@ SELF_DICT["me"] = SELF_DICT
 BIG_INT_LIST = list(range(1000000, 1100000))       # 100000 distinct ints
 BIG_STR_DICT = {"key%06d" % i: i for i in range(20000)}
 FIB_200 = fib(200)                                  # an lru_cache with 201 entries
+CAUGHT = make_caught()
+SQUARES = [square(i % 50) for i in range(100)]     # a bounded lru_cache: 32 links
 GENERATOR = (x * 2 for x in LISTS[1])
 next(GENERATOR)                                     # suspended, holds its frame
 
@@ -386,7 +453,8 @@ def check_names():
              "list", "dict", "set", "frozenset", "collections.deque",
              "collections.OrderedDict", "collections.defaultdict", "datetime.datetime"]
     classes = [Lesson, ModelState, Plain, Slotted, SlottedChild, Outer.Inner, Node,
-               GarbageNode, Color, Pair, Cle]
+               GarbageNode, Color, Pair, Cle, ScenarioError, HeldByFrame]
+    names.append("traceback")
     if Point is not None:
         classes.append(Point)
     return names + [type_name(c) for c in classes]
@@ -398,7 +466,8 @@ def expected_counts():
             Slotted: SLOTTED_COUNT, SlottedChild: SLOTTED_CHILD_COUNT,
             Outer.Inner: INNER_COUNT, Node: NODE_RING + 1 + TREE_CHILDREN,
             GarbageNode: GARBAGE_RING, Color: len(Color.__members__), Pair: PAIR_COUNT,
-            Cle: CLE_COUNT}
+            Cle: CLE_COUNT, ScenarioError: CAUGHT_COUNT,
+            HeldByFrame: CAUGHT_COUNT * (FAIL_DEPTH + 1)}
     if Point is not None:
         want[Point] = POINT_COUNT
     return dict((type_name(t), n) for t, n in want.items())
@@ -417,7 +486,8 @@ def compute_truth():
     stack = []
     per_type = {}
     failures = {}
-    mine = [me, roots, frames, seen, stack, per_type, failures]
+    running = set()
+    mine = [me, roots, frames, seen, stack, per_type, failures, running]
     for x in mine:
         seen.add(id(x))
     seen.add(id(mine))
@@ -430,6 +500,8 @@ def compute_truth():
     get_referents = gc.get_referents
     getsizeof = sys.getsizeof
     dict_keys = dict.keys
+    type_bases = type.__dict__["__bases__"].__get__
+    type_mro = type.__dict__["__mro__"].__get__
 
     # R: the collector's lists, thread stacks, sys.modules.
     gc_tracked = 0                       # objects in all the collector's lists
@@ -439,9 +511,11 @@ def compute_truth():
     if hasattr(gc, "get_freeze_count"):  # 3.7+: the permanent generation
         gc_tracked += gc.get_freeze_count()
     extend(roots)
+    running = set()
     for f in frames.values():
         while f is not None:
             push(f)
+            running.add(id(f))
             f = f.f_back
     push(sys.modules)
     extend(sys.modules.values())
@@ -466,7 +540,7 @@ def compute_truth():
             failures[t] = failures.get(t, 0) + 1
         rec = per_type.get(t)
         if rec is None:
-            rec = per_type[t] = [0, 0, issubclass(t, dict)]
+            rec = per_type[t] = [0, 0, issubclass(t, dict), issubclass(t, type)]
         rec[0] += 1
         rec[1] += size
         extend(get_referents(o))
@@ -483,15 +557,23 @@ def compute_truth():
             push(o.f_code)
             push(o.f_globals)
             push(o.f_builtins)
-            if HAS_LOCALSPLUS:
+            if HAS_LOCALSPLUS and id(o) in running:
                 # 3.11+: a running frame's locals are held by the
                 # interpreter frame, which the tool follows (docs/usage.md).
+                # A finished frame (kept by a traceback) owns its data and
+                # gc.get_referents gave its locals already; its f_locals
+                # would make a tracked dict after gc_tracked was counted.
                 # 3.11/3.12 f_locals is a dict kept in the frame from now on
                 # (the tool sees it too); 3.13 a fresh proxy: its values.
                 if PROXY_LOCALS:
                     extend(list(o.f_locals.values()))
                 else:
                     push(o.f_locals)
+        elif rec[3]:
+            # a static type's bases and mro (gc does not see static types;
+            # ctypes.Structure's metatype is not `type`)
+            push(type_bases(o))
+            push(type_mro(o))
         elif rec[2]:
             extend(dict_keys(o))
         if dump:
@@ -506,12 +588,12 @@ def compute_truth():
     # cycles, and the collector is off. Break them so that all of it is
     # freed by reference counting when we return.
     del me, f, o, mine[:]
-    roots = frames = mine = stack = seen = None
+    roots = frames = mine = stack = seen = running = None
 
     types_out = {}
     total_objects = 0
     total_size = 0
-    for t, (count, size, _) in per_type.items():
+    for t, (count, size, _, _) in per_type.items():
         name = type_name(t)
         entry = types_out.get(name)
         if entry is None:
@@ -559,6 +641,11 @@ def warm_up(path):
     write_file(scratch, json.dumps({"b": [1, 2.5, None, "x"], "a": True},
                                    sort_keys=True).encode("ascii"))
     os.unlink(scratch)
+    # 3.6-3.9 ready functools._lru_list_elem (SQUARES' links) lazily, on the
+    # first attribute lookup (the truth's sys.getsizeof), making its
+    # tp_dict, tp_mro, tp_bases and a weakref in object's subclasses: let a
+    # truth do that now.
+    compute_truth()
     sys.stdout.write("heap built\n")
     sys.stdout.flush()
 

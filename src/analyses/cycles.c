@@ -14,6 +14,8 @@ static int by_type_name(const void *a, const void *b)
 /* Shape: unreachable flag, then the (type, count) list. */
 static int shape_cmp(const struct pca_cycle *x, const struct pca_cycle *y)
 {
+	if (x->cls != y->cls)
+		return x->cls < y->cls ? -1 : 1;
 	if (x->unreachable != y->unreachable)
 		return x->unreachable ? -1 : 1;
 	if (x->ntypes != y->ntypes)
@@ -41,6 +43,8 @@ static int by_group_size(const void *a, const void *b)
 {
 	const struct pca_cycle *x = *(const struct pca_cycle *const *)a,
 				*y = *(const struct pca_cycle *const *)b;
+	if (x->cls != y->cls)
+		return x->cls < y->cls ? -1 : 1;
 	uint64_t wx = x->same_shape * x->size, wy = y->same_shape * y->size;
 	if (wx != wy)
 		return wx > wy ? -1 : 1;
@@ -98,6 +102,7 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 		cy->example = first;
 		cy->objects = size;
 		cy->unreachable = true;
+		bool structure = false;
 		/* per-type counts: members sorted by type name through a small list */
 		size_t types_cap = 0;
 		for (uint64_t i = start[c]; i < start[c + 1]; i++) {
@@ -105,6 +110,8 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 			const char *name = objects->infos[heap->type[v]].name;
 			cy->size += heap->size[v];
 			cy->unreachable &= g->unreachable[v];
+			enum pca_kind kind = objects->infos[heap->type[v]].kind;
+			structure |= kind == PCA_KIND_TYPE || kind == PCA_KIND_MODULE;
 			size_t k = 0;
 			while (k < cy->ntypes && strcmp(cy->types[k].name, name) != 0)
 				k++;
@@ -118,6 +125,7 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 			cy->types[k].count++;
 		}
 		pca_sort(cy->types, cy->ntypes, sizeof(*cy->types), by_type_name);
+		cy->cls = cy->unreachable ? PCA_CYCLE_GARBAGE : structure ? PCA_CYCLE_STRUCTURE : PCA_CYCLE_PROGRAM;
 		ret->count++;
 	}
 	free(comp);
@@ -167,4 +175,17 @@ void pca_cycles_deinit(struct pca_cycles *c)
 		free(c->cycles[i].types);
 	free(c->cycles);
 	memset(c, 0, sizeof(*c));
+}
+
+const char *pca_cycle_class_name(enum pca_cycle_class cls)
+{
+	switch (cls) {
+	case PCA_CYCLE_GARBAGE:
+		return "garbage";
+	case PCA_CYCLE_PROGRAM:
+		return "program";
+	case PCA_CYCLE_STRUCTURE:
+		return "structure";
+	}
+	return "?";
 }

@@ -194,13 +194,35 @@ static void put_step(struct pca_objects *objects, const struct pca_heap *heap, u
 	uint64_t ua = heap->addr[u], va = heap->addr[v], key, n, items;
 	enum pca_kind k = kind_of(objects, heap, u);
 	switch (k) {
-	case PCA_KIND_MODULE:
+	case PCA_KIND_MODULE: {
+		/* A C module reaches objects through its state too (the `_ssl`
+		 * module's err_codes_to_names): name them by the global that
+		 * holds the same object, if one does. */
+		uint64_t md_dict = 0, gkey;
+		bool gis_key;
+		pca_interp_read_field(in, ua, PCA_F_MODULE_DICT, &md_dict);
+		if (va == md_dict)
+			return; /* the namespace: its keys follow as attributes */
+		if (md_dict && dict_key_of(objects, md_dict, va, &gkey, &gis_key) && !gis_key) {
+			char *name = NULL;
+			struct pca_error *err = pca_interp_read_str(in, gkey, 200, &name);
+			pca_error_destroy(err);
+			if (name) {
+				put(o, ".%s", name);
+				free(name);
+				return;
+			}
+		}
+		if (kind_of(objects, heap, v) == PCA_KIND_DICT)
+			return;
+		break;
+	}
 	case PCA_KIND_TYPE:
 		if (kind_of(objects, heap, v) == PCA_KIND_DICT)
 			return; /* the namespace: its keys follow as attributes */
 		break;
 	case PCA_KIND_DICT:
-	case PCA_KIND_ODICT:
+	case PCA_KIND_ODICT:; /* C11: a label cannot precede a declaration (clang) */
 		bool is_key;
 		if (dict_key_of(objects, ua, va, &key, &is_key)) {
 			if (is_key) { /* the object is a key: no name reaches it */

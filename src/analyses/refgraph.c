@@ -35,17 +35,46 @@ static void node_edges(void *ctx, uint32_t node, pca_graph_emit_fn emit, void *e
 			      edge_visit, e);
 }
 
+/* What tracked object u's tp_traverse visits, as ids, into *out (a
+ * vector): its tracked referents, and the tracked referents of the
+ * untracked objects it owns whose references its traverse visits for them
+ * (an lru_cache wrapper visits its links' keys and results). */
+static bool traversed(const struct pca_objects *objects, const struct pca_heap *heap,
+		      const struct pca_graph *graph, uint32_t u, uint32_t **out, size_t *n,
+		      size_t *cap)
+{
+	uint32_t tracked = (uint32_t)heap->gc_tracked;
+	*n = 0;
+	for (uint64_t e = graph->out_start[u]; e < graph->out_start[u + 1]; e++) {
+		uint32_t v = graph->out[e];
+		bool through = v >= tracked && objects->infos[heap->type[v]].traversed_by_owner;
+		uint64_t from = through ? graph->out_start[v] : e, to = through ? graph->out_start[v + 1] : e + 1;
+		for (uint64_t f = from; f < to; f++) {
+			uint32_t w = through ? graph->out[f] : v;
+			if (w >= tracked)
+				continue;
+			if (!PCA_VECTOR_GROW(out, cap, *n + 1, 64))
+				return false;
+			(*out)[(*n)++] = w;
+		}
+	}
+	return true;
+}
+
 /* Modules/gcmodule.c (3.6-3.13), the full collection: every tracked object
  * starts with its reference count, minus the references from other tracked
- * objects; those left above zero are referenced from outside; what they
- * reach is alive; the rest is unreachable. Ids below gc_tracked are the
- * objects of the collector's lists (heap/ adds them first). */
+ * objects (what their tp_traverse visits); those left above zero are
+ * referenced from outside; what they reach is alive; the rest is
+ * unreachable. Ids below gc_tracked are the objects of the collector's
+ * lists (heap/ adds them first). */
 static struct pca_error *collector_verdict(struct pca_objects *objects, const struct pca_heap *heap,
 					   struct pca_refgraph *g)
 {
 	uint32_t tracked = (uint32_t)heap->gc_tracked;
 	int64_t *gc_refs = malloc(((size_t)tracked + 1) * sizeof(*gc_refs));
 	uint32_t *queue = malloc(((size_t)tracked + 1) * sizeof(*queue));
+	uint32_t *seen = NULL;
+	size_t nseen = 0, seen_cap = 0;
 	g->unreachable = calloc((size_t)heap->count + 1, sizeof(*g->unreachable));
 	if (!gc_refs || !queue || !g->unreachable) {
 		free(gc_refs);
@@ -57,10 +86,13 @@ static struct pca_error *collector_verdict(struct pca_objects *objects, const st
 		pca_interp_read_field(objects->interp, heap->addr[v], PCA_F_OB_REFCNT, &refcnt);
 		gc_refs[v] = (int64_t)refcnt;
 	}
-	for (uint32_t u = 0; u < tracked; u++)
-		for (uint64_t e = g->graph.out_start[u]; e < g->graph.out_start[u + 1]; e++)
-			if (g->graph.out[e] < tracked)
-				gc_refs[g->graph.out[e]]--;
+	struct pca_error *err = NULL;
+	for (uint32_t u = 0; u < tracked && !err; u++) {
+		if (!traversed(objects, heap, &g->graph, u, &seen, &nseen, &seen_cap))
+			err = &pca_error_nomem;
+		for (size_t i = 0; i < nseen && !err; i++)
+			gc_refs[seen[i]]--;
+	}
 	size_t head = 0, tail = 0;
 	for (uint32_t v = 0; v < tracked; v++) {
 		g->unreachable[v] = true;
@@ -69,11 +101,13 @@ static struct pca_error *collector_verdict(struct pca_objects *objects, const st
 			queue[tail++] = v;
 		}
 	}
-	while (head < tail) {
+	while (head < tail && !err) {
 		uint32_t u = queue[head++];
-		for (uint64_t e = g->graph.out_start[u]; e < g->graph.out_start[u + 1]; e++) {
-			uint32_t v = g->graph.out[e];
-			if (v < tracked && g->unreachable[v]) {
+		if (!traversed(objects, heap, &g->graph, u, &seen, &nseen, &seen_cap))
+			err = &pca_error_nomem;
+		for (size_t i = 0; i < nseen && !err; i++) {
+			uint32_t v = seen[i];
+			if (g->unreachable[v]) {
 				g->unreachable[v] = false;
 				queue[tail++] = v;
 			}
@@ -86,7 +120,8 @@ static struct pca_error *collector_verdict(struct pca_objects *objects, const st
 		}
 	free(gc_refs);
 	free(queue);
-	return NULL;
+	free(seen);
+	return err;
 }
 
 struct root_builder {
@@ -170,13 +205,24 @@ static struct pca_error *find_roots(struct pca_objects *objects, const struct pc
 		if (objects->infos[heap->type[v]].kind == PCA_KIND_MODULE)
 			add_root(&rb, v, PCA_ROOT_MODULE);
 	pca_interp_for_each_frame(objects->interp, frame_roots, &rb);
+	/* The references nothing in the graph explains (tests/e2e/
+	 * test_external.py sums them per type: each must be something named). */
+	bool dump = pca_log_dump_begin(PCA_LOG_DUMP_EXTERNAL);
 	for (uint32_t v = 0; v < heap->count && !rb.err; v++) {
 		uint64_t refcnt = 0;
 		uint64_t indegree = g->graph.in_start[v + 1] - g->graph.in_start[v];
 		if (pca_interp_read_field(objects->interp, heap->addr[v], PCA_F_OB_REFCNT, &refcnt) &&
-		    (int64_t)refcnt > (int64_t)indegree)
+		    (int64_t)refcnt > (int64_t)indegree) {
 			add_root(&rb, v, PCA_ROOT_EXTERNAL);
+			if (dump)
+				pca_log_dump(PCA_LOG_DUMP_EXTERNAL, "%llx %s %lld\n",
+					     (unsigned long long)heap->addr[v],
+					     objects->infos[heap->type[v]].name,
+					     (long long)refcnt - (long long)indegree);
+		}
 	}
+	if (dump)
+		pca_log_dump_end(PCA_LOG_DUMP_EXTERNAL);
 	return rb.err;
 }
 

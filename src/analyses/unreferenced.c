@@ -3,18 +3,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hashmap.h"
+#include "base/vector.h"
+#include "objects/kinds.h"
+
 /* Include/object.h: Py_TPFLAGS_HAVE_GC. */
 static const uint64_t tpflags_have_gc = 1u << 14;
 /* A reference count this large is a pointer, not a count (3.12+ immortal
  * counts are below 2^32). */
 static const uint64_t max_refcnt = 1ull << 40;
 
+/* An unreferenced object found in a block; holder -1 until something
+ * explains it. */
+struct candidate {
+	uint64_t addr, size;
+	uint32_t type;    /* index into objects->infos */
+	int32_t holder;   /* index into the holder table, -1: none */
+	bool referred;    /* another candidate refers to it */
+};
+PCA_DEFINE_VECTOR(candidate_vector, struct candidate)
+PCA_DEFINE_VECTOR(holder_vector, struct pca_unreferenced_holder)
+PCA_DEFINE_VECTOR(index_vector, uint32_t)
+static inline size_t candidate_hash(uint64_t addr) { return pca_hash_u64(addr >> 3, 17); }
+/* address -> index + 1 into the candidates (0 is never an object address) */
+PCA_DEFINE_HASH_MAP(candidate_map, uint64_t, uint32_t, candidate_hash, 0)
+
 struct scan {
 	struct pca_objects *objects;
 	const struct pca_heap *heap;
-	uint64_t *count, *size; /* per type index */
 	uint64_t checked;
-	size_t capacity; /* of count and size */
+	size_t capacity; /* types beyond this index are not counted */
+	struct candidate_vector found;
+	bool nomem;
 };
 
 /* The object a block holds, if any: its address and type. */
@@ -49,6 +69,24 @@ static bool block_object(struct scan *s, uint64_t block, uint32_t block_size, ui
 	return false;
 }
 
+/* Whether an object of type t at addr can be what the block holds: its
+ * fixed part must fit, and so must its size when the variable part is inline
+ * (itemsize != 0: tuple, int, bytes, struct sequences; str). sys.getsizeof
+ * of a GC object counts the GC head and pre-header, which start the block.
+ * Other kinds' sizes may count separate buffers (a list's items, a dict's
+ * keys). A stale or random word that passes the type test fails this (a
+ * struct sequence whose "ob_size" was a pointer claimed 2.7 GiB). */
+static bool fits_block(const struct scan *s, uint64_t block, uint32_t block_size, uint64_t addr,
+		       const struct pca_type_info *t, uint64_t size)
+{
+	if (addr - block + t->basicsize > block_size)
+		return false;
+	if (t->itemsize || t->kind == PCA_KIND_STR)
+		return size <= block_size;
+	(void)s;
+	return true;
+}
+
 static bool check_block(void *ctx, uint64_t block, uint32_t block_size)
 {
 	struct scan *s = ctx;
@@ -62,14 +100,188 @@ static bool check_block(void *ctx, uint64_t block, uint32_t block_size)
 		return true;
 	if (!block_object(s, block, block_size, &addr, &t) || pca_heap_find(s->heap, addr, &id))
 		return true;
-	if (!pca_objects_sizeof(s->objects, addr, t, &size))
+	if (!pca_objects_sizeof(s->objects, addr, t, &size) || !fits_block(s, block, block_size, addr, t, size))
 		return true;
 	size_t idx = (size_t)(t - s->objects->infos);
 	if (idx >= s->capacity)
 		return true;
-	s->count[idx]++;
-	s->size[idx] += size;
+	struct candidate c = {.addr = addr, .size = size, .type = (uint32_t)idx, .holder = -1};
+	if (!candidate_vector_append(&s->found, &c)) {
+		s->nomem = true;
+		return false;
+	}
 	return true;
+}
+
+/* Explaining the candidates: which words of the core the interpreter holds
+ * point at them. */
+struct explain {
+	struct pca_objects *objects;
+	struct candidate_vector *c;
+	struct candidate_map map;
+	struct holder_vector holders;
+	struct index_vector work;
+	int32_t holder; /* the one being assigned; -2: pending_*, resolved at the first claim */
+	enum pca_holder_kind pending_kind;
+	const char *pending_name;
+	bool nomem;
+};
+
+static int32_t holder_of(struct explain *e, enum pca_holder_kind kind, const char *name)
+{
+	for (size_t i = 0; i < e->holders.size; i++)
+		if (e->holders.data[i].kind == kind && strcmp(e->holders.data[i].name, name) == 0)
+			return (int32_t)i;
+	struct pca_unreferenced_holder h = {.kind = kind, .name = name};
+	if (!holder_vector_append(&e->holders, &h)) {
+		e->nomem = true;
+		return -1;
+	}
+	return (int32_t)(e->holders.size - 1);
+}
+
+static struct candidate *candidate_at(const struct explain *e, uint64_t addr)
+{
+	const uint32_t *i = addr && !(addr & 7) ? candidate_map_search(&e->map, addr) : NULL;
+	return i ? &e->c->data[*i - 1] : NULL;
+}
+
+static void claim(struct explain *e, uint64_t word)
+{
+	struct candidate *c = candidate_at(e, word);
+	if (!c || c->holder >= 0)
+		return;
+	if (e->holder == -2)
+		e->holder = holder_of(e, e->pending_kind, e->pending_name);
+	if (e->holder < 0)
+		return;
+	c->holder = e->holder;
+	uint32_t idx = (uint32_t)(c - e->c->data);
+	if (!index_vector_append(&e->work, &idx))
+		e->nomem = true;
+}
+
+/* Every aligned word of [addr, addr + len) that points at a candidate. */
+static void scan_words(struct explain *e, uint64_t addr, uint64_t len)
+{
+	uint64_t buf[512];
+	for (uint64_t off = 0; off < len; off += sizeof(buf)) {
+		uint64_t n = len - off < sizeof(buf) ? len - off : sizeof(buf);
+		if (!pca_target_try_read(e->objects->interp->target, addr + off, buf, (size_t)n))
+			continue;
+		for (uint64_t k = 0; k < n / 8; k++)
+			if (buf[k] && !(buf[k] & 7))
+				claim(e, buf[k]);
+	}
+}
+
+static void visit_claim(void *ctx, uint64_t referent)
+{
+	claim(ctx, referent & ~(uint64_t)PCA_REFERENT_FLAGS);
+}
+
+/* What a claimed candidate refers to is held by the same holder. */
+static void propagate(struct explain *e)
+{
+	while (e->work.size && !e->nomem) {
+		struct candidate *c = &e->c->data[*index_vector_pop(&e->work)];
+		e->holder = c->holder;
+		pca_objects_referents(e->objects, c->addr, &e->objects->infos[c->type], visit_claim, e);
+	}
+}
+
+static void visit_mark(void *ctx, uint64_t referent)
+{
+	struct candidate *c = candidate_at(ctx, referent & ~(uint64_t)PCA_REFERENT_FLAGS);
+	if (c)
+		c->referred = true;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* A static area larger than this is not data of a module (bounds the scan). */
+static const uint64_t max_static_scan = 64ull << 20;
+/* nor a module state larger than this */
+static const uint64_t max_state_scan = 1ull << 20;
+/* Fixed parts of census objects are scanned up to this many bytes. */
+static const uint64_t max_field_scan = 4096;
+
+/* The interpreter's file and its extension modules: other libraries (libc,
+ * libm) hold no Python object, and a stale word there would pass a leak off
+ * as held. */
+static bool is_python_file(const char *path)
+{
+	const char *base = basename_of(path);
+	return strstr(base, "python") || strstr(path, "lib-dynload") || strstr(base, ".cpython-") ||
+	       strstr(base, ".abi3.");
+}
+
+static void holder_pending(struct explain *e, enum pca_holder_kind kind, const char *name)
+{
+	e->holder = -2;
+	e->pending_kind = kind;
+	e->pending_name = name;
+}
+
+static void explain(struct explain *e, const struct pca_heap *heap)
+{
+	struct pca_objects *o = e->objects;
+	/* 1. The interpreter's static data and that of the extension modules:
+	 * every saved file mapping, and the anonymous one right after a file's
+	 * last (its .bss). Only saved memory is read; text is not in a core. */
+	size_t nmaps = pca_target_mapping_count(o->interp->target);
+	const struct pca_target_mapping *maps = pca_target_mappings(o->interp->target);
+	for (size_t i = 0; i < nmaps && !e->nomem; i++) {
+		if (!maps[i].path || maps[i].end - maps[i].start > max_static_scan || !is_python_file(maps[i].path))
+			continue;
+		holder_pending(e, PCA_HOLDER_STATIC, basename_of(maps[i].path));
+		scan_words(e, maps[i].start, maps[i].end - maps[i].start);
+		bool last = i + 1 == nmaps || !maps[i + 1].path || strcmp(maps[i + 1].path, maps[i].path) != 0;
+		int64_t seg = last ? pca_target_segment_index(o->interp->target, maps[i].end) : -1;
+		if (seg >= 0) {
+			uint64_t vaddr, saved;
+			pca_target_segment(o->interp->target, (size_t)seg, &vaddr, &saved);
+			bool is_file = i + 1 < nmaps && maps[i + 1].start <= vaddr;
+			if (vaddr == maps[i].end && !is_file && saved <= max_static_scan)
+				scan_words(e, vaddr, saved);
+		}
+	}
+	/* The main interpreter's state (3.8-3.10 keep the small ints there,
+	 * allocated by pymalloc). */
+	uint64_t is = o->interp->first_interp, is_size = o->interp->layout->sizes[PCA_S_INTERP];
+	if (is && is_size && is_size <= max_static_scan) {
+		holder_pending(e, PCA_HOLDER_STATIC, "the interpreter state");
+		scan_words(e, is, is_size);
+	}
+	propagate(e);
+	/* 2. Module states (PyModuleDef.m_size bytes at md_state) and 3. the
+	 * fixed part of every census object: fields the collector does not
+	 * visit (a heap type's __slots__, name and qualname). */
+	for (uint32_t v = 0; v < heap->count && !e->nomem; v++) {
+		const struct pca_type_info *t = &o->infos[heap->type[v]];
+		uint64_t def, state, size;
+		if (t->kind == PCA_KIND_MODULE && pca_rd(o, heap->addr[v], PCA_F_MODULE_DEF, &def) && def &&
+		    pca_rd(o, heap->addr[v], PCA_F_MODULE_STATE, &state) && state &&
+		    pca_rd(o, def, PCA_F_MODULEDEF_SIZE, &size) && size > 0 && size <= max_state_scan) {
+			holder_pending(e, PCA_HOLDER_MODULE_STATE, "extension modules");
+			scan_words(e, state, size);
+		}
+		/* str's basicsize runs into its inline characters, and variable
+		 * objects (tuple, int, bytes) hold no hidden pointers; type objects
+		 * (itemsize: their PyMemberDefs) do */
+		if (t->kind != PCA_KIND_STR && (!t->itemsize || t->kind == PCA_KIND_TYPE)) {
+			holder_pending(e, PCA_HOLDER_FIELD, t->name);
+			scan_words(e, heap->addr[v], t->basicsize < max_field_scan ? t->basicsize : max_field_scan);
+		}
+		propagate(e);
+	}
+	/* 4. Of the rest, which another candidate refers to. */
+	for (size_t i = 0; i < e->c->size && !e->nomem; i++)
+		pca_objects_referents(o, e->c->data[i].addr, &o->infos[e->c->data[i].type], visit_mark, e);
 }
 
 static int by_size_desc(const void *a, const void *b)
@@ -80,44 +292,125 @@ static int by_size_desc(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static int holder_by_size_desc(const void *a, const void *b)
+{
+	const struct pca_unreferenced_holder *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+const char *pca_holder_kind_name(enum pca_holder_kind kind)
+{
+	static const char *const names[PCA_HOLDER_KIND_COUNT] = {
+		[PCA_HOLDER_FIELD] = "field",
+		[PCA_HOLDER_STATIC] = "static",
+		[PCA_HOLDER_MODULE_STATE] = "module_state",
+	};
+	return kind < PCA_HOLDER_KIND_COUNT ? names[kind] : "?";
+}
+
+/* Rows per type of the candidates that pass `keep` (all: holder -2). */
+static bool type_rows(const struct pca_objects *objects, const struct candidate_vector *c, size_t cap,
+		      bool unexplained_only, struct pca_unreferenced_row **ret_rows, size_t *ret_n,
+		      uint64_t *ret_objects, uint64_t *ret_size)
+{
+	uint64_t *count = calloc(cap ? cap : 1, sizeof(*count)), *size = calloc(cap ? cap : 1, sizeof(*size));
+	if (!count || !size) {
+		free(count);
+		free(size);
+		return false;
+	}
+	for (size_t i = 0; i < c->size; i++) {
+		if (unexplained_only && c->data[i].holder >= 0)
+			continue;
+		count[c->data[i].type]++;
+		size[c->data[i].type] += c->data[i].size;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < cap; i++)
+		n += count[i] != 0;
+	struct pca_unreferenced_row *rows = calloc(n ? n : 1, sizeof(*rows));
+	if (!rows) {
+		free(count);
+		free(size);
+		return false;
+	}
+	n = 0;
+	for (size_t i = 0; i < cap; i++) {
+		if (!count[i])
+			continue;
+		rows[n++] = (struct pca_unreferenced_row){objects->infos[i].name, count[i], size[i]};
+		*ret_objects += count[i];
+		*ret_size += size[i];
+	}
+	pca_sort(rows, n, sizeof(*rows), by_size_desc);
+	free(count);
+	free(size);
+	*ret_rows = rows;
+	*ret_n = n;
+	return true;
+}
+
 struct pca_error *pca_unreferenced_compute(struct pca_objects *objects, const struct pca_heap *heap,
 				    const struct pca_arenas *arenas, struct pca_unreferenced *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	/* Types may be registered during the scan: size the tables generously
-	 * and grow never; a type beyond them is not counted. */
+	/* Types may be registered during the scan: a type beyond those known
+	 * now plus a margin is not counted. */
 	size_t cap = objects->ninfos + 4096;
 	struct scan s = {.objects = objects, .heap = heap, .capacity = cap};
-	s.count = calloc(cap, sizeof(*s.count));
-	s.size = calloc(cap, sizeof(*s.size));
-	if (!s.count || !s.size) {
-		free(s.count);
-		free(s.size);
-		return &pca_error_nomem;
-	}
+	candidate_vector_init(&s.found);
 	uint64_t skipped = 0;
-	struct pca_error *err = NULL;
 	/* objects->infos may move when types are added: indices, not pointers */
-	err = pca_arenas_for_each_used_block(objects->interp, arenas, check_block, &s, &skipped);
-	size_t n = 0;
-	for (size_t i = 0; i < objects->ninfos && i < cap; i++)
-		n += s.count[i] != 0;
-	ret->rows = calloc(n ? n : 1, sizeof(*ret->rows));
-	if (!err && !ret->rows)
+	struct pca_error *err = pca_arenas_for_each_used_block(objects->interp, arenas, check_block, &s, &skipped);
+	if (!err && s.nomem)
+		err = &pca_error_nomem;
+	struct explain e = {.objects = objects, .c = &s.found};
+	candidate_map_init(&e.map);
+	holder_vector_init(&e.holders);
+	index_vector_init(&e.work);
+	if (!err && !candidate_map_reserve(&e.map, s.found.size))
+		err = &pca_error_nomem;
+	for (size_t i = 0; !err && i < s.found.size; i++)
+		if (!candidate_map_insert(&e.map, s.found.data[i].addr, (uint32_t)(i + 1)))
+			err = &pca_error_nomem;
+	if (!err) {
+		explain(&e, heap);
+		if (e.nomem)
+			err = &pca_error_nomem;
+	}
+	if (cap > objects->ninfos)
+		cap = objects->ninfos;
+	if (!err && (!type_rows(objects, &s.found, cap, false, &ret->rows, &ret->nrows, &ret->objects, &ret->size) ||
+		     !type_rows(objects, &s.found, cap, true, &ret->unexplained, &ret->nunexplained,
+				&ret->unexplained_objects, &ret->unexplained_size)))
 		err = &pca_error_nomem;
 	if (!err) {
-		for (size_t i = 0; i < objects->ninfos && i < cap; i++) {
-			if (!s.count[i])
-				continue;
-			ret->rows[ret->nrows++] = (struct pca_unreferenced_row){objects->infos[i].name, s.count[i], s.size[i]};
-			ret->objects += s.count[i];
-			ret->size += s.size[i];
+		for (size_t i = 0; i < s.found.size; i++) {
+			const struct candidate *c = &s.found.data[i];
+			if (c->holder >= 0) {
+				e.holders.data[c->holder].count++;
+				e.holders.data[c->holder].size += c->size;
+			} else if (!c->referred) {
+				ret->unexplained_roots++;
+			}
 		}
-		pca_sort(ret->rows, ret->nrows, sizeof(*ret->rows), by_size_desc);
+		size_t n = 0;
+		for (size_t i = 0; i < e.holders.size; i++)
+			if (e.holders.data[i].count)
+				e.holders.data[n++] = e.holders.data[i];
+		e.holders.size = n;
+		pca_sort(e.holders.data, e.holders.size, sizeof(*e.holders.data), holder_by_size_desc);
+		ret->holders = holder_vector_steal(&e.holders, &ret->nholders);
 		ret->blocks_checked = s.checked;
 	}
-	free(s.count);
-	free(s.size);
+	index_vector_deinit(&e.work);
+	holder_vector_deinit(&e.holders);
+	candidate_map_deinit(&e.map);
+	candidate_vector_deinit(&s.found);
 	if (err)
 		pca_unreferenced_deinit(ret);
 	return err;
@@ -126,5 +419,7 @@ struct pca_error *pca_unreferenced_compute(struct pca_objects *objects, const st
 void pca_unreferenced_deinit(struct pca_unreferenced *l)
 {
 	free(l->rows);
+	free(l->unexplained);
+	free(l->holders);
 	memset(l, 0, sizeof(*l));
 }

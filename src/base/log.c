@@ -20,6 +20,7 @@ void pca_log_from_env(void)
 		.check_index = getenv("PCA_CHECK_INDEX") != NULL,
 		.dump_objects = getenv("PCA_DUMP_OBJECTS"),
 		.dump_parents = getenv("PCA_DUMP_PARENTS"),
+		.dump_external = getenv("PCA_DUMP_EXTERNAL"),
 	};
 	pca_log_configure(&c);
 }
@@ -43,6 +44,8 @@ static const char *dump_path(enum pca_log_dump which)
 		return config.dump_objects;
 	case PCA_LOG_DUMP_PARENTS:
 		return config.dump_parents;
+	case PCA_LOG_DUMP_EXTERNAL:
+		return config.dump_external;
 	default:
 		return NULL;
 	}

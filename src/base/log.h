@@ -23,12 +23,16 @@ struct pca_log_config {
 	bool check_index;         /* the census checks its address index */
 	const char *dump_objects; /* file: every object, "ADDR TYPE" a line; or NULL */
 	const char *dump_parents; /* file: who found each object, "ADDR PARENT"; or NULL */
+	/* file: every object whose reference count exceeds the references the
+	 * graph has to it, "ADDR TYPE EXCESS"; or NULL */
+	const char *dump_external;
 };
 
 /* Copy *config (its strings must outlive the run). NULL: everything off. */
 void pca_log_configure(const struct pca_log_config *config);
-/* pca_log_configure() from PCA_TIMING, PCA_CHECK_INDEX, PCA_DUMP_OBJECTS and
- * PCA_DUMP_PARENTS (set, even empty, means on for the first two). */
+/* pca_log_configure() from PCA_TIMING, PCA_CHECK_INDEX, PCA_DUMP_OBJECTS,
+ * PCA_DUMP_PARENTS and PCA_DUMP_EXTERNAL (set, even empty, means on for the
+ * first two). */
 void pca_log_from_env(void);
 const struct pca_log_config *pca_log_config(void);
 
@@ -38,6 +42,7 @@ void pca_log_timing(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 enum pca_log_dump {
 	PCA_LOG_DUMP_OBJECTS,
 	PCA_LOG_DUMP_PARENTS,
+	PCA_LOG_DUMP_EXTERNAL,
 	PCA_LOG_DUMP_COUNT,
 };
 /* Start a dump: (re)create its file. False when that dump is off or the

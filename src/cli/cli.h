@@ -30,6 +30,7 @@ struct pca_options {
 	bool json;
 	bool no_progress;
 	const char *exe;
+	const char *layout_from; /* --layout-from: DWARF of an identical build */
 	const char *debug_dirs[PCA_MAX_DEBUG_DIRS];
 	size_t ndebug_dirs;
 	long limit;

@@ -80,6 +80,8 @@ void pca_cli_usage(FILE *out)
 		"  --json            one JSON object on stdout (schema 1, see docs/contract)\n"
 		"  --exe PATH        the executable the core was made with (default: found from the core)\n"
 		"  --debug-dir DIR   also look for debug info in DIR (repeatable)\n"
+		"  --layout-from F   without debug info: take layouts from the DWARF of F,\n"
+		"                    an unstripped copy of the same build of libpython/python\n"
 		"  -n, --limit N     rows per table (default 20)\n"
 		"  --no-progress     no progress on stderr\n"
 		"  -p, --pid PID     read the running process PID instead of a core (read-only;\n"
@@ -152,13 +154,15 @@ static const struct pca_command_options *options_with(int c)
 	return NULL;
 }
 
-enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION, OPT_NO_STOP };
+enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION, OPT_NO_STOP,
+       OPT_LAYOUT_FROM };
 enum { MAX_LONG_OPTIONS = 64 };
 
 static const struct option common_long_options[] = {
 	{"json", no_argument, NULL, OPT_JSON},
 	{"exe", required_argument, NULL, OPT_EXE},
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+	{"layout-from", required_argument, NULL, OPT_LAYOUT_FROM},
 	{"limit", required_argument, NULL, 'n'},
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	{"help", no_argument, NULL, 'h'},
@@ -207,6 +211,9 @@ static int parse_options(int argc, char **argv, struct pca_options *opts)
 			break;
 		case OPT_EXE:
 			opts->exe = optarg;
+			break;
+		case OPT_LAYOUT_FROM:
+			opts->layout_from = optarg;
 			break;
 		case OPT_DEBUG_DIR:
 			if (opts->ndebug_dirs == PCA_MAX_DEBUG_DIRS) {

@@ -1,6 +1,8 @@
 /* session.c: open a core and build what a command needs, in order. */
 #include "cli/session.h"
 
+#include "base/escape.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@ void pca_session_init(struct pca_session *s, const struct pca_options *opts)
 	*s = (struct pca_session){.opts = opts};
 	pca_progress_init(&s->progress, isatty(STDERR_FILENO) && !opts->no_progress && !opts->json);
 	pca_warnings_init(&s->warnings);
+	pca_warnings_init(&s->notes);
 }
 
 /* error.h's promise: each code maps to an exit status. A failed command
@@ -38,15 +41,32 @@ static int exit_status_of(enum pca_error_code code)
 	return PCA_EXIT_NO_RESULT;
 }
 
+/* The core can shrink at any time while it is read (target/core.c turns
+ * the SIGBUS into unsaved memory): checked last, after everything is read. */
+static bool report_shrunk(const struct pca_session *s)
+{
+	bool shrunk = false;
+	for (; s; s = s->second) {
+		if (s->target && pca_target_shrunk(s->target)) {
+			fprintf(stderr,
+				"pycore-analyze: warning: %s shrank while it was read (truncated by another process?): the result is partial\n",
+				s->opts->core);
+			shrunk = true;
+		}
+	}
+	return shrunk;
+}
+
 int pca_cli_fail(struct pca_session *s, struct pca_error *err)
 {
 	uint64_t missing = s->target ? pca_target_missing_bytes(s->target) : 0;
 	/* A truncated core explains most later failures; say so first. */
 	if (missing)
 		fprintf(stderr, "pycore-analyze: %s (the core is truncated: %llu bytes missing)\n",
-			err->message, (unsigned long long)missing);
+			pca_text(err->message), (unsigned long long)missing);
 	else
-		fprintf(stderr, "pycore-analyze: %s\n", err->message);
+		fprintf(stderr, "pycore-analyze: %s\n", pca_text(err->message));
+	report_shrunk(s);
 	int status = exit_status_of(err->code);
 	pca_error_destroy(err);
 	return status;
@@ -54,7 +74,8 @@ int pca_cli_fail(struct pca_session *s, struct pca_error *err)
 
 int pca_cli_status(const struct pca_session *s)
 {
-	return s->warnings.count ? PCA_EXIT_PARTIAL : PCA_EXIT_COMPLETE;
+	bool shrunk = !s->shrink_warned && report_shrunk(s);
+	return s->warnings.count || shrunk ? PCA_EXIT_PARTIAL : PCA_EXIT_COMPLETE;
 }
 
 struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
@@ -97,6 +118,7 @@ struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 		.executable = s->opts->exe,
 		.debug_dirs = s->opts->debug_dirs,
 		.ndebug_dirs = s->opts->ndebug_dirs,
+		.layout_from = s->opts->layout_from,
 	};
 	err = pca_symbols_open(s->target, &so, &s->symbols);
 	if (err)
@@ -144,19 +166,33 @@ struct pca_error *pca_session_open_second(struct pca_session *s, enum pca_need n
 	b->opts = &s->second_opts;
 	b->progress = s->progress;
 	pca_warnings_init(&b->warnings);
+	pca_warnings_init(&b->notes);
 	struct pca_error *err = pca_session_open(b, needs);
 	if (err)
 		return err;
 	for (size_t i = 0; i < b->warnings.count; i++)
 		pca_warnings_add(&s->warnings, "%s: %s", s->opts->core2, b->warnings.items[i]);
+	for (size_t i = 0; i < b->notes.count; i++)
+		pca_warnings_add(&s->notes, "%s: %s", s->opts->core2, b->notes.items[i]);
 	return NULL;
 }
 
-void pca_session_model(const struct pca_session *s, struct pca_report_model *ret)
+void pca_session_model(struct pca_session *s, struct pca_report_model *ret)
 {
+	/* A core that shrank while the analyses read it: say so in the
+	 * result's warnings (a shrink while rendering: pca_cli_status). */
+	for (struct pca_session *c = s; c && !s->shrink_warned; c = c->second) {
+		if (c->target && pca_target_shrunk(c->target)) {
+			pca_warnings_add(&s->warnings,
+					 "%s shrank while it was read (truncated by another process?): memory beyond its new end is missing",
+					 c->opts->core);
+			s->shrink_warned = true;
+		}
+	}
 	*ret = (struct pca_report_model){
 		.facts = &s->facts,
 		.warnings = &s->warnings,
+		.notes = &s->notes,
 		.limit = s->opts->limit,
 		.objects = s->have_objects ? &s->objects : NULL,
 		.heap = &s->heap,
@@ -181,6 +217,7 @@ void pca_session_close(struct pca_session *s)
 	pca_symbols_destroy(s->symbols);
 	pca_target_destroy(s->target);
 	pca_warnings_deinit(&s->warnings);
+	pca_warnings_deinit(&s->notes);
 }
 
 /* The census and what is computed from it (PCA_NEED_HEAP). The allocator walk
@@ -199,9 +236,10 @@ static struct pca_error *session_build_heap(struct pca_session *s, bool edges)
 	if (s->objects.types_refused)
 		pca_warnings_add(&s->warnings, "%llu more type objects than the %zu a heap may have: their objects are skipped (corrupt core?)",
 				 (unsigned long long)s->objects.types_refused, s->objects.infos_capacity);
+	/* An approximate size loses nothing: a note, not a warning (exit 0). */
 	for (size_t i = 0; i < s->summary.nrows; i++)
 		if (!s->summary.rows[i].size_exact)
-			pca_warnings_add(&s->warnings, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",
+			pca_warnings_add(&s->notes, "sizes of %s objects are approximate (their __sizeof__ is not modelled yet)",
 					 s->summary.rows[i].name);
 	double t0 = pca_now_seconds();
 	struct pca_error *aerr = pca_arenas_compute(&s->interp, &s->warnings, &s->arenas);

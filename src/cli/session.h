@@ -33,6 +33,8 @@ struct pca_session {
 	bool have_layout;
 	struct pca_interp interp;
 	struct pca_warnings warnings;
+	/* approximations that lose nothing (contract: `notes`, exit 0) */
+	struct pca_warnings notes;
 	struct pca_facts facts;
 	struct pca_progress progress;
 	/* PCA_NEED_HEAP */
@@ -52,6 +54,7 @@ struct pca_session {
 	 * into this one's, each prefixed by its core */
 	struct pca_session *second;
 	struct pca_options second_opts;
+	bool shrink_warned; /* the shrunk-core warning is in `warnings` */
 };
 
 /* Progress on stderr only when it is a terminal, never with --json. */
@@ -62,7 +65,7 @@ struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs);
 struct pca_error *pca_session_open_second(struct pca_session *s, enum pca_need needs);
 void pca_session_close(struct pca_session *s);
 /* The session's results, for report/ (a command adds what it computed). */
-void pca_session_model(const struct pca_session *s, struct pca_report_model *ret);
+void pca_session_model(struct pca_session *s, struct pca_report_model *ret);
 
 /* Says what went wrong on stderr; the exit status for err. */
 int pca_cli_fail(struct pca_session *s, struct pca_error *err);

@@ -41,6 +41,14 @@ struct builder {
 	uint64_t nedges;
 	size_t edges_capacity;
 	size_t edge_start_capacity;
+	/* Every reference is a pointer somewhere in saved memory; tables that
+	 * objects share (split dicts' keys) at most double that. More is a core
+	 * that points many objects at one table to claim edges it does not
+	 * hold: the graph's memory stays bounded by the core's size. */
+	uint64_t max_edges, edges_dropped;
+	/* The same for the time spent: references offered at all (4 per word
+	 * of saved memory); past it the closure stops following references. */
+	uint64_t visits, max_visits;
 	bool dump_parents;     /* debugging aid: PCA_DUMP_PARENTS (base/log) */
 };
 
@@ -59,6 +67,8 @@ static struct pca_error *bits_init(struct builder *b)
 		total += (saved + 7) / 8;
 	}
 	b->seg_bit[b->nsegments] = total;
+	b->max_edges = 2 * total + (1u << 20);
+	b->max_visits = 4 * total + (1u << 20);
 	b->bits = calloc(total / 64 + 1, sizeof(*b->bits));
 	return b->bits ? NULL : &pca_error_nomem;
 }
@@ -161,6 +171,10 @@ static void record_edge(struct builder *b, uint64_t obj)
 	uint64_t bit = bit_of(b, obj);
 	if (bit != UINT64_MAX && !(b->bits[bit / 64] & (1ull << (bit & 63))))
 		return;
+	if (b->nedges >= b->max_edges) {
+		b->edges_dropped++;
+		return;
+	}
 	if (!PCA_VECTOR_GROW(&b->edge_addr, &b->edges_capacity, b->nedges + 1, 1u << 16)) {
 		b->err = &pca_error_nomem;
 		return;
@@ -171,6 +185,8 @@ static void record_edge(struct builder *b, uint64_t obj)
 static void visit_referent(void *ctx, uint64_t referent)
 {
 	struct builder *b = ctx;
+	if (++b->visits > b->max_visits)
+		return;
 	uint64_t obj = referent & ~(uint64_t)PCA_REFERENT_FLAGS;
 	if (!obj || (obj & 7))
 		return;
@@ -443,7 +459,8 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 	pca_interp_for_each_frame(objects->interp, offer_frame_object, &b);
 	/* The closure: the index itself is the work list. */
 	struct pca_target *target = objects->interp->target;
-	for (uint32_t i = 0; !err && !b.err && i < h->count; i++) {
+	uint32_t next = 0; /* the first object whose references were not followed */
+	for (uint32_t i = 0; !err && !b.err && i < h->count && b.visits <= b.max_visits; i = ++next) {
 		/* The object traversed a few steps from now is far from this one:
 		 * start loading its header while this one is worked on. */
 		enum { PREFETCH_AHEAD = 8 };
@@ -462,6 +479,10 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 		pca_objects_referents(objects, h->addr[i], &objects->infos[h->type[i]],
 				      visit_referent, &b);
 	}
+	/* Stopped by the visit budget: the objects left have no references. */
+	for (; !err && !b.err && b.record_edges && next < h->count; next++)
+		if (!edge_start_set(&b, next))
+			break;
 	pca_log_dump_end(PCA_LOG_DUMP_PARENTS);
 	if (!err)
 		err = b.err;
@@ -509,6 +530,12 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 	if (h->lists_cut)
 		pca_warnings_add(w, "%llu collector lists end on a broken link (corrupt or truncated core): objects after it are missing",
 				 (unsigned long long)h->lists_cut);
+	if (b.visits > b.max_visits)
+		pca_warnings_add(w, "the census stopped following references after %llu: the core claims more than its %llu bytes of saved memory can hold; objects and references are missing",
+				 (unsigned long long)b.max_visits, (unsigned long long)(h->seg_bit[h->nsegments] * 8));
+	if (b.edges_dropped)
+		pca_warnings_add(w, "%llu references dropped: the core claims more than its %llu bytes of saved memory can hold (objects sharing one table?); the graph is partial",
+				 (unsigned long long)b.edges_dropped, (unsigned long long)(h->seg_bit[h->nsegments] * 8));
 	return NULL;
 }
 

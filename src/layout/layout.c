@@ -1,6 +1,7 @@
 /* Layouts from DWARF by name. Roles list every name a member has had; the
  * first that exists in this build wins. */
 #include "layout/layout.h"
+#include "layout/debug_offsets.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,8 @@ static const struct pca_member_role field_specs[] = {
 	{PCA_F_HT_QUALNAME, PCA_S_HEAPTYPE, true, {"ht_qualname"}},
 	{PCA_F_HT_NAME, PCA_S_HEAPTYPE, true, {"ht_name"}},
 	{PCA_F_TP_DICT, PCA_S_TYPE, true, {"tp_dict"}},
+	{PCA_F_TP_BASES, PCA_S_TYPE, false, {"tp_bases"}},
+	{PCA_F_TP_MRO, PCA_S_TYPE, false, {"tp_mro"}},
 	{PCA_F_DICT_USED, PCA_S_DICT, true, {"ma_used"}},
 	{PCA_F_DICT_KEYS, PCA_S_DICT, true, {"ma_keys"}},
 	{PCA_F_DICT_VALUES, PCA_S_DICT, true, {"ma_values"}},
@@ -244,6 +247,17 @@ static struct pca_error *read_version(struct pca_symbols *s, struct pca_target *
 				pca_symbols_python_file(s));
 found:
 	snprintf(l->version, sizeof(l->version), "%d.%d.%d", l->major, l->minor, l->micro);
+	/* 3.14 moved the collector to two generations plus an incremental old
+	 * space, changed _PyInterpreterFrame (f_executable as a tagged
+	 * _PyStackRef) and the frame/thread-state layout; 3.13's free-threaded
+	 * build has another object header. Guessing from 3.13's rules would
+	 * print wrong numbers: refuse (docs/no-debug-info.md says what support
+	 * needs). */
+	if (l->minor > 13 || l->minor < 6)
+		return pca_error_create(
+			PCA_ERROR_NOT_PYTHON,
+			"Python %s is not supported yet: pycore-analyze reads CPython 3.6 to 3.13 (see docs/no-debug-info.md for 3.14+)",
+			l->version);
 	return NULL;
 }
 
@@ -346,7 +360,7 @@ struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_tar
 {
 	struct pca_layout l;
 	memset(&l, 0, sizeof(l));
-	l.source = "dwarf";
+	l.source = pca_symbols_layout_source(symbols);
 	struct pca_error *err = read_version(symbols, target, &l);
 	if (err)
 		return err;
@@ -386,6 +400,8 @@ struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_tar
 				       "this version", l.fields);
 	if (!err)
 		err = decide_behaviour(symbols, &l, found_dies);
+	if (!err)
+		err = pca_layout_check_debug_offsets(symbols, target, &l, &l.debug_offsets_checked);
 	if (err)
 		return err;
 	*ret = l;

@@ -120,6 +120,8 @@ enum pca_field {
 	PCA_F_HT_QUALNAME,
 	PCA_F_HT_NAME,
 	PCA_F_TP_DICT,
+	PCA_F_TP_BASES,
+	PCA_F_TP_MRO,
 	PCA_F_DICT_USED,
 	PCA_F_DICT_KEYS,
 	PCA_F_DICT_VALUES,
@@ -259,6 +261,9 @@ struct pca_layout {
 		PCA_MANAGED_DICT_312,   /* obj[-3] tagged: low bit set = values, else dict */
 		PCA_MANAGED_DICT_313,   /* dict at obj[-3], values inline after tp_basicsize */
 	} managed_dict;
+	/* 3.13+: how many offsets and sizes of the core's _Py_DebugOffsets
+	 * agreed with this layout (debug_offsets.c); 0 before 3.13. */
+	unsigned debug_offsets_checked;
 	/* Mask of flag bits in _gc_prev (3.8+: the two low bits), 0 before. */
 	uint64_t gc_prev_flag_mask;
 };

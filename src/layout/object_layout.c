@@ -49,6 +49,8 @@ static const struct c_type_spec specs[] = {
 	{"weakcallableproxy", "_PyWeakReference", {"wr_callback"}},
 	{"module", "PyModuleObject", {"md_dict"}},
 	{"functools.partial", "partialobject", {"fn", "args", "kw", "dict"}},
+	/* The link's prev/next are borrowed (the list is the wrapper's). */
+	{"functools._lru_list_elem", "lru_list_elem", {"key", "result"}},
 	{"functools._lru_cache_wrapper", "lru_cache_object", {"maxsize_O", "cache", "func", "kwd_mark", "lru_list_elem_type", "cache_info_type", "dict"}},
 	/* tp_name moved from _collections to collections in 3.12 */
 	{"collections._tuplegetter", "_tuplegetterobject", {"doc"}},
@@ -71,6 +73,60 @@ static const struct c_type_spec specs[] = {
 	{"operator.attrgetter", "attrgetterobject", {"attr"}},
 	{"operator.itemgetter", "itemgetterobject", {"item"}},
 	{"operator.methodcaller", "methodcallerobject", {"name", "args", "kwds"}},
+	/* Objects/exceptions.c BaseException_traverse: PyException_HEAD's
+	 * members (notes 3.11+). Subclasses with their own struct visit these
+	 * and their own (the first known type up tp_base wins, so each lists
+	 * the head too); the others (ValueError, KeyError, ...) are plain
+	 * PyBaseExceptionObject and find BaseException up the chain. */
+	{"BaseException", "PyBaseExceptionObject", {"dict", "args", "notes", "traceback", "context", "cause"}},
+	{"OSError", "PyOSErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "myerrno", "strerror", "filename", "filename2"}},
+	{"SyntaxError", "PySyntaxErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "msg", "filename", "lineno", "offset", "end_lineno", "end_offset", "text", "print_file_and_line"}},
+	{"ImportError", "PyImportErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "msg", "name", "path", "name_from"}},
+	{"UnicodeEncodeError", "PyUnicodeErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "encoding", "object", "reason"}},
+	{"UnicodeDecodeError", "PyUnicodeErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "encoding", "object", "reason"}},
+	{"UnicodeTranslateError", "PyUnicodeErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "encoding", "object", "reason"}},
+	{"SystemExit", "PySystemExitObject", {"dict", "args", "notes", "traceback", "context", "cause", "code"}},
+	{"StopIteration", "PyStopIterationObject", {"dict", "args", "notes", "traceback", "context", "cause", "value"}},
+	{"NameError", "PyNameErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "name"}},
+	{"AttributeError", "PyAttributeErrorObject", {"dict", "args", "notes", "traceback", "context", "cause", "obj", "name"}},
+	{"BaseExceptionGroup", "PyBaseExceptionGroupObject", {"dict", "args", "notes", "traceback", "context", "cause", "msg", "excs"}},
+	/* Iterators and views (Objects/iterobject.c, tupleobject.c,
+	 * listobject.c, dictobject.c, setobject.c, enumobject.c,
+	 * bltinmodule.c, Modules/itertoolsmodule.c): requests leave them in
+	 * garbage cycles (a WSGI response's iterator chain). The tuple and list
+	 * iterators' structs were renamed in 3.12: one row per name, the row
+	 * whose struct is in the debug info wins. */
+	{"tuple_iterator", "tupleiterobject", {"it_seq"}},
+	{"tuple_iterator", "_PyTupleIterObject", {"it_seq"}},
+	{"list_iterator", "listiterobject", {"it_seq"}},
+	{"list_iterator", "_PyListIterObject", {"it_seq"}},
+	{"list_reverseiterator", "listreviterobject", {"it_seq"}},
+	{"iterator", "seqiterobject", {"it_seq"}},
+	{"callable_iterator", "calliterobject", {"it_callable", "it_sentinel"}},
+	{"dict_keyiterator", "dictiterobject", {"di_dict", "di_result"}},
+	{"dict_valueiterator", "dictiterobject", {"di_dict", "di_result"}},
+	{"dict_itemiterator", "dictiterobject", {"di_dict", "di_result"}},
+	{"dict_reversekeyiterator", "dictiterobject", {"di_dict", "di_result"}},
+	{"dict_reversevalueiterator", "dictiterobject", {"di_dict", "di_result"}},
+	{"dict_reverseitemiterator", "dictiterobject", {"di_dict", "di_result"}},
+	{"dict_keys", "_PyDictViewObject", {"dv_dict"}},
+	{"dict_values", "_PyDictViewObject", {"dv_dict"}},
+	{"dict_items", "_PyDictViewObject", {"dv_dict"}},
+	{"set_iterator", "setiterobject", {"si_set"}},
+	{"enumerate", "enumobject", {"en_sit", "en_result", "en_longindex"}},
+	{"reversed", "reversedobject", {"seq"}},
+	{"zip", "zipobject", {"ittuple", "result"}},
+	{"map", "mapobject", {"iters", "func"}},
+	{"filter", "filterobject", {"func", "it"}},
+	{"super", "superobject", {"type", "obj", "obj_type"}},
+	{"itertools.chain", "chainobject", {"source", "active"}},
+	/* Python/context.c (3.7+): frameworks keep request state in context
+	 * variables. */
+	{"Context", "PyContext", {"ctx_prev", "ctx_vars"}},
+	{"ContextVar", "PyContextVar", {"var_name", "var_default", "var_cached"}},
+	{"Token", "PyContextToken", {"tok_ctx", "tok_var", "tok_oldval"}},
+	/* Python/traceback.c tb_traverse. */
+	{"traceback", "PyTracebackObject", {"tb_next", "tb_frame"}},
 };
 enum { NSPECS = sizeof(specs) / sizeof(specs[0]) };
 
@@ -145,8 +201,15 @@ void pca_object_layout_deinit(struct pca_object_layout *ol)
 
 int pca_object_layout_c_type(const struct pca_object_layout *ol, const char *tp_name)
 {
+	/* A tp_name with a row per struct name (renamed structs): the row that
+	 * resolved members. */
+	int first = -1;
 	for (size_t i = 0; i < ol->nc_types; i++)
-		if (strcmp(ol->c_types[i].tp_name, tp_name) == 0)
-			return (int)i;
-	return -1;
+		if (strcmp(ol->c_types[i].tp_name, tp_name) == 0) {
+			if (ol->c_types[i].nmembers)
+				return (int)i;
+			if (first < 0)
+				first = (int)i;
+		}
+	return first;
 }

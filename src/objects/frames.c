@@ -137,18 +137,28 @@ static void visit_generator_frame(struct pca_objects *o, uint64_t gen, pca_visit
 
 /* 3.11+ frame objects: what frame_traverse visits (f_back, f_trace, ...)
  * plus, as the truth in tests/e2e/test_summary.py defines, the code, globals
- * and builtins of the frame they show. */
+ * and builtins of the frame they show. A frame object that outlived its
+ * call (kept by a traceback, sys._getframe()) owns its frame data, copied
+ * into _f_frame_data (FRAME_OWNED_BY_FRAME_OBJECT): frame_tp_traverse then
+ * visits it all (_PyFrame_Traverse: code, function, locals, value stack). */
 static void visit_frame_object_frame(struct pca_objects *o, uint64_t frame, pca_visit_fn visit,
 				     void *ctx)
 {
-	static const enum pca_field fields[] = {PCA_F_IFRAME_CODE, PCA_F_IFRAME_GLOBALS,
-						PCA_F_IFRAME_BUILTINS};
+	const struct pca_layout *l = o->interp->layout;
+	static const enum pca_field fields[] = {PCA_F_IFRAME_GLOBALS, PCA_F_IFRAME_BUILTINS,
+						PCA_F_IFRAME_CODE};
 	uint64_t iframe, p;
 	if (!pca_rd(o, frame, PCA_F_FRAMEOBJ_FRAME, &iframe) || !iframe)
 		return;
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+	bool owned = pca_layout_has(l, PCA_F_FRAMEOBJ_DATA) &&
+		     iframe == frame + pca_layout_offset(l, PCA_F_FRAMEOBJ_DATA);
+	/* visit_iframe visits the code itself */
+	size_t n = sizeof(fields) / sizeof(fields[0]) - (owned ? 1 : 0);
+	for (size_t i = 0; i < n; i++)
 		if (pca_rd(o, iframe, fields[i], &p) && p)
 			visit(ctx, p);
+	if (owned)
+		visit_iframe(o, iframe, visit, ctx);
 }
 
 static bool frame_size(struct pca_objects *o, uint64_t frame, const struct pca_type_info *t,

@@ -35,13 +35,16 @@ struct pca_kind_ops {
 	/* The C type's members are visited by `referents` (type_traverse runs
 	 * for heap types only), not by objects.c. */
 	bool own_members;
+	/* Its owner's tp_traverse visits its references (pca_type_info). */
+	bool traversed_by_owner;
 };
 
 /* The kinds, by family. */
 extern const struct pca_kind_ops pca_object_ops, pca_type_ops, pca_dict_ops, pca_odict_ops,
 	pca_list_ops, pca_tuple_ops, pca_set_ops, pca_frozenset_ops, pca_deque_ops, pca_code_ops,
 	pca_frame_ops, pca_generator_ops, pca_int_ops, pca_str_ops, pca_bytearray_ops,
-	pca_module_ops, pca_lru_cache_ops, pca_function_ops;
+	pca_module_ops, pca_lru_cache_ops, pca_lru_link_ops, pca_function_ops, pca_buffered_ops,
+	pca_struct_ops;
 
 /* Bounds: no real type hierarchy is deeper; no real object larger; more
  * entries than this in one table is a corrupt core. */

@@ -41,6 +41,12 @@ static const struct {
 	{"function", &pca_function_ops},
 	{"module", &pca_module_ops},
 	{"functools._lru_cache_wrapper", &pca_lru_cache_ops},
+	{"functools._lru_list_elem", &pca_lru_link_ops},
+	{"_io.BufferedReader", &pca_buffered_ops},
+	{"_io.BufferedWriter", &pca_buffered_ops},
+	{"_io.BufferedRandom", &pca_buffered_ops},
+	{"Struct", &pca_struct_ops}, /* 3.6-3.8: a static type without its module */
+	{"_struct.Struct", &pca_struct_ops},
 };
 
 static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp *interp)
@@ -232,6 +238,7 @@ static void type_c_base(struct pca_objects *o, struct pca_type_info *t)
 		cur = base;
 	}
 	t->kind = t->ops->kind;
+	t->traversed_by_owner = t->ops->traversed_by_owner;
 }
 
 static bool methods_define_sizeof(struct pca_objects *o, uint64_t type)
@@ -280,18 +287,24 @@ static bool sizeof_is_modelled(struct pca_objects *o, uint64_t type, enum pca_ki
 	return true;
 }
 
-/* A type object's own type is `type` or a metaclass whose type is `type`
- * (ABCMeta, EnumMeta); two steps cover every real program. */
+/* A type object's own type is `type` or a metaclass: a subclass of `type`
+ * (ABCMeta, EnumMeta), found on its tp_base chain. Being an instance of an
+ * instance of `type` is not enough: every object's type's type is `type`
+ * (a function's type is `function`, whose type is `type`), so a looser test
+ * takes any object for a type object (a function showed as a type of the
+ * unreferenced objects). */
 static bool is_type_object(struct pca_objects *o, uint64_t addr)
 {
-	uint64_t meta, metameta;
+	uint64_t meta;
 	if (!pca_rd(o, addr, PCA_F_OB_TYPE, &meta))
 		return false;
-	if (meta == o->ol.type_type)
-		return true;
-	return pca_rd(o, meta, PCA_F_OB_TYPE, &metameta) &&
-	       (metameta == o->ol.type_type ||
-		(pca_rd(o, metameta, PCA_F_OB_TYPE, &metameta) && metameta == o->ol.type_type));
+	for (int depth = 0; meta && depth < pca_max_base_depth; depth++) {
+		if (meta == o->ol.type_type)
+			return true;
+		if (!pca_rd(o, meta, PCA_F_TP_BASE, &meta))
+			return false;
+	}
+	return false;
 }
 
 struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr)

@@ -45,7 +45,10 @@ enum pca_kind {
 	PCA_KIND_BYTEARRAY,
 	PCA_KIND_MODULE,
 	PCA_KIND_LRU_CACHE,
+	PCA_KIND_LRU_LINK,
 	PCA_KIND_FUNCTION,
+	PCA_KIND_BUFFERED, /* _io.BufferedReader, Writer, Random (io.c) */
+	PCA_KIND_STRUCT,   /* _struct.Struct (io.c) */
 	PCA_KIND_COUNT
 };
 
@@ -59,6 +62,10 @@ struct pca_type_info {
 	int c_base;           /* index in the object layout's c_types of the C type it derives from, -1 none */
 	uint64_t c_base_flags; /* tp_flags of that C type */
 	bool size_exact;
+	/* Not tracked, but the collector visits its references through the
+	 * object that owns it (an lru_cache link: lru_cache_tp_traverse visits
+	 * each link's key and result). */
+	bool traversed_by_owner;
 	/* What tp_traverse visits, resolved once per type (pca_objects_prepare). */
 	bool traverse_ready;
 	bool visits_dict;     /* subtype_traverse visits the instance __dict__ */

@@ -28,21 +28,23 @@ static void visit_module_state(struct pca_objects *o, uint64_t module, pca_visit
 	}
 }
 
-/* lru_cache_tp_traverse (Modules/_functoolsmodule.c): the key and result
- * of every link of the wrapper's circular list (the links are the cache's
- * values, but they are not traversed themselves). Bounded by the cache. */
+/* A bounded cache's links (bounded_lru_cache_wrapper,
+ * Modules/_functoolsmodule.c): each is the value of its key in the cache
+ * dict and is owned a second time by the wrapper's circular list (the
+ * reference PyObject_New gave it). The wrapper holds that reference, and
+ * the link holds its key and result (its C members, layout/object_layout.c);
+ * lru_cache_tp_traverse visits the key and result of every link for the
+ * collector, which pca_type_info.traversed_by_owner says. Bounded by the
+ * cache's size. */
 static void visit_lru_links(struct pca_objects *o, uint64_t wrapper, pca_visit_fn visit, void *ctx)
 {
-	uint64_t root = wrapper, link, cache, used = 0, p;
+	uint64_t root = wrapper, link, cache, used = 0;
 	if (!pca_rd(o, wrapper, PCA_F_LRU_ROOT_NEXT, &link))
 		return;
 	if (pca_rd(o, wrapper, PCA_F_LRU_CACHE, &cache) && cache)
 		pca_rd(o, cache, PCA_F_DICT_USED, &used);
 	for (uint64_t n = 0; link && link != root && n <= used; n++) {
-		if (pca_rd(o, link, PCA_F_LRU_ELEM_KEY, &p) && p)
-			visit(ctx, p);
-		if (pca_rd(o, link, PCA_F_LRU_ELEM_RESULT, &p) && p)
-			visit(ctx, p);
+		visit(ctx, link);
 		if (!pca_rd(o, link, PCA_F_LRU_ELEM_NEXT, &link))
 			return;
 	}
@@ -88,6 +90,13 @@ const struct pca_kind_ops pca_lru_cache_ops = {
 	.kind = PCA_KIND_LRU_CACHE,
 	.size = pca_objects_default_size,
 	.referents = lru_referents,
+};
+
+/* lru_list_elem: not a GC type; its key and result are its members. */
+const struct pca_kind_ops pca_lru_link_ops = {
+	.kind = PCA_KIND_LRU_LINK,
+	.size = pca_objects_default_size,
+	.traversed_by_owner = true,
 };
 
 static char *read_str(struct pca_objects *o, uint64_t addr)

@@ -32,12 +32,25 @@ static bool type_size(struct pca_objects *o, uint64_t type, const struct pca_typ
 	return true;
 }
 
-/* type_traverse runs for heap types only. */
+/* type_traverse runs for heap types only. A static type holds references
+ * too, that the collector never sees: its tp_bases and tp_mro tuples
+ * (made by PyType_Ready; untracked by the first collection on 3.6-3.10, as
+ * they hold only static types, so nothing else reaches them). They are in
+ * the census but not edges of the graph (PCA_REFERENT_EXTRA): a static
+ * type and its mro would otherwise show as a reference cycle, one per
+ * builtin type, and no static type is ever freed. */
 static void type_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *t,
 			   pca_visit_fn visit, void *ctx)
 {
-	if (is_heap_type(o, obj))
+	static const enum pca_field held[] = {PCA_F_TP_BASES, PCA_F_TP_MRO};
+	uint64_t p;
+	if (is_heap_type(o, obj)) {
 		pca_objects_visit_members(o, obj, t, visit, ctx);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
+		if (pca_rd(o, obj, held[i], &p) && p)
+			visit(ctx, p | PCA_REFERENT_EXTRA);
 }
 
 /* type_is_gc: only heap types are collected. */

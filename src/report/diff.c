@@ -1,5 +1,6 @@
 /* The diff section: growth from CORE to CORE2. */
 #include "report/sections.h"
+#include "base/escape.h"
 
 static void signed_bytes(int64_t v, char *buf, size_t size)
 {
@@ -13,20 +14,20 @@ void pca_report_diff_text(FILE *out, const struct pca_report_model *m)
 	const struct pca_diff *d = m->diff;
 	char total[40];
 	signed_bytes(d->size, total, sizeof(total));
-	fprintf(out, "\ngrowth to %s: %+lld objects, %s\n\n", m->core2, (long long)d->objects, total);
+	fprintf(out, "\ngrowth to %s: %+lld objects, %s\n\n", pca_text(m->core2), (long long)d->objects, total);
 	fprintf(out, "%14s %14s  %s\n", "count delta", "size delta", "type");
 	for (size_t i = 0; i < d->ntypes && (m->limit < 0 || (long)i < m->limit); i++) {
 		const struct pca_type_delta *t = &d->types[i];
 		char size[40];
 		signed_bytes(t->size - t->size_before, size, sizeof(size));
-		fprintf(out, "%+14lld %14s  %s\n", (long long)(t->count - t->count_before), size, t->name);
+		fprintf(out, "%+14lld %14s  %s\n", (long long)(t->count - t->count_before), size, pca_text(t->name));
 	}
 	fprintf(out, "\ncaches that grew:\n");
 	for (size_t i = 0; i < d->ncaches; i++) {
 		const struct pca_cache_growth *c = &d->caches[i];
 		char growth[40];
 		signed_bytes((int64_t)c->cache->retained - (int64_t)c->retained_before, growth, sizeof(growth));
-		fprintf(out, "  %s (%s): %llu -> %llu entries, retains %s\n", c->key, c->cache->kind,
+		fprintf(out, "  %s (%s): %llu -> %llu entries, retains %s\n", pca_text(c->key), c->cache->kind,
 			(unsigned long long)c->entries_before, (unsigned long long)c->cache->entries, growth);
 	}
 }

@@ -1,5 +1,7 @@
 #include "report/json.h"
 
+#include "base/escape.h"
+
 #include <assert.h>
 #include <inttypes.h>
 
@@ -44,10 +46,25 @@ void pca_json_object_end(struct pca_json *j) { close_(j, '}'); }
 void pca_json_array_begin(struct pca_json *j) { open(j, '['); }
 void pca_json_array_end(struct pca_json *j) { close_(j, ']'); }
 
+/* RFC 8259: quotes, backslashes and controls escaped; the output is valid
+ * UTF-8 whatever the core held: a byte that is not part of a valid sequence
+ * is written as the code point of the same value (\u00XX), so every byte
+ * stays visible and the document always parses. */
 static void write_string(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		uint32_t cp;
+		size_t n = *p < 0x80 ? 1 : pca_utf8_sequence((const char *)p, &cp);
+		if (n == 0) {
+			fprintf(out, "\\u%04x", *p);
+			continue;
+		}
+		if (n > 1) {
+			fwrite(p, 1, n, out);
+			p += n - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"': fputs("\\\"", out); break;
 		case '\\': fputs("\\\\", out); break;
@@ -55,7 +72,7 @@ static void write_string(FILE *out, const char *s)
 		case '\r': fputs("\\r", out); break;
 		case '\t': fputs("\\t", out); break;
 		default:
-			if (*p < 0x20)
+			if (*p < 0x20 || *p == 0x7f)
 				fprintf(out, "\\u%04x", *p);
 			else
 				fputc(*p, out);

@@ -1,11 +1,12 @@
 /* The sections about one object: show, path, graph (DOT and JSON). */
 #include "report/sections.h"
+#include "base/escape.h"
 
 static void object_line_text(FILE *out, const struct pca_report_model *m, uint32_t id,
 			     const char *indent)
 {
 	fprintf(out, "%s%#llx  %-28s %llu bytes\n", indent, (unsigned long long)m->heap->addr[id],
-		m->objects->infos[m->heap->type[id]].name, (unsigned long long)m->heap->size[id]);
+		pca_text(m->objects->infos[m->heap->type[id]].name), (unsigned long long)m->heap->size[id]);
 }
 
 static void object_line_json(struct pca_json *j, const struct pca_report_model *m, uint32_t id)
@@ -28,12 +29,12 @@ void pca_report_object_text(FILE *out, const struct pca_report_model *m)
 	pca_format_bytes(m->heap->size[id], size, sizeof(size));
 	pca_format_bytes(m->graph->retained[id], retained, sizeof(retained));
 	fprintf(out, "%#llx  %s\n", (unsigned long long)m->heap->addr[id],
-		m->objects->infos[m->heap->type[id]].name);
+		pca_text(m->objects->infos[m->heap->type[id]].name));
 	fprintf(out, "  size      %s (%llu bytes), retained %s\n", size,
 		(unsigned long long)m->heap->size[id], retained);
-	fprintf(out, "  owner     %s\n", o->owner[0] ? o->owner
+	fprintf(out, "  owner     %s\n", o->owner[0] ? pca_text(o->owner)
 				  : m->graph->unreachable[id] ? "(unreachable garbage)" : "(none)");
-	fprintf(out, "  value     %s\n", o->preview);
+	fprintf(out, "  value     %s\n", pca_text(o->preview));
 	fprintf(out, "  refers to %llu objects%s\n", (unsigned long long)o->referents_total,
 		o->referents_total > o->nreferents ? " (first 64)" : "");
 	for (size_t i = 0; i < o->nreferents; i++)
@@ -82,11 +83,11 @@ void pca_report_path_text(FILE *out, const struct pca_report_model *m)
 	const struct pca_object_path *p = m->path;
 	if (!p->reachable) {
 		fprintf(out, "%#llx (%s) is not reachable from any root%s\n",
-			(unsigned long long)m->heap->addr[p->id], m->objects->infos[m->heap->type[p->id]].name,
+			(unsigned long long)m->heap->addr[p->id], pca_text(m->objects->infos[m->heap->type[p->id]].name),
 			m->graph->unreachable[p->id] ? ": unreachable garbage the collector would free" : "");
 		return;
 	}
-	fprintf(out, "%s\n", p->owner);
+	fprintf(out, "%s\n", pca_text(p->owner));
 	for (size_t i = p->n; i > 0; i--)
 		object_line_text(out, m, p->chain[i - 1], "  ");
 }
@@ -122,11 +123,11 @@ void pca_report_graph_dot(FILE *out, const struct pca_report_model *m)
 		char size[32];
 		pca_format_bytes(m->heap->size[v], size, sizeof(size));
 		fprintf(out, "\tn%u [label=\"", v);
-		put_dot_string(out, m->objects->infos[m->heap->type[v]].name);
+		put_dot_string(out, pca_text(m->objects->infos[m->heap->type[v]].name));
 		fprintf(out, "\\n%#llx\\n%s", (unsigned long long)m->heap->addr[v], size);
 		if (h->owners[i][0]) {
 			fprintf(out, "\\n");
-			put_dot_string(out, h->owners[i]);
+			put_dot_string(out, pca_text(h->owners[i]));
 		}
 		fprintf(out, "\"%s];\n", v == h->id ? ", style=filled, fillcolor=lightyellow" : "");
 	}

@@ -1,4 +1,5 @@
 #include "report/report.h"
+#include "base/escape.h"
 
 #include <signal.h>
 #include <string.h>
@@ -11,7 +12,7 @@ static const char *basename_of(const char *path)
 
 void pca_report_facts_text(FILE *out, const struct pca_facts *f)
 {
-	fprintf(out, "core:        %s (%s%spid %d", f->core_path, f->compression ? f->compression : "",
+	fprintf(out, "core:        %s (%s%spid %d", pca_text(f->core_path), f->compression ? f->compression : "",
 		f->compression ? "-compressed, " : "", f->pid);
 	if (f->live && f->live_stopped)
 		fprintf(out, ", live, paused %.2f s", f->paused_seconds);
@@ -25,10 +26,10 @@ void pca_report_facts_text(FILE *out, const struct pca_facts *f)
 	else if (f->signal)
 		fprintf(out, ", killed by signal %d %s", f->signal, strsignal(f->signal));
 	fprintf(out, ")\n");
-	fprintf(out, "executable:  %s\n", f->executable ? f->executable : "?");
+	fprintf(out, "executable:  %s\n", f->executable ? pca_text(f->executable) : "?");
 	if (f->layout)
 		fprintf(out, "python:      %s (layout from %s of %s)\n", f->layout->version,
-			f->layout->source, f->python_file ? f->python_file : "?");
+			f->layout->source, f->python_file ? pca_text(f->python_file) : "?");
 }
 
 void pca_report_stacks_text(FILE *out, const struct pca_pythread *threads, size_t count)
@@ -44,8 +45,8 @@ void pca_report_stacks_text(FILE *out, const struct pca_pythread *threads, size_
 			const struct pca_pyframe *fr = &th->frames[k];
 			const char *name = fr->qualname ? fr->qualname
 					   : fr->function ? fr->function : "?";
-			fprintf(out, "  %s (%s:", name,
-				fr->filename ? basename_of(fr->filename) : "?");
+			fprintf(out, "  %s (%s:", pca_text(name),
+				fr->filename ? pca_text(basename_of(fr->filename)) : "?");
 			if (fr->line >= 0)
 				fprintf(out, "%d)\n", fr->line);
 			else
@@ -60,7 +61,16 @@ void pca_report_warnings_text(FILE *out, const struct pca_warnings *w)
 		return;
 	fprintf(out, "\nwarnings:\n");
 	for (size_t i = 0; i < w->count; i++)
-		fprintf(out, "  %s\n", w->items[i]);
+		fprintf(out, "  %s\n", pca_text(w->items[i]));
+}
+
+void pca_report_notes_text(FILE *out, const struct pca_warnings *notes)
+{
+	if (!notes || !notes->count)
+		return;
+	fprintf(out, "\nnotes:\n");
+	for (size_t i = 0; i < notes->count; i++)
+		fprintf(out, "  %s\n", pca_text(notes->items[i]));
 }
 
 void pca_report_json_begin(struct pca_json *j, const struct pca_facts *f)
@@ -148,13 +158,21 @@ void pca_report_json_threads(struct pca_json *j, const struct pca_pythread *thre
 	pca_json_array_end(j);
 }
 
-void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w)
+void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w,
+			 const struct pca_warnings *notes)
 {
 	pca_json_key(j, "warnings");
 	pca_json_array_begin(j);
 	for (size_t i = 0; i < w->count; i++)
 		pca_json_string(j, w->items[i]);
 	pca_json_array_end(j);
+	if (notes) {
+		pca_json_key(j, "notes");
+		pca_json_array_begin(j);
+		for (size_t i = 0; i < notes->count; i++)
+			pca_json_string(j, notes->items[i]);
+		pca_json_array_end(j);
+	}
 	pca_json_object_end(j);
 }
 
@@ -186,7 +204,7 @@ void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit)
 		char size[32];
 		pca_format_bytes(r->size, size, sizeof(size));
 		fprintf(out, "%12llu %12s %5.1f%%  %s%s\n", (unsigned long long)r->count, size,
-			s->size ? 100.0 * (double)r->size / (double)s->size : 0.0, r->name,
+			s->size ? 100.0 * (double)r->size / (double)s->size : 0.0, pca_text(r->name),
 			r->size_exact ? "" : "  (size approximate)");
 	}
 	if (n < s->nrows)
@@ -229,19 +247,69 @@ void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s, co
 	pca_json_array_end(j);
 }
 
+static void unreferenced_rows_json(struct pca_json *j, const struct pca_unreferenced_row *rows, size_t n)
+{
+	pca_json_key(j, "types");
+	pca_json_array_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		pca_json_object_begin(j);
+		pca_json_key(j, "type");
+		pca_json_string(j, rows[i].name);
+		pca_json_key(j, "count");
+		pca_json_uint(j, rows[i].count);
+		pca_json_key(j, "size");
+		pca_json_uint(j, rows[i].size);
+		pca_json_object_end(j);
+	}
+	pca_json_array_end(j);
+}
+
+/* What a holder is, for a person. */
+static void put_holder(FILE *out, const struct pca_unreferenced_holder *h)
+{
+	switch (h->kind) {
+	case PCA_HOLDER_FIELD:
+		fprintf(out, "fields of %s objects the collector does not visit", pca_text(h->name));
+		break;
+	case PCA_HOLDER_STATIC:
+		fprintf(out, "static data of %s (interned strings, caches, singletons)", pca_text(h->name));
+		break;
+	case PCA_HOLDER_MODULE_STATE:
+		fprintf(out, "C state of %s", pca_text(h->name));
+		break;
+	default:
+		fprintf(out, "%s", pca_text(h->name));
+	}
+}
+
 void pca_report_unreferenced_text(FILE *out, const struct pca_unreferenced *l, long limit)
 {
 	char total[32];
 	pca_format_bytes(l->size, total, sizeof(total));
-	fprintf(out, "\nunreferenced objects: %llu objects (%s) in pymalloc blocks that nothing reachable refers to%s\n",
-		(unsigned long long)l->objects, total,
-		l->objects ? " (leaked references, or held only by C code)" : "");
-	size_t n = limit >= 0 && (size_t)limit < l->nrows ? (size_t)limit : l->nrows;
+	fprintf(out, "\nunreferenced objects: %llu objects (%s) in pymalloc blocks that nothing in the census refers to\n",
+		(unsigned long long)l->objects, total);
+	if (!l->objects)
+		return;
+	uint64_t held = l->objects - l->unexplained_objects;
+	pca_format_bytes(l->size - l->unexplained_size, total, sizeof(total));
+	fprintf(out, "  held by the interpreter: %llu objects (%s)\n", (unsigned long long)held, total);
+	size_t n = limit >= 0 && (size_t)limit < l->nholders ? (size_t)limit : l->nholders;
 	for (size_t i = 0; i < n; i++) {
 		char size[32];
-		pca_format_bytes(l->rows[i].size, size, sizeof(size));
-		fprintf(out, "%12llu %12s  %s\n", (unsigned long long)l->rows[i].count, size,
-			l->rows[i].name);
+		pca_format_bytes(l->holders[i].size, size, sizeof(size));
+		fprintf(out, "%12llu %12s  ", (unsigned long long)l->holders[i].count, size);
+		put_holder(out, &l->holders[i]);
+		fputc('\n', out);
+	}
+	pca_format_bytes(l->unexplained_size, total, sizeof(total));
+	fprintf(out, "  held by C code or leaked: %llu objects (%s); %llu of them referred to by nothing the core shows\n",
+		(unsigned long long)l->unexplained_objects, total, (unsigned long long)l->unexplained_roots);
+	n = limit >= 0 && (size_t)limit < l->nunexplained ? (size_t)limit : l->nunexplained;
+	for (size_t i = 0; i < n; i++) {
+		char size[32];
+		pca_format_bytes(l->unexplained[i].size, size, sizeof(size));
+		fprintf(out, "%12llu %12s  %s\n", (unsigned long long)l->unexplained[i].count, size,
+			pca_text(l->unexplained[i].name));
 	}
 }
 
@@ -253,19 +321,32 @@ void pca_report_json_unreferenced(struct pca_json *j, const struct pca_unreferen
 	pca_json_uint(j, l->objects);
 	pca_json_key(j, "size");
 	pca_json_uint(j, l->size);
-	pca_json_key(j, "types");
+	unreferenced_rows_json(j, l->rows, l->nrows);
+	pca_json_key(j, "held_by_interpreter");
 	pca_json_array_begin(j);
-	for (size_t i = 0; i < l->nrows; i++) {
+	for (size_t i = 0; i < l->nholders; i++) {
 		pca_json_object_begin(j);
-		pca_json_key(j, "type");
-		pca_json_string(j, l->rows[i].name);
+		pca_json_key(j, "kind");
+		pca_json_string(j, pca_holder_kind_name(l->holders[i].kind));
+		pca_json_key(j, "name");
+		pca_json_string(j, l->holders[i].name);
 		pca_json_key(j, "count");
-		pca_json_uint(j, l->rows[i].count);
+		pca_json_uint(j, l->holders[i].count);
 		pca_json_key(j, "size");
-		pca_json_uint(j, l->rows[i].size);
+		pca_json_uint(j, l->holders[i].size);
 		pca_json_object_end(j);
 	}
 	pca_json_array_end(j);
+	pca_json_key(j, "unexplained");
+	pca_json_object_begin(j);
+	pca_json_key(j, "objects");
+	pca_json_uint(j, l->unexplained_objects);
+	pca_json_key(j, "size");
+	pca_json_uint(j, l->unexplained_size);
+	pca_json_key(j, "roots");
+	pca_json_uint(j, l->unexplained_roots);
+	unreferenced_rows_json(j, l->unexplained, l->nunexplained);
+	pca_json_object_end(j);
 	pca_json_object_end(j);
 }
 
@@ -274,22 +355,32 @@ static void put_cycle_types(FILE *out, const struct pca_cycle *cy)
 	enum { SHOWN = 6 };
 	for (size_t k = 0; k < cy->ntypes && k < SHOWN; k++)
 		fprintf(out, "%s%llu %s", k ? ", " : "", (unsigned long long)cy->types[k].count,
-			cy->types[k].name);
+			pca_text(cy->types[k].name));
 	if (cy->ntypes > SHOWN)
 		fprintf(out, " and %zu more types (%llu objects in all)", cy->ntypes - SHOWN,
 			(unsigned long long)cy->objects);
 }
 
-void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit)
+void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit,
+			    bool overview)
 {
 	size_t groups = 0;
-	for (size_t i = 0; i < c->count; i++)
+	uint64_t structure = 0, structure_objects = 0, structure_size = 0;
+	for (size_t i = 0; i < c->count; i++) {
 		groups += c->cycles[i].same_shape != 0;
+		if (c->cycles[i].cls == PCA_CYCLE_STRUCTURE) {
+			structure++;
+			structure_objects += c->cycles[i].objects;
+			structure_size += c->cycles[i].size;
+		}
+	}
 	fprintf(out, "\nreference cycles: %zu (%zu shapes)\n", c->count, groups);
+	/* garbage first, then the program's own cycles, then the interpreter's
+	 * own structure (classes, modules): in the overview, one line */
 	long shown = 0;
 	for (size_t i = 0; i < c->count; i++) {
 		const struct pca_cycle *cy = &c->cycles[i];
-		if (!cy->same_shape)
+		if (!cy->same_shape || (overview && cy->cls == PCA_CYCLE_STRUCTURE))
 			continue;
 		if (limit >= 0 && shown++ >= limit) {
 			fprintf(out, "  ... (-n to show more)\n");
@@ -302,6 +393,13 @@ void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct 
 		put_cycle_types(out, cy);
 		fprintf(out, "%s, %s, e.g. %#llx\n", cy->unreachable ? ", unreachable" : "", size,
 			(unsigned long long)h->addr[cy->example]);
+	}
+	if (overview && structure) {
+		char size[32];
+		pca_format_bytes(structure_size, size, sizeof(size));
+		fprintf(out, "  %llu cycle%s of the interpreter's own structure (classes with their dicts and descriptors, modules with their functions' globals): %llu objects, %s (`cycles` lists them)\n",
+			(unsigned long long)structure, structure == 1 ? "" : "s",
+			(unsigned long long)structure_objects, size);
 	}
 }
 
@@ -325,6 +423,8 @@ void pca_report_json_cycles(struct pca_json *j, const struct pca_cycles *c, cons
 		pca_json_object_end(j);
 		pca_json_key(j, "unreachable");
 		pca_json_bool(j, cy->unreachable);
+		pca_json_key(j, "kind");
+		pca_json_string(j, pca_cycle_class_name(cy->cls));
 		pca_json_key(j, "example");
 		pca_json_address(j, h->addr[cy->example]);
 		pca_json_object_end(j);
@@ -341,7 +441,7 @@ void pca_report_caches_text(FILE *out, const struct pca_caches *c, const struct 
 		const struct pca_cache *k = &c->items[i];
 		char retained[32];
 		pca_format_bytes(k->retained, retained, sizeof(retained));
-		const char *owner = owners && owners[i] && owners[i][0] ? owners[i] : "?";
+		const char *owner = owners && owners[i] && owners[i][0] ? pca_text(owners[i]) : "?";
 		if (k->lru) {
 			char maxsize[32];
 			if (k->maxsize < 0)
@@ -349,7 +449,7 @@ void pca_report_caches_text(FILE *out, const struct pca_caches *c, const struct 
 			else
 				snprintf(maxsize, sizeof(maxsize), "%lld", (long long)k->maxsize);
 			fprintf(out, "  %10s  %s lru_cache(maxsize=%s): %llu entries, %llu hits / %llu misses%s  [%s]\n",
-				retained, k->function ? k->function : "?", maxsize,
+				retained, k->function ? pca_text(k->function) : "?", maxsize,
 				(unsigned long long)k->entries, (unsigned long long)k->hits,
 				(unsigned long long)k->misses, k->unbounded ? ", unbounded" : "", owner);
 		} else {

@@ -32,6 +32,8 @@ struct pca_facts {
 void pca_report_facts_text(FILE *out, const struct pca_facts *facts);
 void pca_report_stacks_text(FILE *out, const struct pca_pythread *threads, size_t count);
 void pca_report_warnings_text(FILE *out, const struct pca_warnings *w);
+/* "notes:": approximations that lose nothing; nothing when notes is NULL or empty. */
+void pca_report_notes_text(FILE *out, const struct pca_warnings *notes);
 
 /* Per-type table: the first `limit` rows, then the totals. */
 void pca_report_summary_text(FILE *out, const struct pca_summary *s, long limit);
@@ -40,7 +42,10 @@ void pca_report_json_summary(struct pca_json *j, const struct pca_summary *s, co
 void pca_report_unreferenced_text(FILE *out, const struct pca_unreferenced *l, long limit);
 void pca_report_json_unreferenced(struct pca_json *j, const struct pca_unreferenced *l);
 /* Cycles grouped by shape ("1000 cycles of 1 list, unreachable"). */
-void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit);
+/* Cycles by class: garbage, the program's own, the interpreter's structure (one
+ * summary line for those in the overview). */
+void pca_report_cycles_text(FILE *out, const struct pca_cycles *c, const struct pca_heap *h, long limit,
+			    bool overview);
 void pca_report_json_cycles(struct pca_json *j, const struct pca_cycles *c, const struct pca_heap *h);
 /* Caches: owners computed by the caller, one per item (NULL: none). */
 void pca_report_caches_text(FILE *out, const struct pca_caches *c, const struct pca_heap *h,
@@ -54,6 +59,8 @@ void pca_format_bytes(uint64_t bytes, char *buf, size_t size);
 void pca_report_json_begin(struct pca_json *j, const struct pca_facts *facts);
 void pca_report_json_threads(struct pca_json *j, const struct pca_pythread *threads,
 			     size_t count);
-void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w);
+/* "warnings" always; "notes" when notes is not NULL. */
+void pca_report_json_end(struct pca_json *j, const struct pca_warnings *w,
+			 const struct pca_warnings *notes);
 
 #endif

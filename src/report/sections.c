@@ -1,6 +1,7 @@
 /* The sections of the read-only commands, text and JSON side by side, and
  * the envelope. */
 #include "report/sections.h"
+#include "base/escape.h"
 
 #include "report/arenas.h"
 
@@ -18,6 +19,7 @@ static void facts_text(FILE *out, const struct pca_report_model *m)
 static void warnings_text(FILE *out, const struct pca_report_model *m)
 {
 	pca_report_warnings_text(out, m->warnings);
+	pca_report_notes_text(out, m->notes);
 }
 
 static void heap_text(FILE *out, const struct pca_report_model *m)
@@ -40,10 +42,10 @@ static void suspects_text(FILE *out, const struct pca_report_model *m)
 		char retained[32];
 		pca_format_bytes(k->retained, retained, sizeof(retained));
 		const char *owner = m->cache_owners && m->cache_owners[i] && m->cache_owners[i][0]
-					    ? m->cache_owners[i] : "?";
+					    ? pca_text(m->cache_owners[i]) : "?";
 		if (k->lru)
 			fprintf(out, "  %s lru_cache(maxsize=None): %llu entries, %llu hits / %llu misses, retains %s (%.0f%% of the heap)\n",
-				k->function ? k->function : owner, (unsigned long long)k->entries,
+				k->function ? pca_text(k->function) : owner, (unsigned long long)k->entries,
 				(unsigned long long)k->hits, (unsigned long long)k->misses, retained,
 				100.0 * (double)k->retained / heap_size);
 		else
@@ -128,8 +130,8 @@ static void largest_text(FILE *out, const struct pca_report_model *m)
 		pca_format_bytes(m->heap->size[v], size, sizeof(size));
 		pca_format_bytes(m->graph->retained[v], retained, sizeof(retained));
 		fprintf(out, "%#18llx %12s %12s  %-28s %s\n", (unsigned long long)m->heap->addr[v], size,
-			retained, m->objects->infos[m->heap->type[v]].name,
-			t->owners[i][0] ? t->owners[i] : "(unreachable)");
+			retained, pca_text(m->objects->infos[m->heap->type[v]].name),
+			t->owners[i][0] ? pca_text(t->owners[i]) : "(unreachable)");
 	}
 }
 
@@ -158,7 +160,7 @@ static void largest_json(struct pca_json *j, const struct pca_report_model *m)
 
 static void cycles_text(FILE *out, const struct pca_report_model *m)
 {
-	pca_report_cycles_text(out, m->cycles, m->heap, rows(m, 10));
+	pca_report_cycles_text(out, m->cycles, m->heap, rows(m, 10), m->overview);
 }
 
 static void cycles_json(struct pca_json *j, const struct pca_report_model *m)
@@ -233,5 +235,5 @@ void pca_report_render(FILE *out, bool json, const struct pca_document *doc,
 	for (size_t s = 0; s < PCA_SECTION_COUNT; s++)
 		if (listed[s] && pca_sections[s].json)
 			pca_sections[s].json(&j, m);
-	pca_report_json_end(&j, m->warnings);
+	pca_report_json_end(&j, m->warnings, m->notes);
 }

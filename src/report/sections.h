@@ -36,6 +36,7 @@
 struct pca_report_model {
 	const struct pca_facts *facts;
 	const struct pca_warnings *warnings;
+	const struct pca_warnings *notes;   /* approximations that lose nothing; NULL: none */
 	long limit;           /* rows per text table (-n) */
 	bool overview;        /* report: tables cut shorter, the pymalloc arenas in one line */
 	const struct pca_objects *objects;

@@ -3,6 +3,7 @@
  * dotted path. The libdwfl session (finding files and modules) is in
  * symbols.c. */
 #include "symbols/dwarf.h"
+#include "symbols/recorded.h"
 
 #include <dwarf.h>
 #include <stdlib.h>
@@ -182,6 +183,8 @@ bool pca_dwarf_find_enumerator(Dwarf *dwarf, const char *name, int64_t *ret)
 
 bool pca_dwarf_type_size(Dwarf_Die *type, uint64_t *ret)
 {
+	if (pca_recorded_is_die(type))
+		return pca_recorded_type_size(type, ret);
 	Dwarf_Word size;
 	if (dwarf_aggregate_size(type, &size) != 0)
 		return false;
@@ -270,7 +273,7 @@ static bool find_member(Dwarf_Die *type, const char *name, size_t name_len, Dwar
 	return false;
 }
 
-bool pca_dwarf_member(Dwarf_Die *type, const char *path, struct pca_dwarf_member *ret)
+static bool dwarf_member(Dwarf_Die *type, const char *path, struct pca_dwarf_member *ret)
 {
 	Dwarf_Die cur = *type;
 	struct pca_dwarf_member total = {0};
@@ -309,4 +312,13 @@ bool pca_dwarf_member(Dwarf_Die *type, const char *path, struct pca_dwarf_member
 	}
 	*ret = total;
 	return true;
+}
+
+bool pca_dwarf_member(Dwarf_Die *type, const char *path, struct pca_dwarf_member *ret)
+{
+	if (pca_recorded_is_die(type))
+		return pca_recorded_member(type, path, ret);
+	bool found = dwarf_member(type, path, ret);
+	pca_record_member(type, path, found, ret);
+	return found;
 }

@@ -2,12 +2,14 @@
  * src/stack.c (dwfl_begin, dwfl_core_file_report, dwfl_report_end), then the
  * CPython module, its symbols and DWARF. */
 #include "symbols/symbols.h"
+#include "symbols/recorded.h"
 
 #include <dwarf.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,6 +27,14 @@ struct pca_symbols {
 	char *executable;
 	char *python_file;
 	struct pca_dwarf_types *types; /* built on first use */
+	/* No DWARF: the recorded answers for this build-id (recorded.h). */
+	const struct pca_recorded_build *recorded;
+	Dwarf_Addr bias; /* of python_module: recorded symbols are relative to it */
+	/* --layout-from: an offline session on the unstripped copy. */
+	Dwfl *layout_dwfl;
+	Dwfl_Callbacks layout_callbacks;
+	Dwfl_Module *layout_module;
+	Dwarf_Addr layout_bias;
 };
 
 /* Module scan state for dwfl_getmodules. */
@@ -89,9 +99,16 @@ static void module_build_id(Dwfl_Module *mod, char *out, size_t out_size)
 
 static bool file_build_id(const char *path, char *out, size_t out_size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The path may come from the core: a FIFO or device there must not
+	 * block us, and only a regular file is read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return false;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return false;
+	}
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	bool ok = false;
 	if (elf) {
@@ -228,9 +245,114 @@ static struct pca_error *build_debuginfo_path(struct pca_symbols *s,
 	return NULL;
 }
 
+/* A path that names anything but a regular file (a FIFO, a device) would
+ * block libdwfl's open(2) or feed it endless bytes: such paths come from
+ * the core (NT_FILE) or the command line and are never opened. */
+static bool openable(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) != 0 || S_ISREG(st.st_mode); /* absent: libdwfl says so */
+}
+
+/* dwfl_build_id_find_elf opens the file the core names for the module
+ * (*file_name) first: drop a name that is not a regular file. */
+static int find_elf_checked(Dwfl_Module *mod, void **userdata, const char *modname,
+			    Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	if (*file_name && !openable(*file_name)) {
+		free(*file_name);
+		*file_name = NULL;
+	}
+	return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
+/* The version a stripped module reports by itself, for messages: 3.11+
+ * exports Py_Version (PY_VERSION_HEX); before, the file name says the minor. */
+static int stripped_version(struct pca_symbols *s, char *out, size_t out_size)
+{
+	uint64_t addr, hex;
+	if (pca_symbols_lookup(s, "Py_Version", &addr) &&
+	    pca_target_try_read_u64(s->target, addr, &hex) && ((hex >> 24) & 0xff) == 3) {
+		snprintf(out, out_size, "Python %d.%d.%d", (int)((hex >> 24) & 0xff),
+			 (int)((hex >> 16) & 0xff), (int)((hex >> 8) & 0xff));
+		return (int)((hex >> 16) & 0xff);
+	}
+	const char *base = strrchr(s->python_file, '/');
+	base = base ? base + 1 : s->python_file;
+	int major, minor;
+	if (sscanf(base, "libpython%d.%d", &major, &minor) == 2 ||
+	    sscanf(base, "python%d.%d", &major, &minor) == 2) {
+		snprintf(out, out_size, "Python %d.%d", major, minor);
+		return minor;
+	}
+	snprintf(out, out_size, "an unknown Python version");
+	return -1;
+}
+
+/* --layout-from FILE: its DWARF answers the type queries and its symbol
+ * table the local symbols the stripped file lost (same link-time addresses:
+ * the user says it is the same build; every structure is validated while
+ * walking). */
+static struct pca_error *open_layout_from(struct pca_symbols *s, const char *path)
+{
+	s->layout_callbacks.find_elf = dwfl_build_id_find_elf;
+	s->layout_callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->layout_callbacks.section_address = dwfl_offline_section_address;
+	s->layout_callbacks.debuginfo_path = &s->debuginfo_path;
+	s->layout_dwfl = dwfl_begin(&s->layout_callbacks);
+	if (!s->layout_dwfl)
+		return pca_error_create(PCA_ERROR_OTHER, "libdwfl: %s", dwfl_errmsg(-1));
+	dwfl_report_begin(s->layout_dwfl);
+	s->layout_module = dwfl_report_offline(s->layout_dwfl, "layout-from", path, -1);
+	dwfl_report_end(s->layout_dwfl, NULL, NULL);
+	if (!s->layout_module)
+		return pca_error_create(PCA_ERROR_DEBUGINFO, "--layout-from %s: %s", path,
+					dwfl_errmsg(-1));
+	s->dwarf = dwfl_module_getdwarf(s->layout_module, &s->layout_bias);
+	if (!s->dwarf)
+		return pca_error_create(PCA_ERROR_DEBUGINFO,
+					"--layout-from %s: the file has no debug info either (pass an unstripped build)",
+					path);
+	return NULL;
+}
+
+/* No DWARF for the runtime's module: use the layouts recorded from the DWARF
+ * of the same build (same build-id), or say what would help. Kept apart from
+ * pca_symbols_open so the session's opening can change independently. */
+static struct pca_error *open_without_debuginfo(struct pca_symbols *s, Dwfl_Module *mod,
+						const char *layout_from)
+{
+	char core_id[128], hint[128], version[64];
+	if (layout_from)
+		return open_layout_from(s, layout_from);
+	module_build_id(mod, core_id, sizeof(core_id));
+	s->recorded = pca_recorded_find(core_id);
+	if (s->recorded)
+		return NULL;
+	debug_package_hint(s->python_file, hint, sizeof(hint));
+	/* Py_Version lives in .rodata, which a core rarely saves: read it from
+	 * the verified file. */
+	dwfl_getmodules(s->dwfl, attach_module, s, 0);
+	/* Layouts exist for 3.6-3.13 only (layout.c refuses newer versions with
+	 * debug info too): say so rather than send the user after a -dbg package. */
+	if (stripped_version(s, version, sizeof(version)) > 13)
+		return pca_error_create(
+			PCA_ERROR_NOT_PYTHON,
+			"%s (%s) is not supported yet: pycore-analyze reads CPython 3.6 to 3.13 (see docs/no-debug-info.md for 3.14+)",
+			version, s->python_file);
+	return pca_error_create(
+		PCA_ERROR_DEBUGINFO,
+		"no debug info for %s (%s, build-id %s) and no built-in layout table for this build: %s, pass --debug-dir DIR, set DEBUGINFOD_URLS, or pass --layout-from with an unstripped copy of the same build",
+		s->python_file, version, core_id, hint);
+}
+
 struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbols_options *opts,
 				   struct pca_symbols **ret)
 {
+	if (opts->executable && !openable(opts->executable))
+		return pca_error_create(PCA_ERROR_USAGE,
+					"%s is not a regular file: pass the executable the core was made from",
+					opts->executable);
 	struct pca_error *err = NULL;
 	struct pca_symbols *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -239,7 +361,7 @@ struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbol
 	err = build_debuginfo_path(s, opts);
 	if (err)
 		goto fail;
-	s->callbacks.find_elf = dwfl_build_id_find_elf;
+	s->callbacks.find_elf = find_elf_checked;
 	if (pca_target_live(t)) {
 		live_target = t;
 		s->callbacks.find_elf = find_elf_live;
@@ -300,6 +422,7 @@ struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbol
 		goto fail;
 	}
 	s->python_module = mod;
+	s->bias = bias;
 	uint64_t probe;
 	if (!pca_symbols_lookup(s, "Py_GetVersion", &probe)) {
 		err = pca_error_create(PCA_ERROR_NOT_PYTHON,
@@ -316,13 +439,9 @@ struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbol
 	}
 	s->dwarf = dwfl_module_getdwarf(mod, &bias);
 	if (!s->dwarf) {
-		char core_id[128], hint[128];
-		module_build_id(mod, core_id, sizeof(core_id));
-		debug_package_hint(s->python_file, hint, sizeof(hint));
-		err = pca_error_create(PCA_ERROR_DEBUGINFO,
-				       "no debug info for %s (build-id %s): %s, pass --debug-dir DIR, or set DEBUGINFOD_URLS",
-				       s->python_file, core_id, hint);
-		goto fail;
+		err = open_without_debuginfo(s, mod, opts->layout_from);
+		if (err)
+			goto fail;
 	}
 	dwfl_getmodules(s->dwfl, attach_module, s, 0);
 	*ret = s;
@@ -340,6 +459,8 @@ void pca_symbols_destroy(struct pca_symbols *s)
 		live_target = NULL;
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
+	if (s->layout_dwfl)
+		dwfl_end(s->layout_dwfl);
 	pca_dwarf_types_destroy(s->types);
 	free(s->debuginfo_path);
 	free(s->executable);
@@ -356,21 +477,18 @@ bool pca_symbols_lookup(struct pca_symbols *s, const char *name, uint64_t *ret)
 	return pca_symbols_lookup_sized(s, name, ret, &size);
 }
 
-bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t *ret,
-			      uint64_t *ret_size)
+/* An exact match wins; else a local symbol that the compiler renamed with a
+ * suffix (GCC's LTO gives `subtype_traverse.lto_priv.0` in Debian's
+ * python3.11). Addresses as the module is loaded. */
+static bool scan_symtab(Dwfl_Module *mod, const char *name, uint64_t *ret, uint64_t *ret_size)
 {
-	/* An exact match wins; else a local symbol that the compiler renamed
-	 * with a suffix (GCC's LTO gives `subtype_traverse.lto_priv.0` in
-	 * Debian's python3.11). */
-	int n = dwfl_module_getsymtab(s->python_module);
+	int n = dwfl_module_getsymtab(mod);
 	size_t len = strlen(name);
 	bool have_suffixed = false;
-	uint64_t suffixed = 0, suffixed_size = 0;
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
-		const char *symname =
-			dwfl_module_getsym_info(s->python_module, i, &sym, &addr, NULL, NULL, NULL);
+		const char *symname = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
 		if (!symname || strncmp(symname, name, len) != 0 || sym.st_shndx == SHN_UNDEF)
 			continue;
 		int type = GELF_ST_TYPE(sym.st_info);
@@ -383,15 +501,33 @@ bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t 
 		}
 		if (symname[len] == '.' && GELF_ST_BIND(sym.st_info) == STB_LOCAL && !have_suffixed) {
 			have_suffixed = true;
-			suffixed = addr;
-			suffixed_size = sym.st_size;
+			*ret = addr;
+			*ret_size = sym.st_size;
 		}
 	}
-	if (have_suffixed) {
-		*ret = suffixed;
-		*ret_size = suffixed_size;
-	}
 	return have_suffixed;
+}
+
+bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t *ret,
+			      uint64_t *ret_size)
+{
+	bool found = scan_symtab(s->python_module, name, ret, ret_size);
+	pca_record_symbol(name, found, found ? *ret - s->bias : 0, found ? *ret_size : 0);
+	if (found)
+		return true;
+	if (s->recorded) {
+		/* A local symbol the stripped file lost: the same build had it here. */
+		bool exists;
+		uint64_t rel;
+		if (pca_recorded_symbol(s->recorded, name, &exists, &rel, ret_size) && exists) {
+			*ret = rel + s->bias;
+			return true;
+		}
+	} else if (s->layout_module && scan_symtab(s->layout_module, name, ret, ret_size)) {
+		*ret = *ret - s->layout_bias + s->bias;
+		return true;
+	}
+	return false;
 }
 
 /* ---- DWARF: the queries are in dwarf.c ---- */
@@ -399,18 +535,38 @@ bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t 
 struct pca_error *pca_symbols_find_types(struct pca_symbols *s, const char *const *names,
 					 size_t count, Dwarf_Die *dies, bool *found)
 {
+	if (s->recorded) {
+		for (size_t i = 0; i < count; i++)
+			found[i] = pca_recorded_type(s->recorded, names[i], &dies[i]);
+		return NULL;
+	}
 	if (!s->types) {
 		struct pca_error *err =
 			pca_dwarf_types_create(s->dwfl, s->python_module, s->dwarf, &s->types);
 		if (err)
 			return err;
 	}
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
 		found[i] = pca_dwarf_types_find(s->types, names[i], &dies[i]);
+		uint64_t size = 0;
+		if (found[i] && pca_recording())
+			pca_dwarf_type_size(&dies[i], &size);
+		pca_record_type(names[i], &dies[i], found[i], size);
+	}
 	return NULL;
 }
 
 bool pca_symbols_find_enumerator(struct pca_symbols *s, const char *name, int64_t *ret)
 {
-	return pca_dwarf_find_enumerator(s->dwarf, name, ret);
+	if (s->recorded)
+		return pca_recorded_enumerator(s->recorded, name, ret);
+	bool found = pca_dwarf_find_enumerator(s->dwarf, name, ret);
+	pca_record_enumerator(name, found, found ? *ret : 0);
+	return found;
 }
+
+const char *pca_symbols_layout_source(const struct pca_symbols *s)
+{
+	return s->recorded ? "table" : "dwarf";
+}
+

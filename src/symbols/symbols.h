@@ -26,6 +26,9 @@ struct pca_symbols_options {
 	const char *executable;       /* override, or NULL */
 	const char *const *debug_dirs;/* extra debug-info directories */
 	size_t ndebug_dirs;
+	/* No debug info for the runtime's file: use the DWARF and symbol table
+	 * of this unstripped copy of the same build instead, or NULL. */
+	const char *layout_from;
 };
 
 struct pca_symbols;
@@ -40,6 +43,11 @@ void pca_symbols_destroy(struct pca_symbols *s);
 const char *pca_symbols_executable(const struct pca_symbols *s);
 /* Path of the file holding the interpreter (libpython or the executable). */
 const char *pca_symbols_python_file(const struct pca_symbols *s);
+
+/* Where type answers come from: "dwarf" (the file's own, or --layout-from's),
+ * or "table" for a stripped build whose DWARF answers were recorded
+ * (recorded.h). */
+const char *pca_symbols_layout_source(const struct pca_symbols *s);
 
 /* Address of a data or function symbol of the Python module. */
 bool pca_symbols_lookup(struct pca_symbols *s, const char *name, uint64_t *ret);

@@ -6,6 +6,8 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
@@ -21,6 +23,9 @@
 
 struct segment {
 	uint64_t vaddr, filesz, memsz;
+	/* filesz when the core was opened: the geometry callers index by
+	 * (pca_target_segment) stays fixed when a shrinking file clips filesz. */
+	uint64_t saved;
 	const uint8_t *data; /* into the mapped core; filesz bytes */
 };
 
@@ -28,7 +33,101 @@ struct attached_file {
 	char *mapped_path;
 	const uint8_t *data;
 	size_t size;
+	struct guard *guard;
 };
+
+/* A mapped file can shrink under us (a disk quota, a core still being
+ * written or rotated, coredumpctl cleaning up): touching a page beyond the
+ * new end raises SIGBUS. Every mapping of a file is registered here; the
+ * SIGBUS handler replaces the lost pages (from the faulting one to the end
+ * of the mapping) with zero pages, records the offset in `shrunk_at`, and
+ * lets the access go on. The reader then clips its segments to that offset
+ * (clip_to_guard), so later reads fault the normal way, and the session
+ * reports a partial result. Only the one access that took the fault sees
+ * zeros, and the result is marked partial because of it. A fault outside
+ * every guard goes to the previous handler (a real bug stays a crash). */
+struct guard {
+	_Atomic uintptr_t start;
+	_Atomic size_t size;
+	_Atomic uint64_t shrunk_at; /* UINT64_MAX: intact */
+};
+enum { max_guards = 64 };
+static struct guard guards[max_guards];
+static struct sigaction previous_sigbus;
+static bool sigbus_installed;
+static uintptr_t guard_page_size;
+
+static void on_sigbus(int sig, siginfo_t *si, void *context)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+	for (size_t i = 0; i < max_guards; i++) {
+		uintptr_t start = atomic_load_explicit(&guards[i].start, memory_order_relaxed);
+		size_t size = atomic_load_explicit(&guards[i].size, memory_order_relaxed);
+		if (!size || a - start >= size)
+			continue;
+		uintptr_t page = a & ~(guard_page_size - 1);
+		if (mmap((void *)page, start + size - page, PROT_READ,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+			break;
+		uint64_t off = page - start;
+		if (off < atomic_load_explicit(&guards[i].shrunk_at, memory_order_relaxed))
+			atomic_store_explicit(&guards[i].shrunk_at, off, memory_order_relaxed);
+		return;
+	}
+	/* Not a file of ours: the previous disposition decides (the access is
+	 * retried on return and faults again). */
+	if (previous_sigbus.sa_flags & SA_SIGINFO && previous_sigbus.sa_sigaction) {
+		previous_sigbus.sa_sigaction(sig, si, context);
+		return;
+	}
+	if (previous_sigbus.sa_handler != SIG_DFL && previous_sigbus.sa_handler != SIG_IGN &&
+	    previous_sigbus.sa_handler) {
+		previous_sigbus.sa_handler(sig);
+		return;
+	}
+	signal(SIGBUS, SIG_DFL);
+}
+
+/* NULL when every slot is taken: that mapping is read unguarded. */
+static struct guard *guard_register(const void *start, size_t size)
+{
+	/* Installed again when someone replaced it since (a test harness). */
+	struct sigaction current;
+	if (sigbus_installed && sigaction(SIGBUS, NULL, &current) == 0 &&
+	    (!(current.sa_flags & SA_SIGINFO) || current.sa_sigaction != on_sigbus))
+		sigbus_installed = false;
+	if (!sigbus_installed) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_sigbus;
+		sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+		sigemptyset(&sa.sa_mask);
+		guard_page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+		if (sigaction(SIGBUS, &sa, &previous_sigbus) != 0)
+			return NULL;
+		sigbus_installed = true;
+	}
+	for (size_t i = 0; i < max_guards; i++) {
+		if (atomic_load(&guards[i].size))
+			continue;
+		atomic_store(&guards[i].shrunk_at, UINT64_MAX);
+		atomic_store(&guards[i].start, (uintptr_t)start);
+		atomic_store(&guards[i].size, size);
+		return &guards[i];
+	}
+	return NULL;
+}
+
+static void guard_release(struct guard *g)
+{
+	if (g)
+		atomic_store(&g->size, 0);
+}
+
+static uint64_t guard_shrunk_at(const struct guard *g)
+{
+	return g ? atomic_load_explicit(&g->shrunk_at, memory_order_relaxed) : UINT64_MAX;
+}
 
 PCA_DEFINE_VECTOR(thread_vector, struct pca_target_thread)
 PCA_DEFINE_VECTOR(attached_file_vector, struct attached_file)
@@ -38,6 +137,9 @@ struct pca_target {
 	int fd;
 	const uint8_t *map;
 	size_t map_size;
+	struct guard *guard;   /* of map */
+	uint64_t clipped_at;   /* the shrunk_at the segments are clipped to */
+	bool shrunk;           /* a mapped file (core or attached) shrank */
 	Elf *elf;
 	struct segment *segments; /* sorted by vaddr */
 	const struct segment *last_segment; /* cache of find_segment */
@@ -223,10 +325,23 @@ static struct pca_error *load_program_headers(struct pca_target *t)
 			t->missing_bytes += s->filesz - avail;
 			s->filesz = avail;
 		}
+		s->saved = s->filesz;
 		s->data = t->map + (ph.p_offset < t->map_size ? ph.p_offset : 0);
 	}
 	pca_sort(t->segments, t->nsegments, sizeof(*t->segments), segment_cmp);
 	return NULL;
+}
+
+static const char *file_kind(const struct stat *st)
+{
+	switch (st->st_mode & S_IFMT) {
+	case S_IFIFO: return "a FIFO";
+	case S_IFDIR: return "a directory";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	default: return "not a file";
+	}
 }
 
 struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret)
@@ -241,16 +356,22 @@ struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret
 		err = &pca_error_nomem;
 		goto fail;
 	}
-	t->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO (or a tty, a device) must not wait for a
+	 * writer; anything but a regular file is refused before it is read. */
+	t->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (t->fd < 0) {
 		err = pca_error_create(PCA_ERROR_OS, "cannot open %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	struct stat st;
 	if (fstat(t->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		err = pca_error_create(PCA_ERROR_OS, "%s is not a regular file", path);
+		err = pca_error_create(PCA_ERROR_OS, "%s is not a regular file (%s): pass a core file",
+				       path, file_kind(&st));
 		goto fail;
 	}
+	int flags = fcntl(t->fd, F_GETFL);
+	if (flags >= 0)
+		fcntl(t->fd, F_SETFL, flags & ~O_NONBLOCK);
 	/* A compressed core (systemd-coredump's core.*.zst, xz, gzip, lz4):
 	 * known by its first bytes; read through a decompressed temporary copy. */
 	unsigned char head[8];
@@ -284,8 +405,11 @@ struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret
 		goto fail;
 	}
 	t->map = map;
+	t->guard = guard_register(t->map, t->map_size);
+	t->clipped_at = UINT64_MAX;
 	elf_version(EV_CURRENT);
-	t->elf = elf_begin(t->fd, ELF_C_READ_MMAP, NULL);
+	/* libelf reads our mapping (guarded) rather than mapping the file again. */
+	t->elf = elf_memory((char *)map, t->map_size);
 	GElf_Ehdr eh;
 	if (!t->elf || elf_kind(t->elf) != ELF_K_ELF || !gelf_getehdr(t->elf, &eh)) {
 		err = pca_error_create(PCA_ERROR_FORMAT, "%s is not a core file (not ELF)", path);
@@ -332,12 +456,14 @@ void pca_target_destroy(struct pca_target *t)
 		return;
 	for (size_t i = 0; i < t->files.size; i++) {
 		free(t->files.data[i].mapped_path);
+		guard_release(t->files.data[i].guard);
 		if (t->files.data[i].data)
 			munmap((void *)t->files.data[i].data, t->files.data[i].size);
 	}
 	attached_file_vector_deinit(&t->files);
 	if (t->elf)
 		elf_end(t->elf);
+	guard_release(t->guard);
 	if (t->map)
 		munmap((void *)t->map, t->map_size);
 	if (t->fd >= 0)
@@ -353,10 +479,46 @@ void pca_target_destroy(struct pca_target *t)
 
 static const struct segment *find_segment_search(const struct pca_target *t, uint64_t addr);
 
+/* After a SIGBUS on a shrunk file: what lies beyond its new end is no
+ * longer saved memory (reads of it fault), and the result is partial. */
+static void clip_to_guards(struct pca_target *t)
+{
+	uint64_t limit = guard_shrunk_at(t->guard);
+	if (limit != t->clipped_at) {
+		t->clipped_at = limit;
+		t->shrunk = true;
+		/* The fault names one lost page; the file's size says what else went. */
+		struct stat st;
+		if (fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < limit)
+			limit = (uint64_t)st.st_size;
+		for (size_t i = 0; i < t->nsegments; i++) {
+			struct segment *s = &t->segments[i];
+			uint64_t off = (uint64_t)(s->data - t->map);
+			if (off + s->filesz > limit)
+				s->filesz = limit > off ? limit - off : 0;
+		}
+	}
+	for (size_t j = 0; j < t->files.size; j++) {
+		struct attached_file *f = &t->files.data[j];
+		uint64_t flimit = guard_shrunk_at(f->guard);
+		if (flimit < f->size) {
+			f->size = flimit;
+			t->shrunk = true;
+		}
+	}
+}
+
+static void check_guards(const struct pca_target *t)
+{
+	if (guard_shrunk_at(t->guard) != t->clipped_at)
+		clip_to_guards((struct pca_target *)t);
+}
+
 /* Last segment with vaddr <= addr, or NULL. Reads cluster (an object's
  * fields, then its neighbours), so the last hit is tried first. */
 static const struct segment *find_segment(const struct pca_target *t, uint64_t addr)
 {
+	check_guards(t);
 	const struct segment *last = t->last_segment;
 	if (last && addr - last->vaddr < last->memsz)
 		return last;
@@ -389,6 +551,8 @@ static size_t read_from_files(const struct pca_target *t, uint64_t addr, uint8_t
 		const struct pca_target_mapping *m = &t->mappings[i];
 		if (addr < m->start || addr >= m->end)
 			continue;
+		if (t->files.size)
+			clip_to_guards((struct pca_target *)t);
 		for (size_t j = 0; j < t->files.size; j++) {
 			const struct attached_file *f = &t->files.data[j];
 			if (strcmp(f->mapped_path, m->path) != 0)
@@ -514,7 +678,8 @@ struct pca_error *pca_target_attach_file(struct pca_target *t, uint64_t addr,
 		munmap(map, (size_t)st.st_size);
 		return &pca_error_nomem;
 	}
-	*file = (struct attached_file){name, map, (size_t)st.st_size};
+	*file = (struct attached_file){name, map, (size_t)st.st_size,
+				       guard_register(map, (size_t)st.st_size)};
 	return NULL;
 }
 
@@ -562,16 +727,22 @@ uint64_t pca_target_missing_bytes(const struct pca_target *t) { return t->missin
 
 size_t pca_target_segment_count(const struct pca_target *t) { return t->nsegments; }
 
+bool pca_target_shrunk(const struct pca_target *t)
+{
+	check_guards(t);
+	return t->shrunk;
+}
+
 void pca_target_segment(const struct pca_target *t, size_t i, uint64_t *vaddr, uint64_t *saved)
 {
 	*vaddr = t->segments[i].vaddr;
-	*saved = t->segments[i].filesz;
+	*saved = t->segments[i].saved;
 }
 
 int64_t pca_target_segment_index(const struct pca_target *t, uint64_t addr)
 {
 	const struct segment *s = find_segment(t, addr);
-	if (!s || addr - s->vaddr >= s->filesz)
+	if (!s || addr - s->vaddr >= s->saved)
 		return -1;
 	return s - t->segments;
 }

@@ -42,10 +42,23 @@ struct stream {
 	const char *path;
 	unsigned char *inbuf, *outbuf;
 	bool ended_early;
+	uint64_t written;
 };
+
+static uint64_t output_limit = UINT64_MAX;
+
+void pca_decompress_set_limit(uint64_t bytes)
+{
+	output_limit = bytes;
+}
 
 static struct pca_error *write_all(struct stream *s, const unsigned char *buf, size_t n)
 {
+	if (n > output_limit - s->written)
+		return pca_error_create(PCA_ERROR_FORMAT,
+					"cannot decompress %s: it expands past %llu bytes, the limit set for this run",
+					s->path, (unsigned long long)output_limit);
+	s->written += n;
 	while (n > 0) {
 		ssize_t w = write(s->out, buf, n);
 		if (w < 0 && errno == EINTR)

@@ -6,6 +6,7 @@
 #define PCA_TARGET_DECOMPRESS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/error.h"
 
@@ -27,5 +28,10 @@ const char *pca_compression_name(enum pca_compression c);
  * full disk) name the path and say what to do. */
 struct pca_error *pca_decompress_to_tmpfile(int fd, const char *path, enum pca_compression c,
 					    int *ret, bool *ret_truncated);
+
+/* Refuse to write more than `bytes` of decompressed data (default: no limit
+ * but the temporary file system's room). For harnesses and tests: a
+ * decompression bomb then ends with an error instead of filling $TMPDIR. */
+void pca_decompress_set_limit(uint64_t bytes);
 
 #endif

@@ -103,6 +103,10 @@ const char *pca_target_compression(const struct pca_target *t);
 /* The compressed file ended before its stream did (what it held is read). */
 bool pca_target_compressed_truncated(const struct pca_target *t);
 
+/* The core (or an attached file) shrank while it was read: what lay beyond
+ * its new end became unsaved memory (faults), so results are partial. */
+bool pca_target_shrunk(const struct pca_target *t);
+
 /* Bytes of PT_LOAD data the program headers promise but the file does not hold. */
 uint64_t pca_target_missing_bytes(const struct pca_target *t);
 

@@ -8,11 +8,25 @@ Cases and the exit status each must give (contract: 0 complete, 1 partial,
 2 no result):
   empty file, /bin/true (ELF, not a core), core of a non-Python program
   (sh killed by SIGABRT), pyenv 3.12 core with /usr/bin/python3.11 passed as
-  EXECUTABLE (stderr names both build-ids), core of Debian python3.11 with
-  PCA_DEBUGINFO_PATH=/nonexistent (stderr mentions python3.11-dbg or
-  --debug-dir), nonexistent path ............................... exit 2
+  EXECUTABLE (stderr names both build-ids), nonexistent path ... exit 2
+  a FIFO (summary must not block in open(2)) ................... exit 2
+  a FIFO as EXECUTABLE (libdwfl must not open it) ......... exit 2 or 64
+  core of Debian python3.11 with PCA_DEBUGINFO_PATH=/nonexistent (its build
+  is in the built-in layout tables) ............................ exit 0
   real Python cores cut to 50% and 10%, and with 200 bytes of segment data
   flipped (fixed seed) ...... exit 1 or 2, or 0 if stdout is still valid JSON
+  a core whose strings are hostile (dict keys and a type name with
+  terminal escapes, newlines, invalid UTF-8): text `top`, `summary` and
+  `report` put no control byte but the layout's newlines on stdout, and
+  --json top parses and holds the keys exactly ........... exit 0 or 1
+  a core that claims more than it holds (docs/robustness.md, bounds): a
+  dict whose table has 2^40 slots and entries, a list of 100 million items,
+  3000 lists sharing one 40000-item array (120 million references in a core
+  of ~30 MB): `report` finishes within the timeout, its memory bounded, and
+  the warnings say the graph is partial ..................... exit 0 or 1
+  a core truncated by another process while `report` reads it (delays
+  spread over a run until the shrink is seen twice): exit 0/1/2, and a run
+  that saw it says "shrank" in its warnings ........ never SIGBUS (exit 135)
 Always: no crash (killed by a signal, exit >= 128, "AddressSanitizer" or
 "runtime error:" on stderr), no hang; exit 2: stderr is one non-blank line;
 exit 1: stdout is JSON with a non-empty "warnings" list.
@@ -27,7 +41,10 @@ import os
 import random
 import shutil
 import struct
+import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corelib  # noqa: E402
@@ -124,6 +141,179 @@ def judge(run, allowed, stderr_must=None):
     return problems
 
 
+HOSTILE_KEYS = ["\x1b]0;pwned\x07\x1b[2J", "line\nbreak\tkey", "\x9b31m\u202eevil"]
+HOSTILE_PROGRAM = r"""
+import os
+keys = %r
+hostile = {}
+for i, k in enumerate(keys):
+    hostile[k] = [bytearray(3000000 + i * 100000)]
+Evil = type("Evil\x1b[2J\nType", (), {})
+evil = [Evil() for _ in range(2000)]
+os.abort()
+""" % (HOSTILE_KEYS,)
+
+
+def hostile_strings(c, env):
+    """Core strings that would drive a terminal must reach it escaped."""
+    prog = c.path("hostile.py")
+    with open(prog, "w") as f:
+        f.write(HOSTILE_PROGRAM)
+    made = c.make("a core with hostile strings", corelib.make_core,
+                  [corelib.DEBIAN_PYTHON, prog], c.path("hostile"), "abort")
+    if not made:
+        return True
+    core, ok = made[0], True
+    for command in ("top", "summary", "report"):
+        argv = [c.tool, command, core]
+        raw = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=TIMEOUT)
+        problems = []
+        if raw.returncode not in (0, 1):
+            problems.append("exit %s" % raw.returncode)
+        bad = sorted(set(b for b in raw.stdout + raw.stderr if (b < 0x20 and b != 0x0a) or b == 0x7f))
+        if bad:
+            problems.append("control bytes on the terminal: %s" % bad)
+        text = raw.stdout.decode("utf-8", "replace")
+        if command == "top":
+            if "\\x1b]0;pwned\\x07" not in text or "line\\nbreak\\tkey" not in text:
+                problems.append("the keys are not shown escaped in the owner paths")
+            if any(line.startswith("break") for line in text.splitlines()):
+                problems.append("a key's newline broke the table")
+        if command == "summary" and "Evil\\x1b[2J\\nType" not in text:
+            problems.append("the type name is not shown escaped")
+        print("%s hostile strings %-8s exit %s%s" % ("FAIL" if problems else "PASS", command,
+                                                    raw.returncode, ": " + "; ".join(problems) if problems else ""))
+        if problems:
+            print("     " + text[:3000].replace("\n", "\n     "))
+            c.failed += 1
+            ok = False
+    if not c.run("hostile strings json", [core], (0, 1), env=env, keep=[core], command="top"):
+        return False
+    owners = [row.get("owner") or "" for row in json.loads(c.last.stdout).get("largest", [])]
+    for key in HOSTILE_KEYS:
+        # the owner path holds repr-like text of the key: the exact characters
+        if not any(key in o for o in owners):
+            print("FAIL hostile strings json: key %r not found in owners %r" % (key, owners[:6]))
+            c.failed += 1
+            ok = False
+    return ok
+
+
+BOUNDS_PROGRAM = r"""
+import json, os, sys
+bigdict = {i: str(i) for i in range(20000)}
+biglist = list(range(30000))
+shared = list(range(40000))
+sharers = [[i] for i in range(3000)]
+with open(sys.argv[1], "w") as f:
+    json.dump({"bigdict": id(bigdict), "biglist": id(biglist), "shared": id(shared),
+               "sharers": [id(x) for x in sharers]}, f)
+os.abort()
+"""
+
+
+class CoreImage(object):
+    """Read and patch the memory of an x86-64 core by virtual address."""
+
+    def __init__(self, path):
+        self.path = path
+        self.loads = [(vaddr, off, size) for vaddr, off, size in pt_loads(path)]
+        self.f = open(path, "r+b")
+
+    def offset(self, addr):
+        for vaddr, off, size in self.loads:
+            if vaddr <= addr < vaddr + size:
+                return off + addr - vaddr
+        raise ValueError("0x%x is not in the core" % addr)
+
+    def u64(self, addr):
+        self.f.seek(self.offset(addr))
+        return struct.unpack("<Q", self.f.read(8))[0]
+
+    def put(self, addr, fmt, value):
+        self.f.seek(self.offset(addr))
+        self.f.write(struct.pack("<" + fmt, value))
+
+
+def pt_loads(path):
+    with open(path, "rb") as f:
+        head = f.read(64)
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    for i in range(phnum):
+        p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from("<IIQQQQ", table, i * phentsize)
+        if p_type == 1 and p_filesz:
+            yield p_vaddr, p_offset, p_filesz
+
+
+def hostile_bounds(c, env):
+    """Claims the core cannot back: bounded work, a warning, no huge allocation."""
+    prog, ids_path = c.path("bounds.py"), c.path("bounds-ids.json")
+    with open(prog, "w") as f:
+        f.write(BOUNDS_PROGRAM)
+    made = c.make("a core for the bounds", corelib.make_core,
+                  [corelib.DEBIAN_PYTHON, prog, ids_path], c.path("bounds"), "abort")
+    if not made:
+        return True
+    with open(ids_path) as f:
+        ids = json.load(f)
+    img = CoreImage(made[0])
+    # Debian 3.11 (x86-64): PyDictObject.ma_keys at 32; PyDictKeysObject
+    # dk_log2_size at 8, dk_log2_index_bytes at 9, dk_nentries at 24;
+    # PyListObject ob_size at 16, ob_item at 24, allocated at 32.
+    keys = img.u64(ids["bigdict"] + 32)
+    img.put(keys + 8, "B", 40)
+    img.put(keys + 9, "B", 40)
+    img.put(keys + 24, "Q", 1 << 40)
+    img.put(ids["biglist"] + 16, "Q", 100000000)
+    img.put(ids["biglist"] + 32, "Q", 100000000)
+    items = img.u64(ids["shared"] + 24)
+    for addr in ids["sharers"]:
+        img.put(addr + 16, "Q", 40000)
+        img.put(addr + 24, "Q", items)
+        img.put(addr + 32, "Q", 40000)
+    img.f.close()
+    ok = c.run("bounds report", [made[0]], (0, 1), env=env, keep=[made[0]], command="report")
+    if ok and "references dropped" not in c.last.stdout:
+        print("FAIL bounds report: no warning that references were dropped")
+        c.failed += 1
+        ok = False
+    return ok
+
+
+def shrinking_core(c, src, env):
+    """`report` on a copy of SRC that is cut to a third while it runs, at
+    delays spread over one intact run, until two runs saw the shrink."""
+    t0 = time.monotonic()
+    corelib.run_tool([c.tool, "--json", "report", src], timeout=TIMEOUT, env=env)
+    seconds = time.monotonic() - t0
+    dst = c.path("shrinking")
+    hits, ok = 0, True
+    for attempt in range(12):
+        shutil.copyfile(src, dst)
+        delay = seconds * (0.05 + 0.9 * ((attempt * 7) % 12) / 12.0)
+        timer = threading.Timer(delay, os.truncate, (dst, os.path.getsize(src) // 3))
+        timer.start()
+        try:
+            ok &= c.run("shrinking core %.2f s" % delay, [dst], (0, 1, 2), env=env,
+                        keep=[dst], command="report")
+        finally:
+            timer.join()
+        hits += "shrank" in (c.last.stdout + c.last.stderr)
+        if hits >= 2 or not ok:
+            break
+    print("%s shrinking core: the shrink was seen in %d run(s)" % ("PASS" if hits else "FAIL", hits))
+    if not hits:
+        c.failed += 1
+        ok = False
+    if ok:
+        os.unlink(dst)
+    return ok
+
+
 class Cases(object):
     def __init__(self, tool, workdir):
         self.tool = tool
@@ -137,6 +327,7 @@ class Cases(object):
     def run(self, name, args, allowed, stderr_must=None, env=None, keep=(), command="stacks"):
         argv = [self.tool, "--json", command] + args
         run = corelib.run_tool(argv, timeout=TIMEOUT, env=env)
+        self.last = run
         problems = judge(run, allowed, stderr_must)
         first = (nonblank_lines(run.stderr) or [""])[0][:160]
         if problems:
@@ -178,6 +369,12 @@ def main():
     keep_all |= not c.run("non-core ELF", ["/bin/true"], (2,), env=env)
     keep_all |= not c.run("nonexistent path", [c.path("no-such-core")], (2,), env=env)
 
+    # A FIFO: open(2) of one blocks until a writer comes; we must not.
+    fifo = c.path("fifo")
+    os.mkfifo(fifo)
+    keep_all |= not c.run("FIFO", [fifo], (2,), env=env, command="summary",
+                          stderr_must=[("the file kind", ["FIFO", "not a regular file"])])
+
     # A core, but not of Python.
     made = c.make("a core of sh", corelib.make_core, ["/bin/sh", "-c", "kill -ABRT $$"],
                   c.path("sh"), "abort")
@@ -200,14 +397,14 @@ def main():
         keep_all |= not c.run("wrong executable", [py312[0], corelib.DEBIAN_PYTHON], (2,),
                               stderr_must=ids, env=env, keep=[py312[0]])
 
-    # Debian's python3.11 with its debug info hidden.
+    # Debian's python3.11 with its debug info hidden: its build is in the
+    # built-in layout tables, so it is analysed anyway (a build without debug
+    # info and without a table, exit 2: test_stripped.py --no-table-case).
     deb = c.make("a Debian python3.11 core", corelib.make_scenario_core, corelib.DEBIAN_PYTHON,
                  "stacks_scenario.py", c.path("deb311"), "abort")
     if deb:
         hidden = dict(env, PCA_DEBUGINFO_PATH="/nonexistent")
-        keep_all |= not c.run("missing debug info", [deb[0]], (2,), env=hidden,
-                              stderr_must=[("what to install or pass",
-                                            ["python3.11-dbg", "--debug-dir"])],
+        keep_all |= not c.run("debug info hidden, built-in table", [deb[0]], (0,), env=hidden,
                               keep=[deb[0]])
 
     # Damaged real Python cores: a result with warnings, or a refusal.
@@ -237,6 +434,13 @@ def main():
                 if ok:
                     os.unlink(dst)
                 keep_all |= not ok
+
+    keep_all |= not hostile_strings(c, env)
+    keep_all |= not hostile_bounds(c, env)
+    if deb:
+        # a FIFO passed (or named in the core) as the executable: never opened
+        keep_all |= not c.run("FIFO as executable", [deb[0], fifo], (2, 64), env=env)
+        keep_all |= not shrinking_core(c, deb[0], env)
 
     if not keep_all and not c.errors:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "base/escape.h"
 #include "base/hashmap.h"
 #include "base/log.h"
 #include "base/vector.h"
@@ -291,9 +292,64 @@ static void test_log(void **state)
 	unlink(path);
 }
 
+/* Strings from the core as Python's repr() shows them: controls, invalid
+ * UTF-8 and invisible format characters escaped, printable UTF-8 kept. */
+static void test_escape(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"", ""},
+		{"plain.Type", "plain.Type"},
+		{"Cl\xc3\xa9_\xe2\x82\xac", "Cl\xc3\xa9_\xe2\x82\xac"},           /* é, € kept */
+		{"\x1b]0;pwned\x07\x1b[2J", "\\x1b]0;pwned\\x07\\x1b[2J"},        /* OSC title, clear */
+		{"a\nb\rc\td", "a\\nb\\rc\\td"},
+		{"\x01\x7f", "\\x01\\x7f"},
+		{"\xc2\x9b" "31m", "\\x9b31m"},                                    /* C1 CSI */
+		{"x\xe2\x80\xaey", "x\\u202ey"},                                   /* RTL override */
+		{"\xef\xbb\xbf", "\\ufeff"},
+		{"\xff\xfe", "\\xff\\xfe"},                                        /* invalid bytes */
+		{"\xc3", "\\xc3"},                                                 /* truncated */
+		{"\xc0\xaf", "\\xc0\\xaf"},                                        /* overlong */
+		{"\xed\xa0\x80", "\\xed\\xa0\\x80"},                               /* surrogate */
+		{"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},                          /* emoji kept */
+		{"back\\slash 'q'", "back\\slash 'q'"},                           /* not doubled */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+		size_t need = pca_escape(buf, sizeof(buf), cases[i].in);
+		assert_string_equal(buf, cases[i].out);
+		assert_int_equal(need, strlen(cases[i].out));
+		assert_int_equal(pca_escape_needed(cases[i].in), strcmp(cases[i].in, cases[i].out) != 0);
+		const char *t = pca_text(cases[i].in);
+		assert_string_equal(t, cases[i].out);
+		if (strcmp(cases[i].in, cases[i].out) == 0)
+			assert_ptr_equal(t, cases[i].in); /* no copy when clean */
+	}
+	/* Truncation keeps the terminator and reports the full length. */
+	char small[4];
+	assert_int_equal(pca_escape(small, sizeof(small), "\n\n\n"), 6);
+	assert_string_equal(small, "\\n\\");
+	/* The rotating slots: PCA_TEXT_SLOTS escaped strings live at once. */
+	const char *kept[PCA_TEXT_SLOTS];
+	for (int i = 0; i < PCA_TEXT_SLOTS; i++)
+		kept[i] = pca_text(i % 2 ? "\t" : "\n");
+	for (int i = 0; i < PCA_TEXT_SLOTS; i++)
+		assert_string_equal(kept[i], i % 2 ? "\\t" : "\\n");
+	/* A long hostile string is escaped whole (slots grow). */
+	char big[5000];
+	memset(big, '\x1b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(strlen(pca_text(big)), 4 * (sizeof(big) - 1));
+	assert_null(pca_text(NULL));
+	pca_text_release();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_vector_append),
 		cmocka_unit_test(test_vector_entry_reserve_shrink_steal),
 		cmocka_unit_test(test_vector_overflow),

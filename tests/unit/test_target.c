@@ -924,6 +924,56 @@ static void test_header_mutations(void **state)
     free(img.buf);
 }
 
+/* A core that another process truncates while we read it: the first touch
+ * of a lost page (SIGBUS on a mapped file) reads zeros and marks the target
+ * shrunk; from then on the lost part is unsaved memory (faults). */
+static void test_shrinking(void **state)
+{
+    (void)state;
+    struct test_seg segs[] = {
+        {0x10000, 0x4000, 0x4000, NULL},
+        {0x20000, 0x4000, 0x4000, NULL},
+        {0x30000, 0x4000, 0x4000, NULL},
+    };
+    struct test_notes n = {0};
+    notes_add_prstatus(&n, 1, SIGSEGV, 0, 0, 0);
+    char *path = write_image("shrinking.core", build_image(ET_CORE, &n, segs, 3));
+    notes_release(&n);
+    struct pca_target *t = open_ok(path);
+    assert_false(pca_target_shrunk(t));
+    assert_pattern(t, 0x30000, 0x4000);
+    assert_int_equal(truncate(path, 0x1000), 0);
+    /* A view taken before the target knows: touching it must not kill us. */
+    const volatile uint8_t *v = pca_target_view(t, 0x30000, 0x100);
+    assert_non_null(v);
+    uint8_t sum = 0;
+    for (size_t i = 0; i < 0x100; i++)
+        sum |= v[i];
+    assert_int_equal(sum, 0);
+    assert_true(pca_target_shrunk(t));
+    assert_fault(t, 0x30000, 8, 0x30000);
+    assert_null(pca_target_view(t, 0x20000, 8));
+    /* The geometry callers index by is that of the opened core. */
+    uint64_t vaddr, saved;
+    pca_target_segment(t, 2, &vaddr, &saved);
+    assert_int_equal(saved, 0x4000);
+    pca_target_destroy(t);
+    free(path);
+}
+
+/* A FIFO (or any non-regular file) is refused at once, never waited on. */
+static void test_fifo(void **state)
+{
+    (void)state;
+    char *path = test_path("fifo");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(10); /* a hang fails the test instead of blocking the suite */
+    assert_open_fails(path, PCA_ERROR_OS);
+    assert_open_fails(test_dir, PCA_ERROR_OS);
+    alarm(0);
+    free(path);
+}
+
 /* ---- fixture ------------------------------------------------------------ */
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -982,6 +1032,8 @@ int main(void)
         cmocka_unit_test(test_bad_elf),
         cmocka_unit_test(test_hostile_notes),
         cmocka_unit_test(test_header_mutations),
+        cmocka_unit_test(test_shrinking),
+        cmocka_unit_test(test_fifo),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
