@@ -1,9 +1,13 @@
 #!/bin/sh
 # Regenerate the committed cores and their expected JSON (see README.md).
-#   corefiles/committed/make_cores.sh [TOOL]    (TOOL: build/pycore-analyze)
+#   corefiles/committed/make_cores.sh [--expected-only] [TOOL]    (TOOL: build/pycore-analyze)
+# --expected-only keeps the cores and rewrites only the expected JSON (after a
+# deliberate change of the tool's output; review it with git diff).
 # Needs Debian's /usr/bin/python3.11 with python3.11-dbg, zstd, and
 # /proc/sys/kernel/core_pattern = core (cores land in the working directory).
 set -eu
+expected_only=false
+[ "${1:-}" = --expected-only ] && { expected_only=true; shift; }
 here=$(cd "$(dirname "$0")" && pwd)
 tool=$(cd "$here/../.." && pwd)/build/pycore-analyze
 [ $# -ge 1 ] && tool=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
@@ -15,6 +19,7 @@ work=/tmp/pca-committed
 	echo "core_pattern must be 'core': echo core > /proc/sys/kernel/core_pattern" >&2
 	exit 2
 }
+if ! $expected_only; then
 rm -rf "$work"
 mkdir -p "$work"
 cp "$here/stacks_small.py" "$here/heap_small.py" "$work/"
@@ -29,6 +34,7 @@ for prog in stacks heap; do
 	zstd -19 -q -f "$core" -o "$here/$prog.core.zst"
 	rm -f "$core"
 done
+fi
 cd "$here"
 # Expected output: the tool run from this directory on the relative name,
 # as the test runs it.
