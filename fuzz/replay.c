@@ -87,7 +87,8 @@ static int run_dir(const char *dir)
 		snprintf(names[count++], len, "%s/%s", dir, e->d_name);
 	}
 	closedir(d);
-	qsort(names, count, sizeof(*names), by_name);
+	if (count) /* names is NULL for an empty directory */
+		qsort(names, count, sizeof(*names), by_name);
 	int failed = 0;
 	for (size_t i = 0; i < count; i++) {
 		struct stat st;
