@@ -30,8 +30,14 @@ for h in $harnesses; do
 	esac
 	mkdir -p "$build/corpus/$h" "$build/crashes/$h"
 	log=$build/fuzz-$h.log
-	"$build/fuzz/fuzz_$h" "$build/corpus/$h" "$build/seeds/$h" "$here/fuzz/corpus/$h" \
-		"$here/fuzz/regressions/$h" -max_total_time="$seconds" -max_len="$max_len" \
+	# libFuzzer exits on a missing corpus directory: pass only those that exist
+	# (a harness may have no committed corpus or regression yet).
+	dirs="$build/corpus/$h"
+	for d in "$build/seeds/$h" "$here/fuzz/corpus/$h" "$here/fuzz/regressions/$h"; do
+		[ -d "$d" ] && dirs="$dirs $d"
+	done
+	# shellcheck disable=SC2086
+	"$build/fuzz/fuzz_$h" $dirs -max_total_time="$seconds" -max_len="$max_len" \
 		-timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$build/crashes/$h/" >"$log" 2>&1 || true
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
