@@ -213,8 +213,9 @@ static int run_capture(const struct pca_options *opts, const char *output)
 		return PCA_EXIT_NO_RESULT;
 	}
 	if (res.unreadable_bytes)
-		fprintf(stderr, "pycore-analyze: warning: %llu bytes of process %ld could not be read (saved as zeros)\n",
-			(unsigned long long)res.unreadable_bytes, opts->pid);
+		fprintf(stderr, "pycore-analyze: warning: %llu bytes of process %ld could not be read (%s)\n",
+			(unsigned long long)res.unreadable_bytes, opts->pid,
+			res.unreadable_omitted ? "left out of the core" : "saved as zeros");
 	struct pca_capture_report c = {opts->pid, output, res.bytes, res.threads, res.seconds,
 				       res.paused_seconds};
 	pca_report_capture(stdout, opts->json, &c);

@@ -98,8 +98,9 @@ struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 					 live->pid);
 		if (live->unreadable_bytes)
 			pca_warnings_add(&s->warnings,
-					 "%llu bytes of process %d could not be read (saved as zeros)",
-					 (unsigned long long)live->unreadable_bytes, live->pid);
+					 "%llu bytes of process %d could not be read (%s)",
+					 (unsigned long long)live->unreadable_bytes, live->pid,
+					 live->unreadable_omitted ? "left out of the snapshot" : "saved as zeros");
 	}
 	s->facts.compression = pca_target_compression(s->target);
 	s->facts.pid = pca_target_pid(s->target);

@@ -1,6 +1,7 @@
 /* ELF core writer for a live process (see core_writer.h). */
 #include "target/core_writer.h"
 
+#include "base/vector.h"
 #include "target/ptrace.h"
 #include "target/target.h"
 
@@ -29,6 +30,12 @@ static const uint64_t page_size = 4096;
 /* e_phnum is 16 bits; PN_XNUM cores are not worth supporting (the default
  * vm.max_map_count is 65530). */
 static const size_t max_mappings = 0xfff0;
+/* Program headers kept free (PT_NULL) in a mapped snapshot: each unreadable
+ * range met during the copy takes at most two of them (the range and the
+ * rest of its mapping), so reads there fail instead of finding zeros. More
+ * ranges than that (never seen: they are guard pages and truncated files)
+ * stay zeros, with the same warning. */
+static const size_t spare_phdrs = 256;
 
 struct mapping {
 	uint64_t start, end, offset;
@@ -221,6 +228,8 @@ struct sink {
 	size_t zbuf_size;
 	uint64_t written;  /* bytes that reached fd */
 	uint64_t offset;   /* uncompressed bytes so far: the core's file offset */
+	off_t rewrite_at;  /* where the core starts in a seekable plain fd, else -1:
+			    * its program headers can be rewritten after the copy */
 };
 
 static struct pca_error *write_fd(struct sink *s, const void *buf, size_t len)
@@ -452,18 +461,39 @@ static bool add_thread_notes(struct notes *n, int32_t pid, const struct pca_stop
 
 /* ---- memory ---- */
 
+struct hole {
+	uint64_t addr, len;
+};
+PCA_DEFINE_VECTOR(hole_vector, struct hole)
+
 struct reader {
 	int32_t pid;
 	int mem_fd; /* /proc/PID/mem, opened on first need */
 	uint8_t *buf;
 	uint64_t unreadable;
+	struct hole_vector holes; /* unreadable ranges, in address order */
+	bool holes_overflow;      /* more than spare_phdrs / 2: left as zeros */
 };
 
+static void note_hole(struct reader *r, uint64_t addr, uint64_t len, size_t first_of_call)
+{
+	struct hole *last = r->holes.size > first_of_call ? &r->holes.data[r->holes.size - 1] : NULL;
+	if (last && last->addr + last->len == addr) {
+		last->len += len;
+		return;
+	}
+	struct hole h = {addr, len};
+	if (r->holes.size >= spare_phdrs / 2 || !hole_vector_append(&r->holes, &h))
+		r->holes_overflow = true;
+}
+
 /* Fill buf with [addr, addr+len): process_vm_readv, then /proc/PID/mem for
- * what it refused, then zeros page by page for what neither could read. */
+ * what it refused, then zeros page by page for what neither could read
+ * (recorded as holes; a hole never spans two calls, so never two mappings). */
 static void read_memory(struct reader *r, uint64_t addr, uint8_t *buf, size_t len)
 {
 	size_t done = 0;
+	size_t first_hole = r->holes.size;
 	while (done < len) {
 		struct iovec local = {buf + done, len - done};
 		struct iovec remote = {(void *)(uintptr_t)(addr + done), len - done};
@@ -490,6 +520,7 @@ static void read_memory(struct reader *r, uint64_t addr, uint8_t *buf, size_t le
 		if (skip > len - done)
 			skip = len - done;
 		memset(buf + done, 0, skip);
+		note_hole(r, a, skip, first_hole);
 		r->unreadable += skip;
 		done += skip;
 	}
@@ -509,9 +540,68 @@ struct pca_error *pca_core_estimate(int32_t pid, uint64_t *ret)
 	struct pca_error *err = make_plan(pid, &p);
 	if (err)
 		return err;
-	*ret = plan_saved_bytes(&p) + page_size * (2 + p.nmaps / 64);
+	*ret = plan_saved_bytes(&p) + page_size * (2 + p.nmaps / 64) + spare_phdrs * sizeof(Elf64_Phdr);
 	plan_deinit(&p);
 	return NULL;
+}
+
+/* Rewrite the loads of a mapped snapshot so that each hole is a PT_LOAD
+ * without file bytes (read_prefix in core.c then fails there, as it does for
+ * memory a kernel core did not save). ph has phnum entries, the spare ones
+ * PT_NULL; false when the holes do not fit (they stay zeros). */
+static bool split_loads_at_holes(Elf64_Phdr *ph, size_t phnum, size_t nloads,
+				 const struct hole_vector *holes)
+{
+	Elf64_Phdr *out = calloc(phnum, sizeof(*out));
+	if (!out)
+		return false;
+	size_t n = 0, h = 0;
+	out[n++] = ph[0];
+	bool fits = true;
+	for (size_t i = 1; fits && i <= nloads; i++) {
+		const Elf64_Phdr *q = &ph[i];
+		uint64_t cur = q->p_vaddr, file_end = q->p_vaddr + q->p_filesz, end = q->p_vaddr + q->p_memsz;
+		while (h < holes->size && holes->data[h].addr < q->p_vaddr)
+			h++;
+		for (; fits && h < holes->size && holes->data[h].addr < file_end; h++) {
+			const struct hole *hole = &holes->data[h];
+			uint64_t hole_end = hole->addr + hole->len < file_end ? hole->addr + hole->len : file_end;
+			if (n + 2 > phnum) {
+				fits = false;
+				break;
+			}
+			if (hole->addr > cur) {
+				out[n] = *q;
+				out[n].p_offset = q->p_offset + (cur - q->p_vaddr);
+				out[n].p_vaddr = cur;
+				out[n].p_filesz = out[n].p_memsz = hole->addr - cur;
+				n++;
+			}
+			out[n] = *q;
+			out[n].p_offset = q->p_offset + (hole->addr - q->p_vaddr);
+			out[n].p_vaddr = hole->addr;
+			out[n].p_filesz = 0;
+			out[n].p_memsz = hole_end - hole->addr;
+			n++;
+			cur = hole_end;
+		}
+		if (fits && cur < end) {
+			if (n == phnum) {
+				fits = false;
+				break;
+			}
+			out[n] = *q;
+			out[n].p_offset = q->p_offset + (cur - q->p_vaddr);
+			out[n].p_vaddr = cur;
+			out[n].p_filesz = file_end > cur ? file_end - cur : 0;
+			out[n].p_memsz = end - cur;
+			n++;
+		}
+	}
+	if (fits)
+		memcpy(ph, out, phnum * sizeof(*ph));
+	free(out);
+	return fits;
 }
 
 static struct pca_error *write_core(struct plan *p, struct pca_process_hold *hold, struct sink *s,
@@ -524,7 +614,8 @@ static struct pca_error *write_core(struct plan *p, struct pca_process_hold *hol
 			free(notes.buf);
 			return &pca_error_nomem;
 		}
-	size_t phnum = 1 + p->nmaps;
+	bool rewritable = s->map || s->rewrite_at >= 0;
+	size_t phnum = 1 + p->nmaps + (rewritable ? spare_phdrs : 0);
 	uint64_t data_at = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr) + notes.size;
 	data_at = (data_at + page_size - 1) & ~(page_size - 1);
 	Elf64_Ehdr eh;
@@ -585,9 +676,8 @@ static struct pca_error *write_core(struct plan *p, struct pca_process_hold *hol
 		err = sink_write(s, notes.buf, notes.size);
 	if (!err)
 		err = sink_zeros(s, data_at - s->offset);
-	free(ph);
 	free(notes.buf);
-	struct reader r = {p->pid, -1, s->map ? NULL : malloc(chunk_size), 0};
+	struct reader r = {p->pid, -1, s->map ? NULL : malloc(chunk_size), 0, {0}, false};
 	if (!r.buf && !s->map && !err)
 		err = &pca_error_nomem;
 	for (size_t i = 0; !err && i < p->nmaps; i++) {
@@ -606,6 +696,20 @@ static struct pca_error *write_core(struct plan *p, struct pca_process_hold *hol
 		}
 	}
 
+	ret->unreadable_omitted = false;
+	if (!err && rewritable && r.holes.size && !r.holes_overflow &&
+	    split_loads_at_holes(ph, phnum, p->nmaps, &r.holes)) {
+		size_t len = phnum * sizeof(*ph);
+		if (s->map) {
+			memcpy(s->map + sizeof(eh), ph, len);
+			ret->unreadable_omitted = true;
+		} else {
+			ret->unreadable_omitted =
+				pwrite(s->fd, ph, len, s->rewrite_at + (off_t)sizeof(eh)) == (ssize_t)len;
+		}
+	}
+	free(ph);
+	hole_vector_deinit(&r.holes);
 	free(r.buf);
 	if (r.mem_fd >= 0)
 		close(r.mem_fd);
@@ -620,7 +724,10 @@ struct pca_error *pca_core_write(int32_t pid, int fd, const struct pca_core_writ
 {
 	memset(ret, 0, sizeof(*ret));
 	double t0 = pca_monotonic_seconds();
-	struct sink s = {.fd = fd};
+	struct sink s = {.fd = fd, .rewrite_at = -1};
+	struct stat st;
+	if (!opts->compress && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		s.rewrite_at = lseek(fd, 0, SEEK_CUR);
 	if (opts->map_output && !opts->compress) {
 		/* Allocate and map the snapshot's pages while the process still
 		 * runs: in the pause, the copy alone (no page faults). */

@@ -41,7 +41,9 @@ struct pca_core_write_options {
 struct pca_core_write_result {
 	uint64_t bytes;            /* bytes written to the output */
 	uint64_t memory_bytes;     /* bytes of memory saved */
-	uint64_t unreadable_bytes; /* saved as zeros: neither reader could read them */
+	uint64_t unreadable_bytes; /* neither reader could read them */
+	bool unreadable_omitted;   /* they are left out of the core (reads there
+				    * fail); else saved as zeros (a stream) */
 	size_t threads;
 	double paused_seconds;     /* 0 with no_stop */
 	bool already_stopped;      /* no_stop, but every thread was stopped throughout

@@ -85,6 +85,7 @@ struct pca_error *pca_target_open_process(int32_t pid, bool no_stop, struct pca_
 		.paused_seconds = res.paused_seconds,
 		.read_seconds = res.seconds,
 		.unreadable_bytes = res.unreadable_bytes,
+		.unreadable_omitted = res.unreadable_omitted,
 	};
 	err = pca_target_set_live(*ret, &live);
 	if (err) {

@@ -52,6 +52,7 @@ struct pca_target_live {
 	double paused_seconds;   /* how long the process was stopped */
 	double read_seconds;     /* the whole copy */
 	uint64_t unreadable_bytes;
+	bool unreadable_omitted; /* left out of the snapshot (reads fail), not zeros */
 	/* "/proc/PID/exe" when the executable it runs was deleted or replaced
 	 * on disk (an upgrade): that link still opens the file; else NULL. */
 	const char *deleted_executable;

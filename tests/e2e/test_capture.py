@@ -8,6 +8,9 @@ entries. The same paused process captured by gdb's gcore gives the same
 written compressed and read the same; the file is mode 0600 and no
 temporary file is left. `--gdb` still uses gcore.
 A process that does not exist gives exit 2 and one line saying what to check.
+Memory that cannot be read (a private file mapping longer than its file) is
+left out of the core, a PT_LOAD without file bytes, so a read there fails
+rather than finding zeros; capture and `-p` say so and exit 1.
 
   test_capture.py --tool build/pycore-analyze --python PYTHON --workdir DIR
 """
@@ -15,6 +18,7 @@ A process that does not exist gives exit 2 and one line saying what to check.
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 
@@ -72,6 +76,67 @@ def compare_with_gcore(args, pid, ours, rundir):
     return problems
 
 
+# A page of file, mapped for three: the last two fault (SIGBUS) when read.
+BEYOND_EOF = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, b"A" * 4096)
+addr = libc.mmap(None, 3 * 4096, 3, 2, fd, 0)   # PROT_READ|PROT_WRITE, MAP_PRIVATE
+print("%d\nready" % addr, flush=True)
+sys.stdin.read()
+"""
+
+
+def load_segments(path):
+    """(vaddr, filesz, memsz) of each PT_LOAD of an ELF64 core."""
+    with open(path, "rb") as f:
+        eh = f.read(64)
+        phoff, = struct.unpack_from("<Q", eh, 32)
+        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    loads = []
+    for i in range(phnum):
+        p_type, _, _, vaddr, _, filesz, memsz, _ = struct.unpack_from("<IIQQQQQQ", table, i * phentsize)
+        if p_type == 1:
+            loads.append((vaddr, filesz, memsz))
+    return loads
+
+
+def check_unreadable(args, rundir):
+    """The pages beyond the file's end are not in the core; the first is."""
+    problems = []
+    out = os.path.join(rundir, "beyond-eof.core")
+    proc = subprocess.Popen([args.python, "-c", BEYOND_EOF, os.path.join(rundir, "one-page")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        ready = corelib._wait_ready(proc, 60).decode(errors="replace")
+        addr = int(ready.split()[0])
+        run = corelib.run_tool([args.tool, "capture", "-p", str(proc.pid), "-o", out])
+        if run.returncode != 1 or "8192 bytes of process %d could not be read (left out of the core)" \
+                % proc.pid not in run.stderr:
+            problems.append("capture with unreadable pages: %s" % run.describe())
+        live = corelib.run_tool([args.tool, "--json", "summary", "-p", str(proc.pid)])
+        doc = json.loads(live.stdout or "{}") if live.returncode in (0, 1) else {}
+        if live.returncode != 1 or not any("left out of the snapshot" in w for w in doc.get("warnings", [])):
+            problems.append("summary -p with unreadable pages: %s" % live.describe())
+    finally:
+        corelib.kill_quietly(proc)
+    if problems:
+        return problems
+
+    def covering(a):
+        return [s for s in load_segments(out) if s[0] <= a < s[0] + s[2]]
+    if [s[1] for s in covering(addr)] != [4096] or \
+            [s[1] for s in covering(addr + 4096)] != [0] or [s[1] for s in covering(addr + 8191 + 4096)] != [0]:
+        problems.append("segments of the mapping at %#x: %r, %r" % (addr, covering(addr), covering(addr + 4096)))
+    return problems
+
+
 def main():
     def add_arguments(ap):
         ap.add_argument("--python", required=True)
@@ -110,6 +175,7 @@ def main():
     if run.returncode != 2 or len([l for l in run.stderr.splitlines() if l.strip()]) != 1 or \
             os.path.exists(os.path.join(rundir, "none.core")):
         problems.append("capture of no process: %s" % run.describe())
+    problems.extend(check_unreadable(args, rundir))
     corelib.conclude("capture", problems, [rundir],
                      "capture: a running process captured, still running, its core read")
 
