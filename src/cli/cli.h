@@ -77,6 +77,13 @@ struct pca_command_options {
 
 enum { PCA_OPT_CAPTURE = 0x200 };
 
+/* Option values. Each is false when TEXT is not wholly a number in range;
+ * the caller then says which option wanted what. */
+bool pca_cli_integer(const char *text, long min, long max, long *ret); /* min <= v <= max */
+bool pca_cli_number(const char *text, double above, double max, double *ret); /* above < v <= max */
+/* "2G", "500M", "800000K", "1.5GiB", "1048576": bytes (binary multiples). */
+bool pca_cli_size(const char *text, uint64_t *ret);
+
 struct pca_command {
 	const char *name;
 	enum pca_need needs;

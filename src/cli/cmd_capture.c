@@ -32,8 +32,6 @@ struct capture_options {
 };
 static struct capture_options capture_opts;
 
-static bool parse_size(const char *text, uint64_t *ret);
-
 enum { OPT_RSS = PCA_OPT_CAPTURE, OPT_INTERVAL, OPT_GDB, OPT_LIMIT_PCT, OPT_CGROUP, OPT_MAX,
        OPT_QUIET };
 
@@ -44,44 +42,35 @@ static int parse_capture_option(int c, const char *arg)
 		capture_opts.output = arg;
 		return 0;
 	case OPT_RSS:
-		if (!parse_size(arg, &capture_opts.rss_limit)) {
+		if (!pca_cli_size(arg, &capture_opts.rss_limit)) {
 			fprintf(stderr, "pycore-analyze: --rss needs a size such as 2G, 500M or 800000K\n");
 			return PCA_EXIT_USAGE;
 		}
 		return 0;
-	case OPT_INTERVAL: {
-		char *end;
-		capture_opts.interval = strtod(arg, &end);
-		if (*end || capture_opts.interval <= 0 || capture_opts.interval > 3600) {
+	case OPT_INTERVAL:
+		if (!pca_cli_number(arg, 0, 3600, &capture_opts.interval)) {
 			fprintf(stderr, "pycore-analyze: --interval needs seconds (0.1 ... 3600)\n");
 			return PCA_EXIT_USAGE;
 		}
 		return 0;
-	}
 	case OPT_GDB:
 		capture_opts.use_gdb = true;
 		return 0;
-	case OPT_LIMIT_PCT: {
-		char *end;
-		capture_opts.limit_pct = strtod(arg, &end);
-		if (*end || !(capture_opts.limit_pct > 0 && capture_opts.limit_pct <= 100)) {
+	case OPT_LIMIT_PCT:
+		if (!pca_cli_number(arg, 0, 100, &capture_opts.limit_pct)) {
 			fprintf(stderr, "pycore-analyze: --limit-pct needs a percentage (1 ... 100)\n");
 			return PCA_EXIT_USAGE;
 		}
 		return 0;
-	}
 	case OPT_CGROUP:
 		capture_opts.cgroup = arg;
 		return 0;
-	case OPT_MAX: {
-		char *end;
-		capture_opts.max_captures = strtol(arg, &end, 10);
-		if (*end || capture_opts.max_captures < 1 || capture_opts.max_captures > 1000) {
+	case OPT_MAX:
+		if (!pca_cli_integer(arg, 1, 1000, &capture_opts.max_captures)) {
 			fprintf(stderr, "pycore-analyze: --max needs a number of captures (1 ... 1000)\n");
 			return PCA_EXIT_USAGE;
 		}
 		return 0;
-	}
 	case OPT_QUIET:
 		capture_opts.quiet = true;
 		return 0;
@@ -220,29 +209,6 @@ static int run_capture(const struct pca_options *opts, const char *output)
 				       res.paused_seconds};
 	pca_report_capture(stdout, opts->json, &c);
 	return res.unreadable_bytes ? PCA_EXIT_PARTIAL : PCA_EXIT_COMPLETE;
-}
-
-/* "2G", "500M", "800000K", "1048576": bytes. */
-static bool parse_size(const char *text, uint64_t *ret)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(text, &end);
-	if (errno || end == text || v <= 0)
-		return false;
-	switch (*end) {
-	case 'k': case 'K': v *= 1024; end++; break;
-	case 'm': case 'M': v *= 1024.0 * 1024; end++; break;
-	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
-	case 't': case 'T': v *= 1024.0 * 1024 * 1024 * 1024; end++; break;
-	default: break;
-	}
-	if (*end == 'i' || *end == 'B' || *end == 'b')
-		end += (*end == 'i' && (end[1] == 'B' || end[1] == 'b')) ? 2 : 1;
-	if (*end || v > 1e18)
-		return false;
-	*ret = (uint64_t)v;
-	return true;
 }
 
 /* The n-th core of a watch (n from 2): FILE.n, or FILE.n.zst for FILE.zst. */

@@ -1,5 +1,7 @@
 /* pycore-analyze: options, the command table, dispatch.
  * Each command declares what it needs; the session builds only that. */
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,15 +196,12 @@ static int parse_options(int argc, char **argv, struct pca_options *opts)
 	int c;
 	while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
 		switch (c) {
-		case 'p': {
-			char *end;
-			opts->pid = strtol(optarg, &end, 10);
-			if (*end || opts->pid <= 0) {
+		case 'p':
+			if (!pca_cli_integer(optarg, 1, INT32_MAX, &opts->pid)) {
 				fprintf(stderr, "pycore-analyze: -p needs a process id\n");
 				return PCA_EXIT_USAGE;
 			}
 			break;
-		}
 		case OPT_NO_STOP:
 			opts->no_stop = true;
 			break;
@@ -222,15 +221,12 @@ static int parse_options(int argc, char **argv, struct pca_options *opts)
 			}
 			opts->debug_dirs[opts->ndebug_dirs++] = optarg;
 			break;
-		case 'n': {
-			char *end;
-			opts->limit = strtol(optarg, &end, 10);
-			if (*end || opts->limit < 0) {
+		case 'n':
+			if (!pca_cli_integer(optarg, 0, LONG_MAX, &opts->limit)) {
 				fprintf(stderr, "pycore-analyze: -n needs a non-negative number\n");
 				return PCA_EXIT_USAGE;
 			}
 			break;
-		}
 		case OPT_NO_PROGRESS:
 			opts->no_progress = true;
 			break;
