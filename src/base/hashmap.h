@@ -6,6 +6,9 @@
  * value_type, hash_fn, empty_key) adds a parallel value array and defines
  * name_init, name_deinit, name_reserve, name_search and name_insert.
  *
+ * Both are one table (PCA_DEFINE_HASH_TABLE_): a set is a table whose value
+ * array is never allocated.
+ *
  * Keys are compared with ==; `empty_key` marks a free slot and can never be
  * stored (0 for addresses: no object lives at address 0). hash_fn(key)
  * returns a size_t whose low bits pick the slot, so it must mix the key
@@ -45,20 +48,24 @@ static inline bool pca_hash_capacity_for(size_t count, size_t *ret)
 	return true;
 }
 
-#define PCA_DEFINE_HASH_SET(name, key_type, hash_fn, empty_key)                           \
+/* The table shared by sets and maps: keys, and values when with_values. */
+#define PCA_DEFINE_HASH_TABLE_(name, key_type, value_type, with_values, hash_fn, empty_key)  \
 	struct name {                                                                     \
 		key_type *keys;                                                           \
+		value_type *values; /* NULL in a set */                                  \
 		size_t count, capacity; /* capacity: 0 or a power of two */              \
 	};                                                                                \
-	__attribute__((unused)) static inline void name##_init(struct name *s)            \
+	__attribute__((unused)) static inline void name##_init(struct name *t)            \
 	{                                                                                 \
-		s->keys = NULL;                                                           \
-		s->count = s->capacity = 0;                                               \
+		t->keys = NULL;                                                           \
+		t->values = NULL;                                                         \
+		t->count = t->capacity = 0;                                               \
 	}                                                                                 \
-	__attribute__((unused)) static inline void name##_deinit(struct name *s)          \
+	__attribute__((unused)) static inline void name##_deinit(struct name *t)          \
 	{                                                                                 \
-		free(s->keys);                                                            \
-		name##_init(s);                                                           \
+		free(t->keys);                                                            \
+		free(t->values);                                                          \
+		name##_init(t);                                                           \
 	}                                                                                 \
 	static inline size_t name##_slot_(key_type *keys, size_t capacity, key_type key)  \
 	{                                                                                 \
@@ -69,35 +76,71 @@ static inline bool pca_hash_capacity_for(size_t count, size_t *ret)
 		return i;                                                                 \
 	}                                                                                 \
 	/* Room for `n` keys in all without growing. */                                  \
-	__attribute__((unused)) static inline bool name##_reserve(struct name *s,         \
+	__attribute__((unused)) static inline bool name##_reserve(struct name *t,         \
 								  size_t n)               \
 	{                                                                                 \
 		size_t cap;                                                               \
 		if (!pca_hash_capacity_for(n, &cap))                                      \
 			return false;                                                     \
-		if (cap <= s->capacity)                                                   \
+		if (cap <= t->capacity)                                                   \
 			return true;                                                      \
-		if (cap > SIZE_MAX / sizeof(key_type))                                    \
+		if (cap > SIZE_MAX / sizeof(key_type) ||                                  \
+		    cap > SIZE_MAX / sizeof(value_type))                                  \
 			return false;                                                     \
 		key_type *keys = malloc(cap * sizeof(key_type));                          \
-		if (!keys)                                                                \
+		value_type *values = (with_values) ? malloc(cap * sizeof(value_type)) : NULL; \
+		if (!keys || ((with_values) && !values)) {                                \
+			free(keys);                                                       \
+			free(values);                                                     \
 			return false;                                                     \
+		}                                                                         \
 		for (size_t i = 0; i < cap; i++)                                          \
 			keys[i] = (empty_key);                                            \
-		for (size_t i = 0; i < s->capacity; i++)                                  \
-			if (s->keys[i] != (empty_key))                                    \
-				keys[name##_slot_(keys, cap, s->keys[i])] = s->keys[i];   \
-		free(s->keys);                                                            \
-		s->keys = keys;                                                           \
-		s->capacity = cap;                                                        \
+		for (size_t i = 0; i < t->capacity; i++) {                                \
+			if (t->keys[i] == (empty_key))                                    \
+				continue;                                                 \
+			size_t j = name##_slot_(keys, cap, t->keys[i]);                   \
+			keys[j] = t->keys[i];                                             \
+			if (with_values)                                                  \
+				values[j] = t->values[i];                                 \
+		}                                                                         \
+		free(t->keys);                                                            \
+		free(t->values);                                                          \
+		t->keys = keys;                                                           \
+		t->values = values;                                                       \
+		t->capacity = cap;                                                        \
 		return true;                                                              \
 	}                                                                                 \
+	/* The slot of key, or SIZE_MAX. */                                               \
+	static inline size_t name##_find_(const struct name *t, key_type key)             \
+	{                                                                                 \
+		if (!t->capacity)                                                         \
+			return SIZE_MAX;                                                  \
+		size_t i = name##_slot_(t->keys, t->capacity, key);                       \
+		return t->keys[i] == key ? i : SIZE_MAX;                                  \
+	}                                                                                 \
+	/* The slot of key, added if absent (*added_ret); false on ENOMEM. */             \
+	static inline bool name##_add_(struct name *t, key_type key, size_t *slot_ret,    \
+				       bool *added_ret)                                   \
+	{                                                                                 \
+		if ((t->count + 1) * 2 > t->capacity && !name##_reserve(t, t->count + 1)) \
+			return false;                                                     \
+		size_t i = name##_slot_(t->keys, t->capacity, key);                       \
+		*added_ret = t->keys[i] != key;                                           \
+		if (*added_ret) {                                                         \
+			t->keys[i] = key;                                                 \
+			t->count++;                                                       \
+		}                                                                         \
+		*slot_ret = i;                                                            \
+		return true;                                                              \
+	}
+
+#define PCA_DEFINE_HASH_SET(name, key_type, hash_fn, empty_key)                           \
+	PCA_DEFINE_HASH_TABLE_(name, key_type, char, 0, hash_fn, empty_key)               \
 	__attribute__((unused)) static inline bool name##_contains(const struct name *s,  \
 								   key_type key)          \
 	{                                                                                 \
-		if (!s->capacity)                                                         \
-			return false;                                                     \
-		return s->keys[name##_slot_(s->keys, s->capacity, key)] == key;           \
+		return name##_find_(s, key) != SIZE_MAX;                                  \
 	}                                                                                 \
 	/* Add key (not empty_key). *inserted_ret: false if it was there. False on    \
 	 * ENOMEM. */                                                                    \
@@ -105,87 +148,18 @@ static inline bool pca_hash_capacity_for(size_t count, size_t *ret)
 								 key_type key,            \
 								 bool *inserted_ret)      \
 	{                                                                                 \
-		if ((s->count + 1) * 2 > s->capacity && !name##_reserve(s, s->count + 1)) \
-			return false;                                                     \
-		size_t i = name##_slot_(s->keys, s->capacity, key);                       \
-		if (s->keys[i] == key) {                                                  \
-			*inserted_ret = false;                                            \
-			return true;                                                      \
-		}                                                                         \
-		s->keys[i] = key;                                                         \
-		s->count++;                                                               \
-		*inserted_ret = true;                                                     \
-		return true;                                                              \
+		size_t slot;                                                              \
+		return name##_add_(s, key, &slot, inserted_ret);                          \
 	}
 
 #define PCA_DEFINE_HASH_MAP(name, key_type, value_type, hash_fn, empty_key)               \
-	struct name {                                                                     \
-		key_type *keys;                                                           \
-		value_type *values;                                                       \
-		size_t count, capacity; /* capacity: 0 or a power of two */              \
-	};                                                                                \
-	__attribute__((unused)) static inline void name##_init(struct name *m)            \
-	{                                                                                 \
-		m->keys = NULL;                                                           \
-		m->values = NULL;                                                         \
-		m->count = m->capacity = 0;                                               \
-	}                                                                                 \
-	__attribute__((unused)) static inline void name##_deinit(struct name *m)          \
-	{                                                                                 \
-		free(m->keys);                                                            \
-		free(m->values);                                                          \
-		name##_init(m);                                                           \
-	}                                                                                 \
-	static inline size_t name##_slot_(key_type *keys, size_t capacity, key_type key)  \
-	{                                                                                 \
-		size_t mask = capacity - 1;                                               \
-		size_t i = (size_t)(hash_fn(key)) & mask;                                 \
-		while (keys[i] != (empty_key) && keys[i] != key)                          \
-			i = (i + 1) & mask;                                               \
-		return i;                                                                 \
-	}                                                                                 \
-	__attribute__((unused)) static inline bool name##_reserve(struct name *m,         \
-								  size_t n)               \
-	{                                                                                 \
-		size_t cap;                                                               \
-		if (!pca_hash_capacity_for(n, &cap))                                      \
-			return false;                                                     \
-		if (cap <= m->capacity)                                                   \
-			return true;                                                      \
-		if (cap > SIZE_MAX / sizeof(key_type) ||                                  \
-		    cap > SIZE_MAX / sizeof(value_type))                                  \
-			return false;                                                     \
-		key_type *keys = malloc(cap * sizeof(key_type));                          \
-		value_type *values = malloc(cap * sizeof(value_type));                    \
-		if (!keys || !values) {                                                   \
-			free(keys);                                                       \
-			free(values);                                                     \
-			return false;                                                     \
-		}                                                                         \
-		for (size_t i = 0; i < cap; i++)                                          \
-			keys[i] = (empty_key);                                            \
-		for (size_t i = 0; i < m->capacity; i++) {                                \
-			if (m->keys[i] == (empty_key))                                    \
-				continue;                                                 \
-			size_t j = name##_slot_(keys, cap, m->keys[i]);                   \
-			keys[j] = m->keys[i];                                             \
-			values[j] = m->values[i];                                         \
-		}                                                                         \
-		free(m->keys);                                                            \
-		free(m->values);                                                          \
-		m->keys = keys;                                                           \
-		m->values = values;                                                       \
-		m->capacity = cap;                                                        \
-		return true;                                                              \
-	}                                                                                 \
+	PCA_DEFINE_HASH_TABLE_(name, key_type, value_type, 1, hash_fn, empty_key)         \
 	/* The value of key, or NULL. Valid until the next insert. */                    \
 	__attribute__((unused)) static inline value_type *name##_search(                  \
 		const struct name *m, key_type key)                                       \
 	{                                                                                 \
-		if (!m->capacity)                                                         \
-			return NULL;                                                      \
-		size_t i = name##_slot_(m->keys, m->capacity, key);                       \
-		return m->keys[i] == key ? &m->values[i] : NULL;                          \
+		size_t i = name##_find_(m, key);                                          \
+		return i == SIZE_MAX ? NULL : &m->values[i];                              \
 	}                                                                                 \
 	/* Set key (not empty_key) to value, replacing an old value. False on ENOMEM. \
 	 */                                                                              \
@@ -193,14 +167,11 @@ static inline bool pca_hash_capacity_for(size_t count, size_t *ret)
 								 key_type key,            \
 								 value_type value)        \
 	{                                                                                 \
-		if ((m->count + 1) * 2 > m->capacity && !name##_reserve(m, m->count + 1)) \
+		size_t slot;                                                              \
+		bool added;                                                               \
+		if (!name##_add_(m, key, &slot, &added))                                  \
 			return false;                                                     \
-		size_t i = name##_slot_(m->keys, m->capacity, key);                       \
-		if (m->keys[i] != key) {                                                  \
-			m->keys[i] = key;                                                 \
-			m->count++;                                                       \
-		}                                                                         \
-		m->values[i] = value;                                                     \
+		m->values[slot] = value;                                                  \
 		return true;                                                              \
 	}
 
