@@ -134,3 +134,27 @@ void pca_json_address(struct pca_json *j, uint64_t addr)
 	before_value(j);
 	fprintf(j->out, "\"0x%" PRIx64 "\"", addr);
 }
+
+void pca_json_member_string(struct pca_json *j, const char *key, const char *s)
+{
+	pca_json_key(j, key);
+	pca_json_string(j, s);
+}
+
+void pca_json_member_uint(struct pca_json *j, const char *key, uint64_t v)
+{
+	pca_json_key(j, key);
+	pca_json_uint(j, v);
+}
+
+void pca_json_member_bool(struct pca_json *j, const char *key, bool v)
+{
+	pca_json_key(j, key);
+	pca_json_bool(j, v);
+}
+
+void pca_json_member_address(struct pca_json *j, const char *key, uint64_t addr)
+{
+	pca_json_key(j, key);
+	pca_json_address(j, addr);
+}

@@ -32,4 +32,10 @@ void pca_json_double(struct pca_json *j, double v); /* 3 decimals: seconds */
 void pca_json_null(struct pca_json *j);
 void pca_json_address(struct pca_json *j, uint64_t addr); /* "0x..." lower-case */
 
+/* "key": value, in an object. */
+void pca_json_member_string(struct pca_json *j, const char *key, const char *s);
+void pca_json_member_uint(struct pca_json *j, const char *key, uint64_t v);
+void pca_json_member_bool(struct pca_json *j, const char *key, bool v);
+void pca_json_member_address(struct pca_json *j, const char *key, uint64_t addr);
+
 #endif

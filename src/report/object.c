@@ -9,16 +9,26 @@ static void object_line_text(FILE *out, const struct pca_report_model *m, uint32
 		pca_text(m->objects->infos[m->heap->type[id]].name), (unsigned long long)m->heap->size[id]);
 }
 
-static void object_line_json(struct pca_json *j, const struct pca_report_model *m, uint32_t id)
+/* The members every object's JSON starts with. */
+static void object_members_json(struct pca_json *j, const struct pca_report_model *m, uint32_t id)
 {
-	pca_json_object_begin(j);
-	pca_json_key(j, "address");
-	pca_json_address(j, m->heap->addr[id]);
-	pca_json_key(j, "type");
-	pca_json_string(j, m->objects->infos[m->heap->type[id]].name);
-	pca_json_key(j, "size");
-	pca_json_uint(j, m->heap->size[id]);
-	pca_json_object_end(j);
+	pca_json_member_address(j, "address", m->heap->addr[id]);
+	pca_json_member_string(j, "type", m->objects->infos[m->heap->type[id]].name);
+	pca_json_member_uint(j, "size", m->heap->size[id]);
+}
+
+/* "key": [{address, type, size}, ...], in order or backwards. */
+static void object_list_json(struct pca_json *j, const struct pca_report_model *m, const char *key,
+			     const uint32_t *ids, size_t n, bool backwards)
+{
+	pca_json_key(j, key);
+	pca_json_array_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		pca_json_object_begin(j);
+		object_members_json(j, m, ids[backwards ? n - 1 - i : i]);
+		pca_json_object_end(j);
+	}
+	pca_json_array_end(j);
 }
 
 void pca_report_object_text(FILE *out, const struct pca_report_model *m)
@@ -51,30 +61,13 @@ void pca_report_object_json(struct pca_json *j, const struct pca_report_model *m
 	uint32_t id = o->id;
 	pca_json_key(j, "object");
 	pca_json_object_begin(j);
-	pca_json_key(j, "address");
-	pca_json_address(j, m->heap->addr[id]);
-	pca_json_key(j, "type");
-	pca_json_string(j, m->objects->infos[m->heap->type[id]].name);
-	pca_json_key(j, "size");
-	pca_json_uint(j, m->heap->size[id]);
-	pca_json_key(j, "retained");
-	pca_json_uint(j, m->graph->retained[id]);
-	pca_json_key(j, "owner");
-	pca_json_string(j, o->owner[0] ? o->owner : NULL);
-	pca_json_key(j, "unreachable");
-	pca_json_bool(j, m->graph->unreachable[id]);
-	pca_json_key(j, "preview");
-	pca_json_string(j, o->preview);
-	pca_json_key(j, "referents");
-	pca_json_array_begin(j);
-	for (size_t i = 0; i < o->nreferents; i++)
-		object_line_json(j, m, o->referents[i]);
-	pca_json_array_end(j);
-	pca_json_key(j, "referrers");
-	pca_json_array_begin(j);
-	for (size_t i = 0; i < o->nreferrers; i++)
-		object_line_json(j, m, o->referrers[i]);
-	pca_json_array_end(j);
+	object_members_json(j, m, id);
+	pca_json_member_uint(j, "retained", m->graph->retained[id]);
+	pca_json_member_string(j, "owner", o->owner[0] ? o->owner : NULL);
+	pca_json_member_bool(j, "unreachable", m->graph->unreachable[id]);
+	pca_json_member_string(j, "preview", o->preview);
+	object_list_json(j, m, "referents", o->referents, o->nreferents, false);
+	object_list_json(j, m, "referrers", o->referrers, o->nreferrers, false);
 	pca_json_object_end(j);
 }
 
@@ -95,13 +88,8 @@ void pca_report_path_text(FILE *out, const struct pca_report_model *m)
 void pca_report_path_json(struct pca_json *j, const struct pca_report_model *m)
 {
 	const struct pca_object_path *p = m->path;
-	pca_json_key(j, "owner");
-	pca_json_string(j, p->owner[0] ? p->owner : NULL);
-	pca_json_key(j, "path");
-	pca_json_array_begin(j);
-	for (size_t i = p->n; p->reachable && i > 0; i--)
-		object_line_json(j, m, p->chain[i - 1]);
-	pca_json_array_end(j);
+	pca_json_member_string(j, "owner", p->owner[0] ? p->owner : NULL);
+	object_list_json(j, m, "path", p->chain, p->reachable ? p->n : 0, true);
 }
 
 static void put_dot_string(FILE *out, const char *text)
@@ -144,11 +132,7 @@ void pca_report_graph_json(struct pca_json *j, const struct pca_report_model *m)
 	const struct pca_graph *g = &m->graph->graph;
 	pca_json_key(j, "graph");
 	pca_json_object_begin(j);
-	pca_json_key(j, "nodes");
-	pca_json_array_begin(j);
-	for (size_t i = 0; i < h->n; i++)
-		object_line_json(j, m, h->ids[i]);
-	pca_json_array_end(j);
+	object_list_json(j, m, "nodes", h->ids, h->n, false);
 	pca_json_key(j, "edges");
 	pca_json_array_begin(j);
 	for (size_t i = 0; i < h->n; i++)
