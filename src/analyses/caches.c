@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vector.h"
+
 /* Containers below this retained size are not suspects of anything. */
 static const uint64_t min_container_retained = 64 * 1024;
 static const size_t max_containers = 100000; /* a bound on hostile input */
@@ -41,14 +43,8 @@ static int by_retained(const void *a, const void *b)
 
 static bool push(struct pca_caches *c, size_t *cap, const struct pca_cache *item)
 {
-	if (c->count == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		struct pca_cache *items = realloc(c->items, ncap * sizeof(*items));
-		if (!items)
-			return false;
-		c->items = items;
-		*cap = ncap;
-	}
+	if (!PCA_VECTOR_GROW(&c->items, cap, c->count + 1, 64))
+		return false;
 	c->items[c->count++] = *item;
 	return true;
 }

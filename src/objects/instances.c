@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vector.h"
 #include "objects/kinds.h"
 
 static const uint64_t max_slots = 4096;
@@ -167,6 +168,7 @@ void pca_instances_prepare(struct pca_objects *o, struct pca_type_info *t)
 	/* Python classes up the chain: their T_OBJECT_EX slots, stored after the
 	 * heap type (PyHeapType_GET_MEMBERS), Py_SIZE(type) of them. */
 	uint64_t cur = t->addr, traverse = 0, base_dictoffset = 0;
+	size_t slots_capacity = 0;
 	for (int depth = 0; cur && depth < pca_max_base_depth; depth++) {
 		uint64_t nmembers, meta, meta_basicsize, base;
 		if (!pca_rd(o, cur, PCA_F_TP_TRAVERSE, &traverse) || traverse != o->ol.subtype_traverse)
@@ -181,11 +183,9 @@ void pca_instances_prepare(struct pca_objects *o, struct pca_type_info *t)
 					break;
 				if ((type & 0xffffffffu) != o->ol.member_t_object_ex || offset >= pca_max_basicsize)
 					continue;
-				uint32_t *slots = realloc(t->slot_offsets, (t->nslots + 1) * sizeof(*slots));
-				if (!slots)
+				if (!PCA_VECTOR_GROW(&t->slot_offsets, &slots_capacity, t->nslots + 1, 8))
 					break;
-				t->slot_offsets = slots;
-				slots[t->nslots++] = (uint32_t)offset;
+				t->slot_offsets[t->nslots++] = (uint32_t)offset;
 			}
 		}
 		if (!pca_rd(o, cur, PCA_F_TP_BASE, &base))
