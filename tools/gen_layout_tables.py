@@ -18,6 +18,7 @@ lookup anywhere (a query without a record is answered "absent").
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -88,6 +89,25 @@ def record(tool, python, workdir):
         lines = [l.rstrip("\n") for l in f]
     os.unlink(core)
     return group(lines)
+
+
+def read_rows(path):
+    """The rows of a generated tables.c: [(build_id, version, build, lines)]."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            head = re.match(r'^\{"([0-9a-f]+)", "([^"]*)", "((?:[^"\\]|\\.)*)",$', line)
+            if head:
+                rows.append((head.group(1), head.group(2), unescape(head.group(3)), []))
+                continue
+            rec = re.match(r'^\t"((?:[^"\\]|\\.)*)\\n"$', line)
+            if rec and rows:
+                rows[-1][3].append(unescape(rec.group(1)))
+    return rows
+
+
+def unescape(text):
+    return text.replace('\\"', '"').replace("\\\\", "\\")
 
 
 def c_string(lines):
