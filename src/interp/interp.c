@@ -83,8 +83,9 @@ static struct pca_error *mismatch(struct pca_interp *in, const char *what)
 					"%s (Python %s, layout from %s): the core is damaged or its debug info is not this build's",
 					what, l->version, l->source);
 	return pca_error_create(PCA_ERROR_DEBUGINFO,
-				"the layout of another build does not describe %s (Python %s): %s. Refusing to print numbers from it: install the debug info of this build (the -dbg package), pass --debug-dir DIR, set DEBUGINFOD_URLS, or pass --layout-from with an unstripped copy of the same build",
-				pca_symbols_python_file(in->symbols), l->version, what);
+				"the layout of another build does not describe %s (Python %s): %s. Refusing to print numbers from it: %s",
+				pca_symbols_python_file(in->symbols), l->version, what,
+				pca_symbols_debuginfo_help(in->symbols));
 }
 
 /* Static type objects whose tp_basicsize the layout must reproduce, in every
@@ -217,8 +218,9 @@ struct pca_error *pca_interp_init(struct pca_interp *in, struct pca_target *t,
 		/* 3.6 keeps its interpreters in a file static only this build's
 		 * symbol table names. */
 		return pca_error_create(PCA_ERROR_DEBUGINFO,
-					"%s (Python %s) keeps its interpreters in interp_head, a local symbol that only this build's debug info gives: install its -dbg package, pass --debug-dir DIR, set DEBUGINFOD_URLS, or pass --layout-from with an unstripped copy of the same build",
-					pca_symbols_python_file(s), l->version);
+					"%s (Python %s) keeps its interpreters in interp_head, a local symbol that only this build's debug info gives: %s",
+					pca_symbols_python_file(s), l->version,
+					pca_symbols_debuginfo_help(s));
 	} else {
 		return pca_error_create(PCA_ERROR_DEBUGINFO,
 					"%s has neither _PyRuntime nor interp_head",

@@ -64,6 +64,8 @@ static bool load_test_rows(const char *path)
 		}
 		p = eol ? eol + 1 : NULL;
 	}
+	if (i == 0)
+		free(text); /* no row points into it */
 	test_rows = r;
 	ntest_rows = i;
 	return true;

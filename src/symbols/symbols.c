@@ -34,6 +34,7 @@ struct pca_symbols {
 	bool recorded_exact;
 	/* Said to the user with the result (pca_symbols_layout_warning). */
 	char *layout_warning;
+	char help[256]; /* pca_symbols_debuginfo_help, made on first use */
 	Dwarf_Addr bias; /* of python_module: recorded symbols are relative to it */
 	/* --layout-from: an offline session on the unstripped copy. */
 	Dwfl *layout_dwfl;
@@ -423,7 +424,7 @@ static struct pca_error *open_layout_from(struct pca_symbols *s, const char *pat
 static struct pca_error *open_without_debuginfo(struct pca_symbols *s, Dwfl_Module *mod,
 						const char *layout_from)
 {
-	char core_id[128], hint[128], version[64];
+	char core_id[128], version[64];
 	if (layout_from)
 		return open_layout_from(s, layout_from);
 	module_build_id(mod, core_id, sizeof(core_id));
@@ -431,7 +432,6 @@ static struct pca_error *open_without_debuginfo(struct pca_symbols *s, Dwfl_Modu
 	s->recorded_exact = s->recorded != NULL;
 	if (s->recorded)
 		return NULL;
-	debug_package_hint(s->python_file, hint, sizeof(hint));
 	/* Py_Version lives in .rodata, which a core rarely saves: read it from
 	 * the verified file. */
 	dwfl_getmodules(s->dwfl, attach_module, s, 0);
@@ -459,8 +459,8 @@ static struct pca_error *open_without_debuginfo(struct pca_symbols *s, Dwfl_Modu
 	}
 	return pca_error_create(
 		PCA_ERROR_DEBUGINFO,
-		"no debug info for %s (%s, build-id %s) and no built-in layout table for this build or its minor version: %s, pass --debug-dir DIR, set DEBUGINFOD_URLS, or pass --layout-from with an unstripped copy of the same build (docs/no-debug-info.md: adding a table)",
-		s->python_file, version, core_id, hint);
+		"no debug info for %s (%s, build-id %s) and no built-in layout table for this build or its minor version: %s (docs/no-debug-info.md: adding a table)",
+		s->python_file, version, core_id, pca_symbols_debuginfo_help(s));
 }
 
 struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbols_options *opts,
@@ -681,6 +681,18 @@ bool pca_symbols_find_enumerator(struct pca_symbols *s, const char *name, int64_
 	bool found = pca_dwarf_find_enumerator(s->dwarf, name, ret);
 	pca_record_enumerator(name, found, found ? *ret : 0);
 	return found;
+}
+
+const char *pca_symbols_debuginfo_help(struct pca_symbols *s)
+{
+	if (!s->help[0]) {
+		char hint[128];
+		debug_package_hint(s->python_file ? s->python_file : "?", hint, sizeof(hint));
+		snprintf(s->help, sizeof(s->help),
+			 "%s, pass --debug-dir DIR, set DEBUGINFOD_URLS, or pass --layout-from with an unstripped copy of the same build",
+			 hint);
+	}
+	return s->help;
 }
 
 const char *pca_symbols_layout_source(const struct pca_symbols *s)

@@ -55,6 +55,10 @@ const char *pca_symbols_layout_source(const struct pca_symbols *s);
  * warnings); NULL when exact. */
 bool pca_symbols_layout_exact(const struct pca_symbols *s);
 const char *pca_symbols_layout_warning(const struct pca_symbols *s);
+/* What would help when the layout is missing or wrong: "install
+ * python3.11-dbg, pass --debug-dir DIR, set DEBUGINFOD_URLS, or pass
+ * --layout-from ..." (valid as long as the session). */
+const char *pca_symbols_debuginfo_help(struct pca_symbols *s);
 /* Py_GetVersion()'s text ("3.10.13") found in the runtime file's saved
  * memory, for builds whose symbol naming that buffer was stripped. */
 bool pca_symbols_find_version_string(struct pca_symbols *s, char *out, size_t out_size);

@@ -193,11 +193,13 @@ def stacks_lines(text):
             break
         if not line.startswith("python:"):
             out.append(line)
+    while out and not out[-1].strip():
+        out.pop()
     return out
 
 
 def compare_borrowed(tool, core, what, borrowed_env, ref_env, ref_args, want_source,
-                     borrowed_version, problems):
+                     ref_source, borrowed_version, problems):
     """The same core read with another build's table and with DWARF."""
     t = analyse(tool, core, borrowed_env, ["--json", "report"])
     d = analyse(tool, core, ref_env, ref_args + ["--json", "report"])
@@ -208,8 +210,9 @@ def compare_borrowed(tool, core, what, borrowed_env, ref_env, ref_args, want_sou
         return
     ts, tdoc = without_source(t.stdout)
     ds, ddoc = without_source(d.stdout)
-    if ts != want_source or ds != "dwarf":
-        problems.append("%s: layout_source %s / %s, want %s / dwarf" % (what, ts, ds, want_source))
+    if ts != want_source or ds != ref_source:
+        problems.append("%s: layout_source %s / %s, want %s / %s"
+                        % (what, ts, ds, want_source, ref_source))
     warned = [w for w in tdoc.get("warnings", []) if w.startswith("no layout table for")]
     if not warned or "table of %s" % borrowed_version not in warned[0]:
         problems.append("%s: no warning naming the borrowed table of %s: %s"
@@ -243,14 +246,17 @@ def check_other_build(tool, python, workdir, problems):
     same_minor = [r for r in rows if minor_of(r[1]) == minor_of(version)]
     if debian:
         # Its own row hidden: pyenv's row of the minor, against its -dbg DWARF.
-        ref_env, ref_args = env, []
+        ref_env, ref_args, ref_source = env, [], "dwarf"
         cases = [[r] for r in same_minor if r[0] != own_id]
     else:
         # The changed build-id has no row: the built-in rows (the original's
         # row by the same-minor rule), then each other build's row alone;
         # the reference is the original's DWARF through --layout-from.
         lib = runtime_lib(python)[1]
-        ref_env, ref_args = nodebug, ["--layout-from", lib]
+        # (3.13+: its _Py_DebugOffsets for what they cover, as it is
+        # another build's DWARF)
+        ref_env, ref_args, ref_source = nodebug, ["--layout-from", lib], \
+            "debug_offsets" if want_source == "debug_offsets" else "dwarf"
         cases = [None] + [[r] for r in same_minor if r[0] != own_id]
         d = analyse(tool, core, ref_env, ref_args + ["summary"])
         changed = corelib.build_id(runtime)
@@ -270,7 +276,7 @@ def check_other_build(tool, python, workdir, problems):
             benv["PCA_TEST_LAYOUT_TABLES"] = write_rows(
                 os.path.join(rundir, "rows-%d.txt" % i), case)
         compare_borrowed(tool, core, "%s with the table of %s" % (tag, borrowed[2]), benv,
-                         ref_env, ref_args, want_source, borrowed[1], problems)
+                         ref_env, ref_args, want_source, ref_source, borrowed[1], problems)
         # The same row with one offset wrong: validation stops it.
         bad = dict(nodebug, PCA_TEST_LAYOUT_TABLES=write_rows(
             os.path.join(rundir, "bad-rows-%d.txt" % i), [borrowed], shift_tstate_interp))
