@@ -4,6 +4,19 @@ interpreter on this machine, recorded as data for stripped twins of the same
 builds (src/symbols/recorded.h explains the records).
 
   tools/gen_layout_tables.py --tool build/pycore-analyze [--python PY ...] [-o FILE]
+      [--add] [--label TEXT] [--debug-dir DIR]
+
+To add a row for your own build (a distribution's python3.X, a container
+image's), on a machine where that interpreter runs and its debug info is
+found (its -dbg/-debuginfo package installed, --debug-dir DIR, or
+DEBUGINFOD_URLS; or run an unstripped copy of the same build: stripping
+keeps the build-id the row is keyed by):
+
+  tools/gen_layout_tables.py --tool build/pycore-analyze --add \
+      --python /usr/bin/python3.12 --label "Ubuntu 24.04"
+
+then rebuild. --add keeps the rows already in the file (a row with the same
+build-id is replaced); without it the file holds only the interpreters named.
 
 For each interpreter (default: every one corelib.find_interpreters() finds),
 makes a core (gcore) of a small program that imports every extension module
@@ -78,13 +91,16 @@ def group(lines):
     return out + sorted(other)
 
 
-def record(tool, python, workdir):
+def record(tool, python, workdir, tool_args=()):
     core = corelib.make_core([python, "-c", PROGRAM], os.path.join(workdir, "core-dir"),
                              "gcore")[0]
     rec = os.path.join(workdir, "records.txt")
     env = dict(os.environ, PCA_RECORD_LAYOUT=rec)
-    subprocess.run([tool, "--no-progress", "report", core], env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    run = subprocess.run([tool, "--no-progress"] + list(tool_args) + ["report", core], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         universal_newlines=True, timeout=600)
+    if not os.path.exists(rec):
+        sys.exit("%s: the tool recorded nothing: %s" % (python, run.stderr.strip()[-500:]))
     with open(rec) as f:
         lines = [l.rstrip("\n") for l in f]
     os.unlink(core)
@@ -119,18 +135,28 @@ def main():
     ap.add_argument("--tool", required=True)
     ap.add_argument("--python", action="append")
     ap.add_argument("-o", default=os.path.join(REPO, "src", "layout", "tables", "tables.c"))
+    ap.add_argument("--add", action="store_true",
+                    help="keep the rows already in the output file")
+    ap.add_argument("--label", help="who built it (default: pyenv, or Debian for "
+                    + corelib.DEBIAN_PYTHON + ")")
+    ap.add_argument("--debug-dir", action="append", default=[],
+                    help="passed to the tool: where the interpreter's debug info is")
     args = ap.parse_args()
+    if args.add and not args.python:
+        sys.exit("--add needs the interpreters to add (--python)")
     pythons = args.python or corelib.find_interpreters()
-    rows = []
+    rows = read_rows(args.o) if args.add else []
+    tool_args = [a for d in args.debug_dir for a in ("--debug-dir", d)]
     for py in pythons:
         version = corelib.python_version(py)
         lib = runtime_file(py)
         bid = corelib.build_id(lib)
-        origin = "Debian" if py == corelib.DEBIAN_PYTHON else "pyenv"
+        origin = args.label or ("Debian" if py == corelib.DEBIAN_PYTHON else "pyenv")
         with tempfile.TemporaryDirectory() as wd:
-            lines = record(args.tool, py, wd)
+            lines = record(args.tool, py, wd, tool_args)
         if not any(l.startswith("T ") for l in lines):
             sys.exit("%s: no records (no DWARF?)" % py)
+        rows = [r for r in rows if r[0] != bid]
         rows.append((bid, version, "%s %s (%s)" % (origin, version, lib), lines))
         print("%s %s %s: %d records" % (origin, version, bid, len(lines)), file=sys.stderr)
     with open(args.o, "w") as f:
