@@ -305,27 +305,29 @@ bool pca_symbols_find_version_string(struct pca_symbols *s, char *out, size_t ou
 	Dwarf_Addr start, end;
 	dwfl_module_info(s->python_module, NULL, &start, &end, NULL, NULL, NULL, NULL);
 	enum { chunk = 1 << 16, overlap = 256 };
-	static char buf[chunk + overlap];
-	for (size_t i = 0; i < pca_target_segment_count(s->target); i++) {
+	char *buf = malloc(chunk + overlap);
+	bool found = false;
+	for (size_t i = 0; buf && !found && i < pca_target_segment_count(s->target); i++) {
 		uint64_t vaddr, saved;
 		pca_target_segment(s->target, i, &vaddr, &saved);
 		uint64_t lo = vaddr > start ? vaddr : start;
 		uint64_t hi = vaddr + saved < end ? vaddr + saved : end;
-		for (uint64_t a = lo & ~15ull; a < hi; a += chunk) {
+		for (uint64_t a = (lo + 15) & ~15ull; a < hi && !found; a += chunk) {
 			size_t len = hi - a < chunk + overlap ? (size_t)(hi - a) : chunk + overlap;
-			if (a < lo || !pca_target_try_read(s->target, a, buf, len))
+			if (!pca_target_try_read(s->target, a, buf, len))
 				continue;
-			for (size_t off = 0; off < len && off < chunk; off += 16) {
+			for (size_t off = 0; off < len && off < chunk && !found; off += 16) {
 				int minor, micro;
 				if (version_string_at(buf + off, len - off, &minor, &micro)) {
 					snprintf(out, out_size, "%.*s", (int)strcspn(buf + off, " "),
 						 buf + off);
-					return true;
+					found = true;
 				}
 			}
 		}
 	}
-	return false;
+	free(buf);
+	return found;
 }
 
 /* The version a stripped module reports by itself, for choosing a table and
