@@ -126,6 +126,9 @@ struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 		return err;
 	s->facts.executable = pca_symbols_executable(s->symbols);
 	s->facts.python_file = pca_symbols_python_file(s->symbols);
+	/* A layout of another build: validated, but the user must know. */
+	if (pca_symbols_layout_warning(s->symbols))
+		pca_warnings_add(&s->warnings, "%s", pca_symbols_layout_warning(s->symbols));
 	err = pca_layout_resolve(s->symbols, s->target, &s->layout);
 	if (err)
 		return err;

@@ -455,6 +455,12 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 	b.dump_parents = pca_log_dump_begin(PCA_LOG_DUMP_PARENTS);
 	double t0 = pca_now_seconds();
 	err = walk_collector(&b, w);
+	/* Before any reference is followed: what Python classes' instances
+	 * refer to depends on it. */
+	if (!err && !objects->ol.subtype_traverse &&
+	    !pca_objects_learn_subtype_traverse(objects, h->addr, h->count))
+		pca_warnings_add(w, "the attributes of instances of Python classes are not followed: %s has no symbol subtype_traverse and its type objects do not show it",
+				 pca_symbols_python_file(objects->interp->symbols));
 	double t1 = pca_now_seconds();
 	pca_interp_for_each_frame(objects->interp, offer_frame_object, &b);
 	/* The closure: the index itself is the work list. */

@@ -74,6 +74,114 @@ static bool has_type(struct pca_interp *in, uint64_t obj, uint64_t type)
 	return obj && type && pca_interp_read_field(in, obj, PCA_F_OB_TYPE, &t) && t == type;
 }
 
+/* What a mismatch means and what would help, for the errors below. */
+static struct pca_error *mismatch(struct pca_interp *in, const char *what)
+{
+	const struct pca_layout *l = in->layout;
+	if (pca_symbols_layout_exact(in->symbols))
+		return pca_error_create(PCA_ERROR_CORRUPT,
+					"%s (Python %s, layout from %s): the core is damaged or its debug info is not this build's",
+					what, l->version, l->source);
+	return pca_error_create(PCA_ERROR_DEBUGINFO,
+				"the layout of another build does not describe %s (Python %s): %s. Refusing to print numbers from it: %s",
+				pca_symbols_python_file(in->symbols), l->version, what,
+				pca_symbols_debuginfo_help(in->symbols));
+}
+
+/* Static type objects whose tp_basicsize the layout must reproduce, in every
+ * version here (Objects/typeobject.c, listobject.c, dictobject.c,
+ * setobject.c, unicodeobject.c, tupleobject.c: sizeof the struct, the tuple's
+ * without its first item). */
+static const struct {
+	const char *symbol, *tp_name;
+	enum pca_struct size_of;    /* tp_basicsize == sizeof this */
+	enum pca_field offset_of;   /* or, when size_of is PCA_STRUCT_COUNT, the offset of this */
+} static_types[] = {
+	{"PyType_Type", "type", PCA_S_HEAPTYPE, PCA_FIELD_COUNT},
+	{"PyBaseObject_Type", "object", PCA_S_OBJECT, PCA_FIELD_COUNT},
+	{"PyList_Type", "list", PCA_S_LIST, PCA_FIELD_COUNT},
+	{"PyDict_Type", "dict", PCA_S_DICT, PCA_FIELD_COUNT},
+	{"PySet_Type", "set", PCA_S_SET, PCA_FIELD_COUNT},
+	{"PyUnicode_Type", "str", PCA_S_UNICODE, PCA_FIELD_COUNT},
+	{"PyTuple_Type", "tuple", PCA_STRUCT_COUNT, PCA_F_TUPLE_ITEMS},
+	{"PyCode_Type", "code", PCA_STRUCT_COUNT, PCA_FIELD_COUNT},
+	{"PyBytes_Type", "bytes", PCA_STRUCT_COUNT, PCA_FIELD_COUNT},
+};
+
+/* The layout against the runtime before anything is walked (whatever its
+ * source; memory the core did not save is not a disagreement): the type of
+ * type is type, static types have their names and sizes... */
+static struct pca_error *validate_types(struct pca_interp *in)
+{
+	const struct pca_layout *l = in->layout;
+	char what[256];
+	uint64_t type_type;
+	if (!pca_symbols_lookup(in->symbols, "PyType_Type", &type_type))
+		return NULL;
+	for (size_t i = 0; i < sizeof(static_types) / sizeof(static_types[0]); i++) {
+		uint64_t addr, meta, name, basicsize;
+		char text[16];
+		if (!pca_symbols_lookup(in->symbols, static_types[i].symbol, &addr))
+			continue;
+		if (pca_interp_read_field(in, addr, PCA_F_OB_TYPE, &meta) && meta != type_type) {
+			snprintf(what, sizeof(what), "the type of %s is 0x%llx, not type (0x%llx)",
+				 static_types[i].symbol, (unsigned long long)meta,
+				 (unsigned long long)type_type);
+			return mismatch(in, what);
+		}
+		if (pca_interp_read_field(in, addr, PCA_F_TP_NAME, &name) &&
+		    pca_target_read_cstr(in->target, name, text, sizeof(text)) &&
+		    strcmp(text, static_types[i].tp_name) != 0) {
+			snprintf(what, sizeof(what), "%s.tp_name is \"%s\", not \"%s\"",
+				 static_types[i].symbol, text, static_types[i].tp_name);
+			return mismatch(in, what);
+		}
+		uint64_t want = static_types[i].size_of != PCA_STRUCT_COUNT
+					? l->sizes[static_types[i].size_of]
+				: static_types[i].offset_of != PCA_FIELD_COUNT
+					? pca_layout_offset(l, static_types[i].offset_of)
+					: 0;
+		if (want && pca_interp_read_field(in, addr, PCA_F_TP_BASICSIZE, &basicsize) &&
+		    basicsize != want) {
+			snprintf(what, sizeof(what), "%s.tp_basicsize is %llu, the layout says %llu",
+				 static_types[i].symbol, (unsigned long long)basicsize,
+				 (unsigned long long)want);
+			return mismatch(in, what);
+		}
+	}
+	return NULL;
+}
+
+/* ... and every thread state of every interpreter points back to it
+ * (Python/pystate.c). */
+static struct pca_error *validate_threads(struct pca_interp *in)
+{
+	char what[256];
+	uint64_t interp = in->first_interp, steps = 0;
+	for (size_t n = 0; interp && n < max_interpreters; n++) {
+		uint64_t tstate, owner, next;
+		if (!pca_interp_read_field(in, interp, PCA_F_INTERP_THREADS_HEAD, &tstate))
+			break;
+		for (; tstate && steps < max_threads; steps++) {
+			if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_INTERP, &owner))
+				break;
+			if (owner != interp) {
+				snprintf(what, sizeof(what),
+					 "thread state 0x%llx says its interpreter is 0x%llx, not 0x%llx",
+					 (unsigned long long)tstate, (unsigned long long)owner,
+					 (unsigned long long)interp);
+				return mismatch(in, what);
+			}
+			if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_NEXT, &tstate))
+				break;
+		}
+		if (!pca_interp_read_field(in, interp, PCA_F_INTERP_NEXT, &next))
+			break;
+		interp = next;
+	}
+	return NULL;
+}
+
 struct pca_error *pca_interp_init(struct pca_interp *in, struct pca_target *t,
 				  struct pca_symbols *s, const struct pca_layout *l)
 {
@@ -91,6 +199,9 @@ struct pca_error *pca_interp_init(struct pca_interp *in, struct pca_target *t,
 		return pca_error_create(PCA_ERROR_DEBUGINFO,
 					"%s has no symbols PyCode_Type/PyUnicode_Type/PyBytes_Type: its symbol table is missing",
 					pca_symbols_python_file(s));
+	struct pca_error *err = validate_types(in);
+	if (err)
+		return err;
 	uint64_t addr;
 	/* 3.7+: _PyRuntime.interpreters.head; 3.6: the global interp_head (Python/pystate.c). */
 	if (l->sizes[PCA_S_RUNTIME] && pca_symbols_lookup(s, "_PyRuntime", &addr)) {
@@ -103,6 +214,13 @@ struct pca_error *pca_interp_init(struct pca_interp *in, struct pca_target *t,
 			return pca_error_create(PCA_ERROR_CORRUPT,
 						"interp_head at 0x%llx is not in the core",
 						(unsigned long long)addr);
+	} else if (!pca_symbols_layout_exact(s)) {
+		/* 3.6 keeps its interpreters in a file static only this build's
+		 * symbol table names. */
+		return pca_error_create(PCA_ERROR_DEBUGINFO,
+					"%s (Python %s) keeps its interpreters in interp_head, a local symbol that only this build's debug info gives: %s",
+					pca_symbols_python_file(s), l->version,
+					pca_symbols_debuginfo_help(s));
 	} else {
 		return pca_error_create(PCA_ERROR_DEBUGINFO,
 					"%s has neither _PyRuntime nor interp_head",
@@ -111,7 +229,7 @@ struct pca_error *pca_interp_init(struct pca_interp *in, struct pca_target *t,
 	if (!in->first_interp)
 		return pca_error_create(PCA_ERROR_NOT_PYTHON,
 					"the Python runtime has no interpreter: it was not initialised yet or already finalised");
-	return NULL;
+	return validate_threads(in);
 }
 
 static void utf8_put(char **p, uint32_t c)

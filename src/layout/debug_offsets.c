@@ -126,11 +126,19 @@ struct pca_error *pca_layout_check_debug_offsets(struct pca_symbols *symbols,
 				continue;
 			ours = l->fields[c->id].offset;
 		}
-		if (value >= max_value || value != ours)
+		if ((value >= max_value || value != ours) && pca_symbols_layout_exact(symbols))
 			return pca_error_create(PCA_ERROR_CORRUPT,
 						"the layout (%s) disagrees with the core's _Py_DebugOffsets at %s: %llu, the core says %llu (Python %s): refusing to print numbers from a layout that is not this build's",
 						l->source, c->path, (unsigned long long)ours,
 						(unsigned long long)value, l->version);
+		/* Another build's layout: the core is right, and the layout's
+		 * other numbers are not to be trusted either. */
+		if (value >= max_value || value != ours)
+			return pca_error_create(PCA_ERROR_DEBUGINFO,
+						"the layout of another build (%s) disagrees with the core's _Py_DebugOffsets at %s: %llu, the core says %llu (Python %s): refusing to print numbers from it: %s",
+						l->source, c->path, (unsigned long long)ours,
+						(unsigned long long)value, l->version,
+						pca_symbols_debuginfo_help(symbols));
 		(*ret_checked)++;
 	}
 	return NULL;

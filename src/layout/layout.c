@@ -242,6 +242,12 @@ static struct pca_error *read_version(struct pca_symbols *s, struct pca_target *
 		if (l->major == 3)
 			goto found;
 	}
+	/* 3.6-3.10 of another build than a table's: the buffer's symbol was
+	 * stripped, its text is still in the file's memory. */
+	char text[32];
+	if (pca_symbols_find_version_string(s, text, sizeof(text)) &&
+	    sscanf(text, "%d.%d.%d", &l->major, &l->minor, &l->micro) == 3 && l->major == 3)
+		goto found;
 	return pca_error_create(PCA_ERROR_NOT_PYTHON,
 				"cannot read the Python version from %s: the interpreter was not initialised or the core is damaged",
 				pca_symbols_python_file(s));
@@ -404,6 +410,13 @@ struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_tar
 		err = pca_layout_check_debug_offsets(symbols, target, &l, &l.debug_offsets_checked);
 	if (err)
 		return err;
+	/* 3.13+ of another build: what _Py_DebugOffsets covers (the runtime,
+	 * thread and frame walk, code objects, the object header, type, tuple,
+	 * list, dict, int, bytes, str) is taken as the core says, and it agreed
+	 * with the borrowed table; the rest is the table's, validated while
+	 * reading. */
+	if (l.debug_offsets_checked && !pca_symbols_layout_exact(symbols))
+		l.source = "debug_offsets";
 	*ret = l;
 	return NULL;
 }

@@ -231,7 +231,9 @@ enum pca_frame_model {
 struct pca_layout {
 	int major, minor, micro;
 	char version[64];          /* "3.12.1" */
-	const char *source;        /* "dwarf" */
+	/* "dwarf", "table", or "debug_offsets" (3.13+ with a table or DWARF of
+	 * another build: the core's _Py_DebugOffsets for what it covers) */
+	const char *source;
 	uint64_t sizes[PCA_STRUCT_COUNT]; /* 0 = not in this version */
 	struct pca_layout_field fields[PCA_FIELD_COUNT];
 	enum pca_linetable_format linetable;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hashmap.h"
 #include "objects/kinds.h"
 
 static const size_t max_type_name = 512;
@@ -88,6 +89,51 @@ struct pca_error *pca_objects_init_layout(struct pca_objects *o, struct pca_inte
 	memset(o, 0, sizeof(*o));
 	o->ol = *ol;
 	return objects_start(o, interp);
+}
+
+static inline size_t traverse_hash(uint64_t addr) { return pca_hash_u64(addr >> 4, 54); }
+/* tp_traverse address -> how many heap types have it */
+PCA_DEFINE_HASH_MAP(traverse_votes, uint64_t, uint32_t, traverse_hash, 0)
+
+bool pca_objects_learn_subtype_traverse(struct pca_objects *o, const uint64_t *objs, size_t n)
+{
+	/* Objects/typeobject.c type_new: a class statement gives its type
+	 * tp_traverse = subtype_traverse (3.6-3.10 when the class has GC; 3.11+
+	 * always), while each C heap type has its own; a process holds far more
+	 * classes than C heap types. Py_TPFLAGS_TYPE_SUBCLASS (1 << 31, every
+	 * version) marks a type's metatype, so metaclasses count too. */
+	static const uint64_t tpflags_type_subclass = 1ull << 31;
+	struct traverse_votes votes;
+	traverse_votes_init(&votes);
+	uint64_t best = 0, best_count = 0, second = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t meta, meta_flags, flags, traverse;
+		if (!pca_rd(o, objs[i], PCA_F_OB_TYPE, &meta) ||
+		    !pca_rd(o, meta, PCA_F_TP_FLAGS, &meta_flags) ||
+		    !(meta_flags & tpflags_type_subclass) ||
+		    !pca_rd(o, objs[i], PCA_F_TP_FLAGS, &flags) || !(flags & o->ol.tpflags_heaptype) ||
+		    !pca_rd(o, objs[i], PCA_F_TP_TRAVERSE, &traverse) || !traverse)
+			continue;
+		uint32_t *count = traverse_votes_search(&votes, traverse);
+		uint32_t c = count ? *count + 1 : 1;
+		if (!traverse_votes_insert(&votes, traverse, c))
+			break;
+		if (traverse == best) {
+			best_count = c;
+		} else if (c > best_count) {
+			second = best_count;
+			best = traverse;
+			best_count = c;
+		} else if (c > second) {
+			second = c;
+		}
+	}
+	traverse_votes_deinit(&votes);
+	/* A clear winner only: a handful of classes could tie with C types. */
+	if (best_count < 8 || best_count <= 2 * second)
+		return false;
+	o->ol.subtype_traverse = best;
+	return true;
 }
 
 void pca_objects_deinit(struct pca_objects *o)

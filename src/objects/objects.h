@@ -97,6 +97,11 @@ struct pca_error *pca_objects_init(struct pca_objects *o, struct pca_interp *int
 struct pca_error *pca_objects_init_layout(struct pca_objects *o, struct pca_interp *interp,
 					  const struct pca_object_layout *ol);
 void pca_objects_deinit(struct pca_objects *o);
+/* Without the symbol subtype_traverse (a stripped build read with another
+ * build's layout): learn it from the type objects among objs (the
+ * collector's lists) as the tp_traverse most heap types share. False when
+ * no clear winner: instances' attributes are then not followed. */
+bool pca_objects_learn_subtype_traverse(struct pca_objects *o, const uint64_t *objs, size_t n);
 
 /* The validated type at `type_addr` (cached), or NULL if it is not a type object. */
 struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr);

@@ -11,12 +11,113 @@
  * cu NULL in a die it returns. */
 static const long replay_magic = 0x70636172;
 
+/* Test only: PCA_TEST_LAYOUT_TABLES=FILE replaces the built-in rows with
+ * those of FILE, each "R BUILD_ID VERSION BUILD..." followed by its records
+ * (tests/e2e/test_stripped.py writes rows of tables.c there, some changed,
+ * to exercise the same-minor rule and its validation). Read once; the rows
+ * live until exit. An unreadable file gives no rows. */
+static const struct pca_recorded_build *test_rows;
+static size_t ntest_rows;
+
+static bool load_test_rows(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem) {
+		fclose(f);
+		return false;
+	}
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, mem);
+	fclose(f);
+	fclose(mem);
+	size_t count = 0;
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		count += p[0] == 'R' && p[1] == ' ';
+	struct pca_recorded_build *r = calloc(count ? count : 1, sizeof(*r));
+	if (!r) {
+		free(text);
+		return false;
+	}
+	/* Cut the text in place: a row's records end where the next R line
+	 * starts; its R line becomes its three strings. */
+	size_t i = 0;
+	for (char *p = text; p && *p;) {
+		char *eol = strchr(p, '\n');
+		if (p[0] == 'R' && p[1] == ' ' && eol) {
+			if (p > text)
+				p[-1] = '\0'; /* ends the previous row's records after its last line */
+			*eol = '\0';
+			char *id = p + 2, *version = strchr(id, ' ');
+			char *build = version ? strchr(version + 1, ' ') : NULL;
+			if (build && i < count) {
+				*version++ = '\0';
+				*build++ = '\0';
+				r[i++] = (struct pca_recorded_build){id, version, build, eol + 1};
+			}
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	if (i == 0)
+		free(text); /* no row points into it */
+	test_rows = r;
+	ntest_rows = i;
+	return true;
+}
+
+static const struct pca_recorded_build *rows(size_t *ret_count)
+{
+	static bool checked;
+	if (!checked) {
+		checked = true;
+		const char *path = getenv("PCA_TEST_LAYOUT_TABLES");
+		if (path && *path && !load_test_rows(path))
+			ntest_rows = 0;
+		if (path && *path && !test_rows)
+			test_rows = pca_recorded_builds; /* count 0: no rows */
+	}
+	if (test_rows) {
+		*ret_count = ntest_rows;
+		return test_rows;
+	}
+	*ret_count = pca_recorded_builds_count;
+	return pca_recorded_builds;
+}
+
 const struct pca_recorded_build *pca_recorded_find(const char *build_id)
 {
-	for (size_t i = 0; i < pca_recorded_builds_count; i++)
-		if (strcmp(pca_recorded_builds[i].build_id, build_id) == 0)
-			return &pca_recorded_builds[i];
+	size_t n;
+	const struct pca_recorded_build *r = rows(&n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(r[i].build_id, build_id) == 0)
+			return &r[i];
 	return NULL;
+}
+
+const struct pca_recorded_build *pca_recorded_find_minor(int major, int minor, int micro)
+{
+	size_t n;
+	const struct pca_recorded_build *r = rows(&n);
+	const struct pca_recorded_build *best = NULL;
+	int best_micro = 0;
+	for (size_t i = 0; i < n; i++) {
+		int ma, mi, mc;
+		if (sscanf(r[i].version, "%d.%d.%d", &ma, &mi, &mc) != 3 || ma != major || mi != minor)
+			continue;
+		/* Closest micro; on a tie the later one (fixes only accumulate). */
+		int d = micro < 0 ? 0 : abs(mc - micro), bd = micro < 0 ? 0 : abs(best_micro - micro);
+		if (!best || d < bd || (d == bd && mc > best_micro)) {
+			best = &r[i];
+			best_micro = mc;
+		}
+	}
+	return best;
 }
 
 /* The line starting with "KIND NAME " (or "KIND NAME\n"), from `from` on;

@@ -37,7 +37,14 @@ struct pca_recorded_build {
 extern const struct pca_recorded_build pca_recorded_builds[];
 extern const size_t pca_recorded_builds_count;
 
+/* The row of this exact build, or NULL. */
 const struct pca_recorded_build *pca_recorded_find(const char *build_id);
+/* Another build of the same major.minor: the row whose micro is closest to
+ * `micro` (the later on a tie; micro < 0: unknown, the latest), or NULL.
+ * Its T/M/E records describe this build only if the layouts did not change
+ * within the minor (CPython's rule for a release series); the caller
+ * validates, and never uses its S records (link-time addresses differ). */
+const struct pca_recorded_build *pca_recorded_find_minor(int major, int minor, int micro);
 
 /* Replay. A type's Dwarf_Die is a handle into the records (no libdw call may
  * be made on it: pca_dwarf_type_size and pca_dwarf_member test for it). */

@@ -27,14 +27,23 @@ struct pca_symbols {
 	char *executable;
 	char *python_file;
 	struct pca_dwarf_types *types; /* built on first use */
-	/* No DWARF: the recorded answers for this build-id (recorded.h). */
+	/* No DWARF: the recorded answers for this build-id (recorded.h), or
+	 * for another build of the same minor (recorded_exact false: its
+	 * local symbols are not used, the layout is validated while read). */
 	const struct pca_recorded_build *recorded;
+	bool recorded_exact;
+	/* Said to the user with the result (pca_symbols_layout_warning). */
+	char *layout_warning;
+	char help[256]; /* pca_symbols_debuginfo_help, made on first use */
 	Dwarf_Addr bias; /* of python_module: recorded symbols are relative to it */
 	/* --layout-from: an offline session on the unstripped copy. */
 	Dwfl *layout_dwfl;
 	Dwfl_Callbacks layout_callbacks;
 	Dwfl_Module *layout_module;
 	Dwarf_Addr layout_bias;
+	/* Its local symbols stand for the stripped file's: same build-id, or
+	 * the exported symbols all at the same link-time addresses. */
+	bool layout_symbols;
 };
 
 /* Module scan state for dwfl_getmodules. */
@@ -266,20 +275,86 @@ static int find_elf_checked(Dwfl_Module *mod, void **userdata, const char *modna
 	return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
 
-/* The version a stripped module reports by itself, for messages: 3.11+
- * exports Py_Version (PY_VERSION_HEX); before, the file name says the minor. */
-static int stripped_version(struct pca_symbols *s, char *out, size_t out_size)
+/* "3.10.13 (main, Jan  1 2024, 00:00:00) [GCC 12.2.0]" at p: Py_GetVersion()'s
+ * format in every version (Python/getversion.c "%.80s (%.80s) %.80s"). */
+static bool version_string_at(const char *p, size_t avail, int *ret_minor, int *ret_micro)
+{
+	enum { buffer_size = 250 }; /* getversion.c: static char version[250] */
+	int minor, micro, n = 0;
+	if (avail < 16 || p[0] != '3' || p[1] != '.' ||
+	    sscanf(p, "3.%3d.%3d%n", &minor, &micro, &n) != 2 || n < 5)
+		return false;
+	const char *end = memchr(p, '\0', avail < buffer_size ? avail : buffer_size);
+	if (!end)
+		return false;
+	const char *q = p + n;
+	while (q < end && (*q == '+' || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9')))
+		q++; /* "3.13.0rc1", "3.12.0+" */
+	if (end - q < 4 || q[0] != ' ' || q[1] != '(' || !strstr(q, ") ") || !strchr(q, '['))
+		return false;
+	*ret_minor = minor;
+	*ret_micro = micro;
+	return true;
+}
+
+bool pca_symbols_find_version_string(struct pca_symbols *s, char *out, size_t out_size)
+{
+	/* The buffer is a static array (16-byte aligned by the x86-64 ABI) in
+	 * the runtime file's .bss, saved in every core: scan that file's saved
+	 * memory, a few MB at most. */
+	Dwarf_Addr start, end;
+	dwfl_module_info(s->python_module, NULL, &start, &end, NULL, NULL, NULL, NULL);
+	enum { chunk = 1 << 16, overlap = 256 };
+	char *buf = malloc(chunk + overlap);
+	bool found = false;
+	for (size_t i = 0; buf && !found && i < pca_target_segment_count(s->target); i++) {
+		uint64_t vaddr, saved;
+		pca_target_segment(s->target, i, &vaddr, &saved);
+		uint64_t lo = vaddr > start ? vaddr : start;
+		uint64_t hi = vaddr + saved < end ? vaddr + saved : end;
+		for (uint64_t a = (lo + 15) & ~15ull; a < hi && !found; a += chunk) {
+			size_t len = hi - a < chunk + overlap ? (size_t)(hi - a) : chunk + overlap;
+			if (!pca_target_try_read(s->target, a, buf, len))
+				continue;
+			for (size_t off = 0; off < len && off < chunk && !found; off += 16) {
+				int minor, micro;
+				if (version_string_at(buf + off, len - off, &minor, &micro)) {
+					snprintf(out, out_size, "%.*s", (int)strcspn(buf + off, " "),
+						 buf + off);
+					found = true;
+				}
+			}
+		}
+	}
+	free(buf);
+	return found;
+}
+
+/* The version a stripped module reports by itself, for choosing a table and
+ * for messages: 3.11+ exports Py_Version (PY_VERSION_HEX); before, the
+ * version string in memory, else the file name says the minor. Returns the
+ * minor (-1 unknown); *ret_micro is -1 when unknown. */
+static int stripped_version(struct pca_symbols *s, char *out, size_t out_size, int *ret_micro)
 {
 	uint64_t addr, hex;
+	char text[32];
+	int major, minor, micro;
+	*ret_micro = -1;
 	if (pca_symbols_lookup(s, "Py_Version", &addr) &&
 	    pca_target_try_read_u64(s->target, addr, &hex) && ((hex >> 24) & 0xff) == 3) {
 		snprintf(out, out_size, "Python %d.%d.%d", (int)((hex >> 24) & 0xff),
 			 (int)((hex >> 16) & 0xff), (int)((hex >> 8) & 0xff));
+		*ret_micro = (int)((hex >> 8) & 0xff);
 		return (int)((hex >> 16) & 0xff);
+	}
+	if (pca_symbols_find_version_string(s, text, sizeof(text)) &&
+	    sscanf(text, "%d.%d.%d", &major, &minor, &micro) == 3) {
+		snprintf(out, out_size, "Python %s", text);
+		*ret_micro = micro;
+		return minor;
 	}
 	const char *base = strrchr(s->python_file, '/');
 	base = base ? base + 1 : s->python_file;
-	int major, minor;
 	if (sscanf(base, "libpython%d.%d", &major, &minor) == 2 ||
 	    sscanf(base, "python%d.%d", &major, &minor) == 2) {
 		snprintf(out, out_size, "Python %d.%d", major, minor);
@@ -289,10 +364,14 @@ static int stripped_version(struct pca_symbols *s, char *out, size_t out_size)
 	return -1;
 }
 
+static bool scan_symtab(Dwfl_Module *mod, const char *name, uint64_t *ret, uint64_t *ret_size);
+
 /* --layout-from FILE: its DWARF answers the type queries and its symbol
  * table the local symbols the stripped file lost (same link-time addresses:
  * the user says it is the same build; every structure is validated while
- * walking). */
+ * walking). A different build-id is said with both ids; its local symbols
+ * are then used only if its exported ones sit where the core's file has
+ * them. */
 static struct pca_error *open_layout_from(struct pca_symbols *s, const char *path)
 {
 	s->layout_callbacks.find_elf = dwfl_build_id_find_elf;
@@ -313,6 +392,31 @@ static struct pca_error *open_layout_from(struct pca_symbols *s, const char *pat
 		return pca_error_create(PCA_ERROR_DEBUGINFO,
 					"--layout-from %s: the file has no debug info either (pass an unstripped build)",
 					path);
+	char core_id[128], file_id[128];
+	module_build_id(s->python_module, core_id, sizeof(core_id));
+	module_build_id(s->layout_module, file_id, sizeof(file_id));
+	s->layout_symbols = strcmp(core_id, file_id) == 0;
+	if (s->layout_symbols)
+		return NULL;
+	/* Another build: its local symbols are only where the stripped file's
+	 * were if both were linked alike, which the exported symbols show. */
+	static const char *const anchors[] = {"Py_GetVersion", "PyType_Type",
+					      "PyBaseObject_Type", "PyCode_Type",
+					      "PyUnicode_Type", "PyBytes_Type"};
+	s->layout_symbols = true;
+	for (size_t i = 0; i < sizeof(anchors) / sizeof(anchors[0]); i++) {
+		uint64_t a, b, size;
+		if (!scan_symtab(s->python_module, anchors[i], &a, &size) ||
+		    !scan_symtab(s->layout_module, anchors[i], &b, &size) ||
+		    a - s->bias != b - s->layout_bias)
+			s->layout_symbols = false;
+	}
+	if (asprintf(&s->layout_warning,
+		     "--layout-from %s (build-id %s) is not the build of %s (build-id %s): its layouts are used as you said the builds are identical, %s; every structure is validated while reading",
+		     path, file_id, s->python_file, core_id,
+		     s->layout_symbols ? "and its symbols, linked at the same addresses"
+				       : "not its local symbols (linked at other addresses)") < 0)
+		return &pca_error_nomem;
 	return NULL;
 }
 
@@ -322,28 +426,43 @@ static struct pca_error *open_layout_from(struct pca_symbols *s, const char *pat
 static struct pca_error *open_without_debuginfo(struct pca_symbols *s, Dwfl_Module *mod,
 						const char *layout_from)
 {
-	char core_id[128], hint[128], version[64];
+	char core_id[128], version[64];
 	if (layout_from)
 		return open_layout_from(s, layout_from);
 	module_build_id(mod, core_id, sizeof(core_id));
 	s->recorded = pca_recorded_find(core_id);
+	s->recorded_exact = s->recorded != NULL;
 	if (s->recorded)
 		return NULL;
-	debug_package_hint(s->python_file, hint, sizeof(hint));
 	/* Py_Version lives in .rodata, which a core rarely saves: read it from
 	 * the verified file. */
 	dwfl_getmodules(s->dwfl, attach_module, s, 0);
+	int micro;
+	int minor = stripped_version(s, version, sizeof(version), &micro);
 	/* Layouts exist for 3.6-3.13 only (layout.c refuses newer versions with
 	 * debug info too): say so rather than send the user after a -dbg package. */
-	if (stripped_version(s, version, sizeof(version)) > 13)
+	if (minor > 13)
 		return pca_error_create(
 			PCA_ERROR_NOT_PYTHON,
 			"%s (%s) is not supported yet: pycore-analyze reads CPython 3.6 to 3.13 (see docs/no-debug-info.md for 3.14+)",
 			version, s->python_file);
+	/* Another build of the same minor (a distribution's, another micro):
+	 * CPython keeps structure layouts within a release series, so the
+	 * closest row's types serve; every structure is validated while read
+	 * (interp/, debug_offsets.c) and a disagreement stops with exit 2. */
+	s->recorded = minor >= 0 ? pca_recorded_find_minor(3, minor, micro) : NULL;
+	if (s->recorded) {
+		if (asprintf(&s->layout_warning,
+			     "no layout table for %s (%s, build-id %s): using the table of %s (%s); every structure is validated while reading, and what only this build's debug info gives is unavailable",
+			     version, s->python_file, core_id, s->recorded->version,
+			     s->recorded->build) < 0)
+			return &pca_error_nomem;
+		return NULL;
+	}
 	return pca_error_create(
 		PCA_ERROR_DEBUGINFO,
-		"no debug info for %s (%s, build-id %s) and no built-in layout table for this build: %s, pass --debug-dir DIR, set DEBUGINFOD_URLS, or pass --layout-from with an unstripped copy of the same build",
-		s->python_file, version, core_id, hint);
+		"no debug info for %s (%s, build-id %s) and no built-in layout table for this build or its minor version: %s (docs/no-debug-info.md: adding a table)",
+		s->python_file, version, core_id, pca_symbols_debuginfo_help(s));
 }
 
 struct pca_error *pca_symbols_open(struct pca_target *t, const struct pca_symbols_options *opts,
@@ -462,6 +581,7 @@ void pca_symbols_destroy(struct pca_symbols *s)
 	if (s->layout_dwfl)
 		dwfl_end(s->layout_dwfl);
 	pca_dwarf_types_destroy(s->types);
+	free(s->layout_warning);
 	free(s->debuginfo_path);
 	free(s->executable);
 	free(s->python_file);
@@ -515,7 +635,7 @@ bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t 
 	pca_record_symbol(name, found, found ? *ret - s->bias : 0, found ? *ret_size : 0);
 	if (found)
 		return true;
-	if (s->recorded) {
+	if (s->recorded_exact) {
 		/* A local symbol the stripped file lost: the same build had it here. */
 		bool exists;
 		uint64_t rel;
@@ -523,7 +643,7 @@ bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t 
 			*ret = rel + s->bias;
 			return true;
 		}
-	} else if (s->layout_module && scan_symtab(s->layout_module, name, ret, ret_size)) {
+	} else if (s->layout_symbols && scan_symtab(s->layout_module, name, ret, ret_size)) {
 		*ret = *ret - s->layout_bias + s->bias;
 		return true;
 	}
@@ -565,8 +685,23 @@ bool pca_symbols_find_enumerator(struct pca_symbols *s, const char *name, int64_
 	return found;
 }
 
+const char *pca_symbols_debuginfo_help(struct pca_symbols *s)
+{
+	if (!s->help[0]) {
+		char hint[128];
+		debug_package_hint(s->python_file ? s->python_file : "?", hint, sizeof(hint));
+		snprintf(s->help, sizeof(s->help),
+			 "%s, pass --debug-dir DIR, set DEBUGINFOD_URLS, or pass --layout-from with an unstripped copy of the same build",
+			 hint);
+	}
+	return s->help;
+}
+
 const char *pca_symbols_layout_source(const struct pca_symbols *s)
 {
 	return s->recorded ? "table" : "dwarf";
 }
+
+bool pca_symbols_layout_exact(const struct pca_symbols *s) { return !s->layout_warning; }
+const char *pca_symbols_layout_warning(const struct pca_symbols *s) { return s->layout_warning; }
 

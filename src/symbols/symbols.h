@@ -48,6 +48,20 @@ const char *pca_symbols_python_file(const struct pca_symbols *s);
  * or "table" for a stripped build whose DWARF answers were recorded
  * (recorded.h). */
 const char *pca_symbols_layout_source(const struct pca_symbols *s);
+/* False when the layout comes from another build than the core's (a table
+ * of the same minor, --layout-from with another build-id): then every
+ * structure must be validated before numbers are printed, and
+ * pca_symbols_layout_warning says which build it is (for the result's
+ * warnings); NULL when exact. */
+bool pca_symbols_layout_exact(const struct pca_symbols *s);
+const char *pca_symbols_layout_warning(const struct pca_symbols *s);
+/* What would help when the layout is missing or wrong: "install
+ * python3.11-dbg, pass --debug-dir DIR, set DEBUGINFOD_URLS, or pass
+ * --layout-from ..." (valid as long as the session). */
+const char *pca_symbols_debuginfo_help(struct pca_symbols *s);
+/* Py_GetVersion()'s text ("3.10.13") found in the runtime file's saved
+ * memory, for builds whose symbol naming that buffer was stripped. */
+bool pca_symbols_find_version_string(struct pca_symbols *s, char *out, size_t out_size);
 
 /* Address of a data or function symbol of the Python module. */
 bool pca_symbols_lookup(struct pca_symbols *s, const char *name, uint64_t *ret);

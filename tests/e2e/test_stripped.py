@@ -4,7 +4,7 @@ interpreter give the same results from the built-in layout tables as the
 same core gives with DWARF.
 
   test_stripped.py --tool build/pycore-analyze --python PY [--python all]
-                   --workdir DIR [--no-table-case]
+                   --workdir DIR [--no-table-case | --other-build-case]
 
 For a pyenv interpreter: copies its executable and libpython into a twin
 directory, `objcopy --strip-all` both (the build-id stays), and runs the
@@ -22,9 +22,22 @@ with the debug-info search pointed at an empty directory
     summary, totals, caches, cycles, largest and owner paths, warnings,
     notes), and so is the exit status; so is `stacks` text output.
 With --no-table-case (run for one interpreter): a twin whose libpython's
-build-id was changed (one byte of the note) has no table: the tool must exit
-2 and its message name the version and what would help (-dbg, DEBUGINFOD_URLS,
---debug-dir, --layout-from).
+build-id was changed (one byte of the note), with no table row of its minor
+(PCA_TEST_LAYOUT_TABLES, the test-only replacement of the built-in rows,
+names an empty file): the tool must exit 2 and its message name the version
+and what would help (-dbg, DEBUGINFOD_URLS, --debug-dir, --layout-from).
+With --other-build-case: another build of the same minor. For a pyenv
+interpreter, a twin whose build-id was changed (so no row is its own) is read
+with the original's row (the same-minor rule) and compared with
+`--layout-from ORIGINAL` (the original's DWARF, warned as another build-id);
+if the table has a row of the same minor from another build (Debian 3.11.2
+for pyenv 3.11.7), that row alone is used too. For Debian's python3.11, its
+own row is hidden and pyenv 3.11.7's row read against its -dbg DWARF. Each
+must equal the DWARF result in stacks, summary, totals, caches, cycles,
+largest and notes (not pymalloc's section before 3.12: its statics are local
+symbols), with a warning naming both builds, layout_source "table" (3.13+:
+"debug_offsets"); and a row with one offset changed (PyThreadState.interp)
+must stop with exit 2, saying what would help.
 Exit 0 when all pass, 1 when one differs, 2 when a core could not be made.
 """
 
@@ -37,7 +50,15 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corelib  # noqa: E402
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+import gen_layout_tables  # noqa: E402
+
 PROGRAM = "leaks_scenario.py"
+TABLES = os.path.join(REPO, "src", "layout", "tables", "tables.c")
+# Keys a borrowed table may lack: pymalloc's statics (before 3.12) are local
+# symbols only the exact build's debug info names.
+STATICS_KEYS = ("allocator", "unreachable_allocations")
 
 
 def runtime_lib(python):
@@ -143,10 +164,140 @@ def check_interpreter(tool, python, workdir, problems):
     return rundir
 
 
+def write_rows(path, rows, change=None):
+    """A PCA_TEST_LAYOUT_TABLES file; change(line) may rewrite records."""
+    with open(path, "w") as f:
+        for bid, version, build, lines in rows:
+            f.write("R %s %s %s\n" % (bid, version, build))
+            for line in lines:
+                f.write((change(line) if change else line) + "\n")
+    return path
+
+
+def minor_of(version):
+    return ".".join(version.split(".")[:2])
+
+
+def shift_tstate_interp(line):
+    """PyThreadState.interp 8 bytes off: a layout that is not the build's."""
+    words = line.split(" ")
+    if words[:3] == ["M", "_ts", "interp"] and words[3] != "-":
+        words[3] = str(int(words[3]) + 8)
+    return " ".join(words)
+
+
+def stacks_lines(text):
+    out = []
+    for line in text.splitlines():
+        if line.startswith("warnings:"):
+            break
+        if not line.startswith("python:"):
+            out.append(line)
+    while out and not out[-1].strip():
+        out.pop()
+    return out
+
+
+def compare_borrowed(tool, core, what, borrowed_env, ref_env, ref_args, want_source,
+                     ref_source, borrowed_version, problems):
+    """The same core read with another build's table and with DWARF."""
+    t = analyse(tool, core, borrowed_env, ["--json", "report"])
+    d = analyse(tool, core, ref_env, ref_args + ["--json", "report"])
+    if t.returncode != 1 or d.returncode not in (0, 1):
+        problems.append("%s: exit %s with another build's table (want 1: warned), %s with DWARF"
+                        " (stderr: %s)" % (what, t.returncode, d.returncode,
+                                           t.stderr.strip()[-400:]))
+        return
+    ts, tdoc = without_source(t.stdout)
+    ds, ddoc = without_source(d.stdout)
+    if ts != want_source or ds != ref_source:
+        problems.append("%s: layout_source %s / %s, want %s / %s"
+                        % (what, ts, ds, want_source, ref_source))
+    warned = [w for w in tdoc.get("warnings", []) if w.startswith("no layout table for")]
+    if not warned or "table of %s" % borrowed_version not in warned[0]:
+        problems.append("%s: no warning naming the borrowed table of %s: %s"
+                        % (what, borrowed_version, tdoc.get("warnings")))
+    for key in sorted(set(tdoc) | set(ddoc)):
+        if key == "warnings" or (key in STATICS_KEYS and key not in tdoc):
+            continue
+        if tdoc.get(key) != ddoc.get(key):
+            problems.append("%s: %r differs: table %s / dwarf %s" % (
+                what, key, json.dumps(tdoc.get(key))[:300], json.dumps(ddoc.get(key))[:300]))
+    t = analyse(tool, core, borrowed_env, ["stacks"])
+    d = analyse(tool, core, ref_env, ref_args + ["stacks"])
+    if stacks_lines(t.stdout) != stacks_lines(d.stdout):
+        problems.append("%s: stacks differ:\n%s\n--- dwarf:\n%s" % (
+            what, t.stdout[-1500:], d.stdout[-1500:]))
+
+
+def check_other_build(tool, python, workdir, problems):
+    version, tag, rundir = corelib.run_names(python, "abort", workdir, "other-build")
+    before = len(problems)
+    rows = gen_layout_tables.read_rows(TABLES)
+    debian = python == corelib.DEBIAN_PYTHON
+    twin, env, dbg, runtime = make_twin(python, os.path.join(rundir, "twin"),
+                                        change_build_id=not debian)
+    own_id = corelib.build_id(runtime) if debian else corelib.build_id(runtime_lib(python)[1])
+    core, _, _ = corelib.make_scenario_core(twin, PROGRAM, rundir, "abort", env=env)
+    nodebug = dict(env, PCA_DEBUGINFO_PATH=os.path.join(rundir, "empty"))
+    os.makedirs(nodebug["PCA_DEBUGINFO_PATH"])
+    want_source = "debug_offsets" if tuple(map(int, version.split(".")[:2])) >= (3, 13) \
+        else "table"
+    same_minor = [r for r in rows if minor_of(r[1]) == minor_of(version)]
+    if debian:
+        # Its own row hidden: pyenv's row of the minor, against its -dbg DWARF.
+        ref_env, ref_args, ref_source = env, [], "dwarf"
+        cases = [[r] for r in same_minor if r[0] != own_id]
+    else:
+        # The changed build-id has no row: the built-in rows (the original's
+        # row by the same-minor rule), then each other build's row alone;
+        # the reference is the original's DWARF through --layout-from.
+        lib = runtime_lib(python)[1]
+        # (3.13+: its _Py_DebugOffsets for what they cover, as it is
+        # another build's DWARF)
+        ref_env, ref_args, ref_source = nodebug, ["--layout-from", lib], \
+            "debug_offsets" if want_source == "debug_offsets" else "dwarf"
+        cases = [None] + [[r] for r in same_minor if r[0] != own_id]
+        d = analyse(tool, core, ref_env, ref_args + ["summary"])
+        changed = corelib.build_id(runtime)
+        if d.returncode != 1 or not all(b in d.stdout + d.stderr for b in (own_id, changed)):
+            problems.append("%s --layout-from with another build-id: exit %s (want 1), and a "
+                            "warning naming both build-ids %s and %s: %s"
+                            % (tag, d.returncode, own_id, changed,
+                               (d.stdout + d.stderr)[-600:]))
+    if not cases:
+        problems.append("%s: the table has no other build of %s" % (tag, minor_of(version)))
+    for i, case in enumerate(cases):
+        benv = dict(nodebug)
+        if case is None:
+            borrowed = [r for r in same_minor if r[0] == own_id][0]
+        else:
+            borrowed = case[0]
+            benv["PCA_TEST_LAYOUT_TABLES"] = write_rows(
+                os.path.join(rundir, "rows-%d.txt" % i), case)
+        compare_borrowed(tool, core, "%s with the table of %s" % (tag, borrowed[2]), benv,
+                         ref_env, ref_args, want_source, ref_source, borrowed[1], problems)
+        # The same row with one offset wrong: validation stops it.
+        bad = dict(nodebug, PCA_TEST_LAYOUT_TABLES=write_rows(
+            os.path.join(rundir, "bad-rows-%d.txt" % i), [borrowed], shift_tstate_interp))
+        run = analyse(tool, core, bad, ["summary"])
+        if run.returncode != 2 or "--layout-from" not in run.stderr or run.stdout:
+            problems.append("%s with a wrong table of %s: exit %s (want 2, nothing on stdout, "
+                            "what would help on stderr): %s"
+                            % (tag, borrowed[1], run.returncode, run.stderr.strip()[-400:]))
+    ok = len(problems) == before
+    if ok:
+        os.unlink(core)
+    print("%s %s, another build of the minor: %s" % ("ok  " if ok else "FAIL", tag, runtime))
+    return rundir
+
+
 def check_no_table(tool, python, workdir, problems):
     version, tag, rundir = corelib.run_names(python, "abort", workdir, "no-table")
     twin, env, _, runtime = make_twin(python, os.path.join(rundir, "twin"),
                                       change_build_id=True)
+    # No row at all: the same-minor rule would otherwise use the original's.
+    env["PCA_TEST_LAYOUT_TABLES"] = write_rows(os.path.join(rundir, "no-rows.txt"), [])
     core, _, _ = corelib.make_core([twin, "-c", "import os; os.abort()"],
                                    os.path.join(rundir, "core-dir"), "abort", env=env)[:3]
     run = analyse(tool, core, env, ["summary"])
@@ -167,6 +318,7 @@ def main():
     def add(ap):
         ap.add_argument("--python", action="append", required=True)
         ap.add_argument("--no-table-case", action="store_true")
+        ap.add_argument("--other-build-case", action="store_true")
     args = corelib.parse_args(__doc__, add)
     pythons = []
     for p in args.python:
@@ -176,6 +328,8 @@ def main():
         for py in pythons:
             if args.no_table_case:
                 dirs.append(check_no_table(args.tool, py, args.workdir, problems))
+            elif args.other_build_case:
+                dirs.append(check_other_build(args.tool, py, args.workdir, problems))
             else:
                 dirs.append(check_interpreter(args.tool, py, args.workdir, problems))
     except corelib.CoreError as e:

@@ -3,11 +3,13 @@
  * type (a same-named member of the next type is not), absent records,
  * enumerators, symbols present and absent, unknown names, the fake dies
  * recognised as such, and every checked-in table parsing (each row has
- * PyObject's ob_type at 8 and _PyRuntime or interp_head). */
+ * PyObject's ob_type at 8 and _PyRuntime or interp_head), and the choice of
+ * a row of the same minor for another build. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -98,12 +100,44 @@ static void test_checked_in_tables(void **state)
 	assert_null(pca_recorded_find("0000"));
 }
 
+/* Another build of a minor: the row of the closest micro, the latest when
+ * the micro is unknown, none for a minor without rows. */
+static void test_same_minor(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < pca_recorded_builds_count; i++) {
+		const struct pca_recorded_build *b = &pca_recorded_builds[i], *f;
+		int major, minor, micro, fmicro, latest = -1;
+		assert_int_equal(sscanf(b->version, "%d.%d.%d", &major, &minor, &micro), 3);
+		f = pca_recorded_find_minor(major, minor, micro);
+		assert_non_null(f);
+		assert_string_equal(f->version, b->version);
+		for (size_t j = 0; j < pca_recorded_builds_count; j++) {
+			int ma, mi, mc;
+			sscanf(pca_recorded_builds[j].version, "%d.%d.%d", &ma, &mi, &mc);
+			if (ma == major && mi == minor && mc > latest)
+				latest = mc;
+		}
+		f = pca_recorded_find_minor(major, minor, -1);
+		assert_non_null(f);
+		assert_int_equal(sscanf(f->version, "%*d.%*d.%d", &fmicro), 1);
+		assert_int_equal(fmicro, latest);
+		/* a later micro than any row: the latest row */
+		f = pca_recorded_find_minor(major, minor, 99);
+		assert_int_equal(sscanf(f->version, "%*d.%*d.%d", &fmicro), 1);
+		assert_int_equal(fmicro, latest);
+	}
+	assert_null(pca_recorded_find_minor(3, 99, 0));
+	assert_null(pca_recorded_find_minor(2, 7, 18));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_types_members),
 		cmocka_unit_test(test_enumerators_symbols),
 		cmocka_unit_test(test_checked_in_tables),
+		cmocka_unit_test(test_same_minor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
