@@ -133,7 +133,7 @@ for size in "${SIZES[@]}"; do
 
 	{
 		printf 'size\t%s\n' "$size"
-		printf 'core_bytes\t%s\n' "$(stat -c %s "$core")"
+		printf 'core_bytes\t%s\n' "$(stat -L -c %s "$core")"
 		printf 'floor_s\t%s\n' "$(printf '%s\n' "${floor[@]}" | median)"
 		printf 'floor_runs\t%s\n' "${floor[*]}"
 		printf 'wall_s\t%s\n' "$(printf '%s\n' "${wall[@]}" | median)"
