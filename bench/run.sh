@@ -124,13 +124,16 @@ for size in "${SIZES[@]}"; do
 		wall+=("$(elapsed "$t0" "$t1")"); rss+=("$(tail -1 "$dir/time.txt")")
 	done
 
+	say "$size: one more run with PCA_TIMING=1 (phase times)"
+	PCA_TIMING=1 "$TOOL" summary "$core" 2>"$dir/phases.txt" >/dev/null || true
+
 	say "$size: one more run under the RSS probe (bench/rss_shim.c)"
 	PCA_BENCH_CORE=$core PCA_BENCH_OUT=$dir/shim.txt LD_PRELOAD=$SHIM \
 		"$TOOL" summary "$core" >/dev/null 2>&1 || true
 
 	{
 		printf 'size\t%s\n' "$size"
-		printf 'core_bytes\t%s\n' "$(stat -c %s "$core")"
+		printf 'core_bytes\t%s\n' "$(stat -L -c %s "$core")"
 		printf 'floor_s\t%s\n' "$(printf '%s\n' "${floor[@]}" | median)"
 		printf 'floor_runs\t%s\n' "${floor[*]}"
 		printf 'wall_s\t%s\n' "$(printf '%s\n' "${wall[@]}" | median)"
@@ -146,6 +149,11 @@ done
 echo "pycore-analyze summary at scale: $TREE, Release; $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; $(uname -r)"
 echo "cores: $PYTHON ($PYVER) running bench/make_core.py; medians of $RUNS runs after a warm-up, core in the page cache"
 python3 "$BENCH/table.py" "$RESULTS"
+echo
+echo "summary phases (one run each, PCA_TIMING=1):"
+for size in "${SIZES[@]}"; do
+	echo "  $size: $(grep -v '^$' "$(core_of "$size")/phases.txt" | tr '\n' ' ')"
+done
 
 # The full report beside it (issue: at most 5x the summary time, 128 B of RSS
 # per object beyond the mapped core): wall and peak RSS of each run, and the

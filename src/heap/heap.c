@@ -33,6 +33,12 @@ struct builder {
 	uint64_t *seg_bit;
 	size_t nsegments;
 	uint64_t last_vaddr, last_saved, last_bit; /* cache of bit_of */
+	/* bit_of's second cache: the segment last found in each 2 MiB granule
+	 * of the address space, direct-mapped (references jump between the
+	 * arenas of a large heap; the last segment alone mostly misses). */
+	struct {
+		uint64_t granule, vaddr, saved, bit;
+	} granules[1024];
 	struct address_set outside;
 	struct pca_error *err; /* first allocation failure */
 	uint64_t current;      /* object whose references are being offered */
@@ -79,12 +85,20 @@ static uint64_t bit_of(struct builder *b, uint64_t addr)
 {
 	if (addr - b->last_vaddr < b->last_saved)
 		return b->last_bit + (addr - b->last_vaddr) / 8;
-	struct pca_target *t = b->objects->interp->target;
-	int64_t seg = pca_target_segment_index(t, addr);
-	if (seg < 0)
-		return UINT64_MAX;
-	pca_target_segment(t, (size_t)seg, &b->last_vaddr, &b->last_saved);
-	b->last_bit = b->seg_bit[seg];
+	uint64_t granule = addr >> 21;
+	size_t slot = (size_t)(granule % (sizeof(b->granules) / sizeof(b->granules[0])));
+	if (b->granules[slot].granule != granule || addr - b->granules[slot].vaddr >= b->granules[slot].saved) {
+		struct pca_target *t = b->objects->interp->target;
+		int64_t seg = pca_target_segment_index(t, addr);
+		if (seg < 0)
+			return UINT64_MAX;
+		b->granules[slot].granule = granule;
+		pca_target_segment(t, (size_t)seg, &b->granules[slot].vaddr, &b->granules[slot].saved);
+		b->granules[slot].bit = b->seg_bit[seg];
+	}
+	b->last_vaddr = b->granules[slot].vaddr;
+	b->last_saved = b->granules[slot].saved;
+	b->last_bit = b->granules[slot].bit;
 	return b->last_bit + (addr - b->last_vaddr) / 8;
 }
 
@@ -481,7 +495,8 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 			if (!edge_start_set(&b, i))
 				break;
 		}
-		pca_progress_update(progress, "census", i);
+		if (!(i & 0xffff)) /* the progress line changes every 64Ki objects */
+			pca_progress_update(progress, "census", i);
 		pca_objects_referents(objects, h->addr[i], &objects->infos[h->type[i]],
 				      visit_referent, &b);
 	}

@@ -50,6 +50,10 @@ struct guard {
 	_Atomic uintptr_t start;
 	_Atomic size_t size;
 	_Atomic uint64_t shrunk_at; /* UINT64_MAX: intact */
+	/* the window into this mapping (pca_target_view's fast path), emptied
+	 * by the handler so that the next view takes the slow path, which
+	 * clips the segments; NULL for attached files (never viewed) */
+	struct pca_target_window *_Atomic window;
 };
 enum { max_guards = 64 };
 static struct guard guards[max_guards];
@@ -72,6 +76,9 @@ static void on_sigbus(int sig, siginfo_t *si, void *context)
 		uint64_t off = page - start;
 		if (off < atomic_load_explicit(&guards[i].shrunk_at, memory_order_relaxed))
 			atomic_store_explicit(&guards[i].shrunk_at, off, memory_order_relaxed);
+		struct pca_target_window *w = atomic_load_explicit(&guards[i].window, memory_order_relaxed);
+		if (w)
+			*(volatile uint64_t *)&w->size = 0;
 		return;
 	}
 	/* Not a file of ours: the previous disposition decides (the access is
@@ -111,6 +118,7 @@ static struct guard *guard_register(const void *start, size_t size)
 		if (atomic_load(&guards[i].size))
 			continue;
 		atomic_store(&guards[i].shrunk_at, UINT64_MAX);
+		atomic_store(&guards[i].window, NULL);
 		atomic_store(&guards[i].start, (uintptr_t)start);
 		atomic_store(&guards[i].size, size);
 		return &guards[i];
@@ -120,8 +128,10 @@ static struct guard *guard_register(const void *start, size_t size)
 
 static void guard_release(struct guard *g)
 {
-	if (g)
+	if (g) {
 		atomic_store(&g->size, 0);
+		atomic_store(&g->window, NULL);
+	}
 }
 
 static uint64_t guard_shrunk_at(const struct guard *g)
@@ -133,6 +143,8 @@ PCA_DEFINE_VECTOR(thread_vector, struct pca_target_thread)
 PCA_DEFINE_VECTOR(attached_file_vector, struct attached_file)
 
 struct pca_target {
+	/* first: pca_target_view's inline fast path reads it (target.h) */
+	struct pca_target_window window;
 	char *path;
 	int fd;
 	const uint8_t *map;
@@ -143,6 +155,15 @@ struct pca_target {
 	Elf *elf;
 	struct segment *segments; /* sorted by vaddr */
 	const struct segment *last_segment; /* cache of find_segment */
+	/* find_segment's second cache: the segment last found in each 2 MiB
+	 * granule of the address space, direct-mapped. A census jumps between
+	 * the arenas of a large heap, where the last hit alone misses most of
+	 * the time and a binary search over the segments costs more than the
+	 * read it serves. */
+	struct {
+		uint64_t granule;
+		const struct segment *segment;
+	} granules[1024];
 	size_t nsegments;
 	uint64_t missing_bytes;
 	struct thread_vector threads;
@@ -406,6 +427,8 @@ struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret
 	}
 	t->map = map;
 	t->guard = guard_register(t->map, t->map_size);
+	if (t->guard)
+		atomic_store(&t->guard->window, &t->window);
 	t->clipped_at = UINT64_MAX;
 	elf_version(EV_CURRENT);
 	/* libelf reads our mapping (guarded) rather than mapping the file again. */
@@ -486,6 +509,7 @@ static void clip_to_guards(struct pca_target *t)
 	uint64_t limit = guard_shrunk_at(t->guard);
 	if (limit != t->clipped_at) {
 		t->clipped_at = limit;
+		t->window.size = 0;
 		t->shrunk = true;
 		/* The fault names one lost page; the file's size says what else went. */
 		struct stat st;
@@ -522,9 +546,17 @@ static const struct segment *find_segment(const struct pca_target *t, uint64_t a
 	const struct segment *last = t->last_segment;
 	if (last && addr - last->vaddr < last->memsz)
 		return last;
-	const struct segment *s = find_segment_search(t, addr);
-	if (s)
-		((struct pca_target *)t)->last_segment = s;
+	uint64_t granule = addr >> 21;
+	size_t slot = (size_t)(granule % (sizeof(t->granules) / sizeof(t->granules[0])));
+	const struct segment *s = t->granules[slot].segment;
+	if (!s || t->granules[slot].granule != granule || addr - s->vaddr >= s->memsz) {
+		s = find_segment_search(t, addr);
+		if (!s)
+			return NULL;
+		((struct pca_target *)t)->granules[slot].granule = granule;
+		((struct pca_target *)t)->granules[slot].segment = s;
+	}
+	((struct pca_target *)t)->last_segment = s;
 	return s;
 }
 
@@ -616,6 +648,11 @@ struct pca_error *pca_target_read(struct pca_target *t, uint64_t addr, void *buf
 
 bool pca_target_try_read_u64(struct pca_target *t, uint64_t addr, uint64_t *ret)
 {
+	const void *p = pca_target_view(t, addr, 8);
+	if (p) {
+		memcpy(ret, p, 8);
+		return true;
+	}
 	const struct segment *s = find_segment(t, addr);
 	if (s && addr - s->vaddr <= s->filesz - 8 && s->filesz >= 8) {
 		memcpy(ret, s->data + (addr - s->vaddr), 8);
@@ -624,7 +661,7 @@ bool pca_target_try_read_u64(struct pca_target *t, uint64_t addr, uint64_t *ret)
 	return pca_target_try_read(t, addr, ret, sizeof(*ret));
 }
 
-const void *pca_target_view(struct pca_target *t, uint64_t addr, size_t len)
+const void *pca_target_view_slow(struct pca_target *t, uint64_t addr, size_t len)
 {
 	const struct segment *s = find_segment(t, addr);
 	if (!s)
@@ -632,6 +669,8 @@ const void *pca_target_view(struct pca_target *t, uint64_t addr, size_t len)
 	uint64_t off = addr - s->vaddr;
 	if (off > s->filesz || len > s->filesz - off)
 		return NULL;
+	/* clip_to_guards (in find_segment) has run: filesz is current */
+	t->window = (struct pca_target_window){s->vaddr, s->filesz, s->data};
 	return s->data + off;
 }
 

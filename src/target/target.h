@@ -69,8 +69,26 @@ struct pca_error *pca_target_read(struct pca_target *t, uint64_t addr, void *buf
 bool pca_target_try_read(struct pca_target *t, uint64_t addr, void *buf, size_t len);
 bool pca_target_try_read_u64(struct pca_target *t, uint64_t addr, uint64_t *ret);
 /* Pointer into the mapped core when [addr, addr+len) is saved contiguously, else NULL.
- * The hot path for walking many objects: no copy. */
-const void *pca_target_view(struct pca_target *t, uint64_t addr, size_t len);
+ * The hot path for walking many objects: no copy. Inline: a view inside
+ * the segment of the previous one is one comparison; any other goes to
+ * pca_target_view_slow (which moves the window). */
+const void *pca_target_view_slow(struct pca_target *t, uint64_t addr, size_t len);
+/* The saved bytes of the segment the last view fell in; the first member
+ * of every struct pca_target (core.c). Empty (size 0) until the first view
+ * and whenever the segments change (a file that shrank, see core.c). */
+struct pca_target_window {
+	uint64_t vaddr;
+	uint64_t size;
+	const uint8_t *data;
+};
+static inline const void *pca_target_view(struct pca_target *t, uint64_t addr, size_t len)
+{
+	const volatile struct pca_target_window *w = (const volatile struct pca_target_window *)t;
+	uint64_t off = addr - w->vaddr, size = w->size;
+	if (off < size && len <= size - off)
+		return w->data + off;
+	return pca_target_view_slow(t, addr, len);
+}
 /* Read a NUL-terminated string of at most max-1 bytes; false if unreadable or unterminated. */
 bool pca_target_read_cstr(struct pca_target *t, uint64_t addr, char *buf, size_t max);
 
