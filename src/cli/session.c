@@ -10,6 +10,7 @@
 #include "analyses/owner.h"
 #include "base/log.h"
 
+static struct pca_error *session_open_symbols(struct pca_session *s);
 static struct pca_error *session_build_heap(struct pca_session *s, bool edges);
 static void session_free_heap(struct pca_session *s);
 
@@ -114,18 +115,32 @@ struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 				 (unsigned long long)missing);
 	if (!(needs & PCA_NEED_INTERP))
 		return NULL;
+	err = session_open_symbols(s);
+	return err ? err : pca_session_analyse(s, needs);
+}
+
+static struct pca_error *session_open_symbols(struct pca_session *s)
+{
 	struct pca_symbols_options so = {
 		.executable = s->opts->exe,
 		.debug_dirs = s->opts->debug_dirs,
 		.ndebug_dirs = s->opts->ndebug_dirs,
 		.layout_from = s->opts->layout_from,
 	};
-	err = pca_symbols_open(s->target, &so, &s->symbols);
+	struct pca_error *err = pca_symbols_open(s->target, &so, &s->symbols);
 	if (err)
 		return err;
 	s->facts.executable = pca_symbols_executable(s->symbols);
 	s->facts.python_file = pca_symbols_python_file(s->symbols);
-	err = pca_layout_resolve(s->symbols, s->target, &s->layout);
+	return NULL;
+}
+
+struct pca_error *pca_session_analyse(struct pca_session *s, enum pca_need needs)
+{
+	/* The layout reads the version from memory: resolved here, not with
+	 * the symbols (DWARF answers are cached by symbols/, so this is cheap
+	 * the second time). */
+	struct pca_error *err = pca_layout_resolve(s->symbols, s->target, &s->layout);
 	if (err)
 		return err;
 	s->have_layout = true;
@@ -204,6 +219,28 @@ void pca_session_model(struct pca_session *s, struct pca_report_model *ret)
 		.caches = &s->caches,
 		.cache_owners = s->cache_owners,
 	};
+}
+
+void pca_session_forget(struct pca_session *s)
+{
+	session_free_heap(s);
+	s->have_objects = s->have_arenas = s->have_unreferenced = s->have_graph = false;
+	s->objects = (struct pca_objects){0};
+	s->heap = (struct pca_heap){0};
+	s->summary = (struct pca_summary){0};
+	s->arenas = (struct pca_arenas){0};
+	s->unreferenced = (struct pca_unreferenced){0};
+	s->graph = (struct pca_refgraph){0};
+	s->cycles = (struct pca_cycles){0};
+	s->caches = (struct pca_caches){0};
+	s->cache_owners = NULL;
+	s->interp = (struct pca_interp){0};
+	s->have_layout = false;
+	s->facts.layout = NULL;
+	pca_warnings_deinit(&s->warnings);
+	pca_warnings_deinit(&s->notes);
+	pca_warnings_init(&s->warnings);
+	pca_warnings_init(&s->notes);
 }
 
 void pca_session_close(struct pca_session *s)
