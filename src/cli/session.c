@@ -270,6 +270,9 @@ static struct pca_error *session_build_heap(struct pca_session *s, bool edges)
 		err = pca_summary_compute(&s->heap, &s->objects, &s->summary);
 	if (err)
 		return err;
+	/* the census' roots come from every frame (pca_interp_for_each_frame) */
+	if (s->interp.chain_loops)
+		pca_warnings_add(&s->warnings, "a chain of interpreters, thread states or frames loops back on itself (corrupt core?): it was followed up to where it meets itself");
 	if (s->objects.types_refused)
 		pca_warnings_add(&s->warnings, "%llu more type objects than the %zu a heap may have: their objects are skipped (corrupt core?)",
 				 (unsigned long long)s->objects.types_refused, s->objects.infos_capacity);

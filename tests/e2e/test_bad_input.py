@@ -284,6 +284,121 @@ def hostile_bounds(c, env):
     return ok
 
 
+CHAINS_PROGRAM = r"""
+import ctypes, json, os, sys
+ctypes.pythonapi.PyThreadState_Get.restype = ctypes.c_void_p
+ctypes.pythonapi.PyInterpreterState_Get.restype = ctypes.c_void_p
+Named = type("Named", (), {})
+named = [Named() for _ in range(100)]
+ranges = [range(i) for i in range(100)]
+name = b"N" * (16 << 20)      # a static type's name, 16 MB long
+tracked = [[i] for i in range(50)]
+frames = []
+def f1(): frames.append(sys._getframe()); f2()
+def f2(): frames.append(sys._getframe()); f3()
+def f3():
+    frames.append(sys._getframe())
+    with open(sys.argv[1], "w") as f:
+        json.dump({"tstate": ctypes.pythonapi.PyThreadState_Get(),
+                   "interp": ctypes.pythonapi.PyInterpreterState_Get(),
+                   "frames": [id(x) for x in frames], "static_type": id(range),
+                   "qualname": id(Named.__qualname__), "name": id(name),
+                   "tracked": [id(x) for x in tracked]}, f)
+    os.abort()
+f1()
+"""
+
+# Debian 3.11 (x86-64, offsets from its DWARF): PyTypeObject.tp_name 24,
+# PyBytesObject.ob_sval 32; PyASCIIObject.length 16; PyFrameObject.f_frame 24;
+# _PyInterpreterFrame.previous 48; PyThreadState.next 8;
+# PyInterpreterState.next 0; PyGC_Head (16 bytes, before the object):
+# _gc_next 0.
+CHAIN_CASES = (
+    # name, what is patched, a word the warning must hold
+    ("gigabyte type name", "a static type's tp_name points at 16 MB of non-NUL bytes that run "
+     "to the end of their segment; a class's __qualname__ claims 2^30 characters", "type"),
+    ("frame loop", "the outermost frame's `previous` is the innermost", "frame"),
+    ("thread loop", "the thread state's `next` is itself", "thread"),
+    ("interpreter loop", "the interpreter's `next` is itself", "interpreter"),
+    ("gc loop", "a collector list node's _gc_next is an earlier node, not the head", "collector"),
+)
+
+
+def patch_chain(img, case, ids):
+    if case == "gigabyte type name":
+        img.put(ids["qualname"] + 16, "Q", 1 << 30)
+        start = ids["name"] + 32
+        img.put(ids["static_type"] + 24, "Q", start)
+        # overwrite the terminating NUL and all that follows in the segment
+        for vaddr, off, size in img.loads:
+            if vaddr <= start < vaddr + size:
+                end = vaddr + size
+        img.f.seek(img.offset(start))
+        img.f.write(b"N" * (end - start))
+    elif case == "frame loop":
+        inner, outer = (img.u64(f + 24) for f in (ids["frames"][-1], ids["frames"][0]))
+        img.put(outer + 48, "Q", inner)
+    elif case == "thread loop":
+        img.put(ids["tstate"] + 8, "Q", ids["tstate"])
+    elif case == "interpreter loop":
+        img.put(ids["interp"], "Q", ids["interp"])
+    elif case == "gc loop":
+        # the last list points back to the first: both are in one collector
+        # list (made one after the other, so the first reaches the last)
+        first, last = ids["tracked"][0] - 16, ids["tracked"][-1] - 16
+        node, steps = first, 0
+        while node != last and steps < 100000:
+            node, steps = img.u64(node), steps + 1
+        if node != last:
+            raise ValueError("the tracked lists are not in one collector list")
+        img.put(last, "Q", first)
+
+
+def hostile_chains(c, env):
+    """Chains from the core that loop (frames, thread states, interpreters,
+    a collector list that never returns to its head) and a type name as
+    long as memory: each a warning (exit 1), in bounded time."""
+    prog, ids_path = c.path("chains.py"), c.path("chains-ids.json")
+    with open(prog, "w") as f:
+        f.write(CHAINS_PROGRAM)
+    made = c.make("a core for the chains", corelib.make_core,
+                  [corelib.DEBIAN_PYTHON, prog, ids_path], c.path("chains"), "abort")
+    if not made:
+        return True
+    with open(ids_path) as f:
+        ids = json.load(f)
+    ok = True
+    for case, what, word in CHAIN_CASES:
+        dst = c.path(case.replace(" ", "-"))
+        shutil.copyfile(made[0], dst)
+        img = CoreImage(dst)
+        try:
+            patch_chain(img, case, ids)
+        except ValueError as e:
+            c.errors += 1
+            print("ERROR could not make %s: %s" % (case, e))
+            continue
+        finally:
+            img.f.close()
+        good = True
+        # the stacks read no collector list and no type name
+        for command in ("stacks", "report") if "loop" in case and case != "gc loop" else ("report",):
+            if not c.run("%s %s" % (case, command), [dst], (1,), env=env, keep=[dst],
+                         command=command):
+                good = False
+                continue
+            warnings = " ".join(json.loads(c.last.stdout).get("warnings", []))
+            if word not in warnings and command == "report":
+                print("FAIL %s %s: no warning about the %s (%s): %s" % (case, command, word, what,
+                                                                     warnings[:300]))
+                c.failed += 1
+                good = False
+        if good:
+            os.unlink(dst)
+        ok &= good
+    return ok
+
+
 def shrinking_core(c, src, env):
     """`report` on a copy of SRC that is cut to a third while it runs, at
     delays spread over one intact run, until two runs saw the shrink."""
@@ -437,6 +552,7 @@ def main():
 
     keep_all |= not hostile_strings(c, env)
     keep_all |= not hostile_bounds(c, env)
+    keep_all |= not hostile_chains(c, env)
     if deb:
         # a FIFO passed (or named in the core) as the executable: never opened
         keep_all |= not c.run("FIFO as executable", [deb[0], fifo], (2, 64), env=env)
