@@ -24,6 +24,13 @@ Cases and the exit status each must give (contract: 0 complete, 1 partial,
   3000 lists sharing one 40000-item array (120 million references in a core
   of ~30 MB): `report` finishes within the timeout, its memory bounded, and
   the warnings say the graph is partial ..................... exit 0 or 1
+  chains that loop in a Debian 3.11 core patched in place (a frame's
+  `previous`, a thread state's and an interpreter's `next`, a collector
+  list that never returns to its head) and a type name of 16 MB without
+  its NUL: `report` (and `stacks` for the first three) finish in time with
+  a warning that names the chain ........................... exit 1
+  a compressed core: its temporary copy is mode 0600 and unnamed, and
+  nothing is left in TMPDIR after SIGINT or a normal exit
   a core truncated by another process while `report` reads it (delays
   spread over a run until the shrink is seen twice): exit 0/1/2, and a run
   that saw it says "shrank" in its warnings ........ never SIGBUS (exit 135)
@@ -40,6 +47,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -399,6 +407,51 @@ def hostile_chains(c, env):
     return ok
 
 
+def private_temporary(c, env):
+    """A compressed core is decompressed into a temporary file: it must be
+    private (mode 0600, in $TMPDIR, with no name: O_TMPFILE) while the tool
+    runs, and nothing may be left in $TMPDIR after Ctrl-C (SIGINT) or a
+    normal exit."""
+    core = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "corefiles",
+                        "committed", "heap.core.zst")
+    tmpdir = c.path("tmpdir")
+    os.mkdir(tmpdir, 0o700)
+    problems = []
+    for interrupt in (True, False):
+        proc = subprocess.Popen([c.tool, "--json", "report", core], env=dict(env, TMPDIR=tmpdir),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        seen, deadline = None, time.monotonic() + TIMEOUT
+        while seen is None and proc.poll() is None and time.monotonic() < deadline:
+            try:
+                for fd in os.listdir("/proc/%d/fd" % proc.pid):
+                    link = os.readlink("/proc/%d/fd/%s" % (proc.pid, fd))
+                    if link.startswith(tmpdir):
+                        seen = (link, os.stat("/proc/%d/fd/%s" % (proc.pid, fd)).st_mode & 0o777)
+            except OSError:
+                pass
+            time.sleep(0.01)
+        if interrupt and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            problems.append("no exit within %.0f s" % TIMEOUT)
+        if seen is None:
+            problems.append("the temporary copy was never seen open in TMPDIR")
+        elif seen[1] != 0o600 or "(deleted)" not in seen[0]:
+            problems.append("temporary copy %s with mode %o: not private" % seen)
+        left = os.listdir(tmpdir)
+        if left:
+            problems.append("left in TMPDIR after %s: %s" % ("SIGINT" if interrupt else "exit", left))
+    print("%s temporary files: %s" % ("FAIL" if problems else "PASS",
+                                      "; ".join(problems) or "0600, unnamed, none left after SIGINT or exit"))
+    c.failed += bool(problems)
+    return not problems
+
+
 def shrinking_core(c, src, env):
     """`report` on a copy of SRC that is cut to a third while it runs, at
     delays spread over one intact run, until two runs saw the shrink."""
@@ -553,6 +606,7 @@ def main():
     keep_all |= not hostile_strings(c, env)
     keep_all |= not hostile_bounds(c, env)
     keep_all |= not hostile_chains(c, env)
+    keep_all |= not private_temporary(c, env)
     if deb:
         # a FIFO passed (or named in the core) as the executable: never opened
         keep_all |= not c.run("FIFO as executable", [deb[0], fifo], (2, 64), env=env)
