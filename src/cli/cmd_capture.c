@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "base/progress.h"
+#include "analyses/budget.h"
 #include "cli/cli.h"
 #include "report/capture.h"
 #include "report/report.h"
@@ -32,8 +33,6 @@ struct capture_options {
 };
 static struct capture_options capture_opts;
 
-static bool parse_size(const char *text, uint64_t *ret);
-
 enum { OPT_RSS = PCA_OPT_CAPTURE, OPT_INTERVAL, OPT_GDB, OPT_LIMIT_PCT, OPT_CGROUP, OPT_MAX,
        OPT_QUIET };
 
@@ -44,7 +43,7 @@ static int parse_capture_option(int c, const char *arg)
 		capture_opts.output = arg;
 		return 0;
 	case OPT_RSS:
-		if (!parse_size(arg, &capture_opts.rss_limit)) {
+		if (!pca_budget_parse_size(arg, &capture_opts.rss_limit)) {
 			fprintf(stderr, "pycore-analyze: --rss needs a size such as 2G, 500M or 800000K\n");
 			return PCA_EXIT_USAGE;
 		}
@@ -222,28 +221,6 @@ static int run_capture(const struct pca_options *opts, const char *output)
 }
 
 /* "2G", "500M", "800000K", "1048576": bytes. */
-static bool parse_size(const char *text, uint64_t *ret)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(text, &end);
-	if (errno || end == text || v <= 0)
-		return false;
-	switch (*end) {
-	case 'k': case 'K': v *= 1024; end++; break;
-	case 'm': case 'M': v *= 1024.0 * 1024; end++; break;
-	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
-	case 't': case 'T': v *= 1024.0 * 1024 * 1024 * 1024; end++; break;
-	default: break;
-	}
-	if (*end == 'i' || *end == 'B' || *end == 'b')
-		end += (*end == 'i' && (end[1] == 'B' || end[1] == 'b')) ? 2 : 1;
-	if (*end || v > 1e18)
-		return false;
-	*ret = (uint64_t)v;
-	return true;
-}
-
 /* The n-th core of a watch (n from 2): FILE.n, or FILE.n.zst for FILE.zst. */
 static char *watch_output(const char *output, long n)
 {

@@ -148,6 +148,23 @@ struct pca_error *pca_session_analyse(struct pca_session *s, enum pca_need needs
 	err = pca_interp_init(&s->interp, s->target, s->symbols, &s->layout);
 	if (err || !(needs & PCA_NEED_HEAP))
 		return err;
+	if (needs & PCA_NEED_GRAPH) {
+		/* an OOM core can be as large as this machine's memory: say so
+		 * instead of being killed for it */
+		struct pca_budget b;
+		pca_budget_estimate(s->target, s->opts->max_memory, &b);
+		if (b.census + b.graph > b.available) {
+			free(s->graph_refused);
+			s->graph_refused = pca_asprintf(
+				"the reference graph was not built: with the census it would need about %llu MiB (an estimated %llu objects and %llu references in %llu MiB of saved memory), and %llu MiB are available (%s); pass --max-memory SIZE to allow more, use a machine with more memory, or run `summary`",
+				(unsigned long long)((b.census + b.graph) >> 20), (unsigned long long)b.objects,
+				(unsigned long long)b.references, (unsigned long long)(b.saved >> 20),
+				(unsigned long long)(b.available >> 20), b.limited_by);
+			if (s->graph_refused)
+				pca_warnings_add(&s->warnings, "%s", s->graph_refused);
+			needs &= ~PCA_NEED_GRAPH;
+		}
+	}
 	err = session_build_heap(s, needs & PCA_NEED_GRAPH);
 	if (err || !(needs & PCA_NEED_GRAPH))
 		return err;
@@ -255,6 +272,7 @@ void pca_session_close(struct pca_session *s)
 	pca_target_destroy(s->target);
 	pca_warnings_deinit(&s->warnings);
 	pca_warnings_deinit(&s->notes);
+	free(s->graph_refused);
 }
 
 /* The census and what is computed from it (PCA_NEED_HEAP). The allocator walk

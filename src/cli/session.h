@@ -7,6 +7,7 @@
 #ifndef PCA_CLI_SESSION_H
 #define PCA_CLI_SESSION_H
 
+#include "analyses/budget.h"
 #include "analyses/caches.h"
 #include "analyses/cycles.h"
 #include "analyses/unreferenced.h"
@@ -55,6 +56,9 @@ struct pca_session {
 	struct pca_session *second;
 	struct pca_options second_opts;
 	bool shrink_warned; /* the shrunk-core warning is in `warnings` */
+	/* PCA_NEED_GRAPH, but the graph would not fit in memory (budget.h):
+	 * not built, and this says why and what to do (also a warning) */
+	char *graph_refused;
 };
 
 /* Progress on stderr only when it is a terminal, never with --json. */

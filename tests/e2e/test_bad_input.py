@@ -31,6 +31,9 @@ Cases and the exit status each must give (contract: 0 complete, 1 partial,
   a warning that names the chain ........................... exit 1
   a compressed core: its temporary copy is mode 0600 and unnamed, and
   nothing is left in TMPDIR after SIGINT or a normal exit
+  the graph does not fit (--max-memory 1M, or a cgroup v2 of 48 MiB where
+  one can be made): `report` prints the rest with a warning giving the
+  estimate and what to do (exit 1), `top` says so (exit 2)
   a core truncated by another process while `report` reads it (delays
   spread over a run until the shrink is seen twice): exit 0/1/2, and a run
   that saw it says "shrank" in its warnings ........ never SIGBUS (exit 135)
@@ -452,6 +455,77 @@ def private_temporary(c, env):
     return not problems
 
 
+def v2_memory_cgroup():
+    """A writable cgroup v2 directory with the memory controller where a
+    child may be made, or None (v1 hierarchies are left alone)."""
+    for mount in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        try:
+            with open("/proc/self/cgroup") as f:
+                rel = [l.split("::", 1)[1].strip() for l in f if l.startswith("0::")][0]
+            here = os.path.join(mount, rel.lstrip("/"))
+            with open(os.path.join(here, "cgroup.controllers")) as f:
+                if "memory" not in f.read().split():
+                    continue
+            if os.access(here, os.W_OK):
+                return here
+        except (OSError, IndexError):
+            continue
+    return None
+
+
+def memory_budget(c, env):
+    """The graph would not fit: `report` prints what fits with a warning
+    that gives the estimate, the limit and what to do (exit 1); `top`,
+    which is only the graph, says so (exit 2). --max-memory sets the limit;
+    a run in a cgroup v2 too small for the graph degrades the same way
+    instead of being killed (skipped where no such cgroup can be made)."""
+    core = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "corefiles",
+                        "committed", "heap.core.zst")
+    ok = c.run("max-memory report", ["--max-memory", "1M", core], (1,), env=env,
+               command="report")
+    if ok:
+        doc = json.loads(c.last.stdout)
+        warning = [w for w in doc.get("warnings", []) if "reference graph was not built" in w]
+        if not warning or "--max-memory" not in warning[0] or "MiB" not in warning[0] \
+                or "largest" in doc or "types" not in doc:
+            print("FAIL max-memory report: no summary, or no warning with the estimate: %s"
+                  % doc.get("warnings"))
+            c.failed += 1
+            ok = False
+    ok &= c.run("max-memory top", ["--max-memory", "1M", core], (2,), env=env, command="top",
+                stderr_must=[("the estimate and what to do", ["--max-memory"])])
+    ok &= c.run("max-memory ample", ["--max-memory", "64G", core], (0, 1), env=env,
+                command="top")
+    parent = v2_memory_cgroup()
+    if parent is None:
+        print("SKIP cgroup-limited report: no writable cgroup v2 with the memory controller")
+        return ok
+    child = os.path.join(parent, "pca-budget-%d" % os.getpid())
+    try:
+        os.mkdir(child)
+        with open(os.path.join(child, "memory.max"), "w") as f:
+            f.write(str(48 << 20))
+        def enter():
+            with open(os.path.join(child, "cgroup.procs"), "w") as f:
+                f.write("0")
+        run = subprocess.run([c.tool, "--json", "report", core], env=env, preexec_fn=enter,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=TIMEOUT, universal_newlines=True)
+        good = run.returncode == 1 and "reference graph was not built" in run.stdout
+        print("%s cgroup-limited report: exit %s%s" % ("PASS" if good else "FAIL", run.returncode,
+                                                     "" if good else ": " + run.stderr[-300:]))
+        c.failed += not good
+        ok &= good
+    except OSError as e:
+        print("SKIP cgroup-limited report: %s" % e)
+    finally:
+        try:
+            os.rmdir(child)
+        except OSError:
+            pass
+    return ok
+
+
 def shrinking_core(c, src, env):
     """`report` on a copy of SRC that is cut to a third while it runs, at
     delays spread over one intact run, until two runs saw the shrink."""
@@ -607,6 +681,7 @@ def main():
     keep_all |= not hostile_bounds(c, env)
     keep_all |= not hostile_chains(c, env)
     keep_all |= not private_temporary(c, env)
+    keep_all |= not memory_budget(c, env)
     if deb:
         # a FIFO passed (or named in the core) as the executable: never opened
         keep_all |= not c.run("FIFO as executable", [deb[0], fifo], (2, 64), env=env)
