@@ -304,8 +304,12 @@ int main(int argc, char **argv)
 		err = pca_session_open_second(&s, cmd->needs);
 		failed = s.second ? s.second : &s;
 	}
-	if (!err && s.graph_refused && !(cmd->flags & PCA_CMD_WITHOUT_GRAPH))
-		err = pca_error_create(PCA_ERROR_NOMEM, "%s", s.graph_refused);
+	/* the graph would not fit (session.h): only report goes on without it */
+	for (struct pca_session *c = &s; !err && c; c = c->second)
+		if (c->graph_refused && !(cmd->flags & PCA_CMD_WITHOUT_GRAPH)) {
+			err = pca_error_create(PCA_ERROR_NOMEM, "%s", c->graph_refused);
+			failed = c;
+		}
 	status = err ? pca_cli_fail(failed, err) : cmd->run(&s);
 	pca_session_close(&s);
 	return status;
