@@ -41,6 +41,7 @@ struct pca_options {
 	const char *core2;    /* PCA_CMD_TWO_CORES: the second core */
 	bool core2_live;      /* diff CORE -p PID: the second is the process */
 	char process_name[32]; /* "process PID": core (or core2) names it with -p */
+	uint64_t max_memory;  /* --max-memory: bytes the analysis may use, 0: what is free */
 };
 
 /* What a command's session must build, each implying the ones before. */
@@ -61,6 +62,9 @@ enum pca_command_flags {
 	 * another command line (gdb's `pycore` helper): main.c parses no options
 	 * and hands argv from the name on to run_alone. */
 	PCA_CMD_OWN_ARGV = 4,
+	/* Needs the graph, but prints what does not need it when the graph
+	 * would not fit in memory (report); the other graph commands fail. */
+	PCA_CMD_WITHOUT_GRAPH = 8,
 };
 
 struct pca_session;

@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "base/progress.h"
+#include "analyses/budget.h"
 #include "cli/cli.h"
 #include "report/capture.h"
 #include "report/report.h"

@@ -12,7 +12,14 @@
 static int run_sections(struct pca_session *s, const enum pca_section_id *sections, size_t count,
 			bool overview)
 {
-	struct pca_document doc = {sections, count};
+	/* the graph would not fit (session.h graph_refused): what needs it is left out */
+	enum pca_section_id kept[PCA_SECTION_COUNT];
+	size_t nkept = 0;
+	for (size_t i = 0; i < count && nkept < PCA_SECTION_COUNT; i++)
+		if (s->have_graph || !(sections[i] == PCA_SECTION_LARGEST || sections[i] == PCA_SECTION_CACHES ||
+				       sections[i] == PCA_SECTION_CYCLES || sections[i] == PCA_SECTION_SUSPECTS))
+			kept[nkept++] = sections[i];
+	struct pca_document doc = {kept, nkept};
 	unsigned needs = pca_document_needs(&doc);
 	struct pca_report_model m;
 	pca_session_model(s, &m);

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/cmd_gdb.h"
+#include "analyses/budget.h"
 #include "cli/session.h"
 
 #ifndef PCA_VERSION
@@ -23,7 +24,7 @@ static int run_gdb(const struct pca_options *opts, int argc, char **argv, int po
 }
 
 static const struct pca_command commands[] = {
-	{"report", PCA_NEED_INTERP | PCA_NEED_HEAP | PCA_NEED_GRAPH, 0, pca_cmd_report, NULL,
+	{"report", PCA_NEED_INTERP | PCA_NEED_HEAP | PCA_NEED_GRAPH, PCA_CMD_WITHOUT_GRAPH, pca_cmd_report, NULL,
 	 "leak suspects, heap by type, largest objects, caches, cycles, allocator, stacks"},
 	{"summary", PCA_NEED_INTERP | PCA_NEED_HEAP, 0, pca_cmd_summary, NULL,
 	 "one row per type: count, total size (sys.getsizeof), share of the heap"},
@@ -88,7 +89,9 @@ void pca_cli_usage(FILE *out)
 		"  --no-progress     no progress on stderr\n"
 		"  -p, --pid PID     read the running process PID instead of a core (read-only;\n"
 		"                    stopped while its memory is copied); capture, watch: the process\n"
-		"  --no-stop         -p: do not stop the process (the result may be torn)\n");
+		"  --no-stop         -p: do not stop the process (the result may be torn)\n"
+		"  --max-memory SIZE memory the analysis may use (2G, 500M; default: what is free\n"
+		"                    and this cgroup allows); the graph is not built beyond it\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (first_with_options(i))
 			fputs(commands[i].options->help, out);
@@ -157,7 +160,7 @@ static const struct pca_command_options *options_with(int c)
 }
 
 enum { OPT_JSON = 256, OPT_EXE, OPT_DEBUG_DIR, OPT_NO_PROGRESS, OPT_VERSION, OPT_NO_STOP,
-       OPT_LAYOUT_FROM };
+       OPT_LAYOUT_FROM, OPT_MAX_MEMORY };
 enum { MAX_LONG_OPTIONS = 64 };
 
 static const struct option common_long_options[] = {
@@ -171,6 +174,7 @@ static const struct option common_long_options[] = {
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"pid", required_argument, NULL, 'p'},
 	{"no-stop", no_argument, NULL, OPT_NO_STOP},
+	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
 	{NULL, 0, NULL, 0},
 };
 
@@ -204,6 +208,12 @@ static int parse_options(int argc, char **argv, struct pca_options *opts)
 			break;
 		case OPT_NO_STOP:
 			opts->no_stop = true;
+			break;
+		case OPT_MAX_MEMORY:
+			if (!pca_cli_size(optarg, &opts->max_memory)) {
+				fprintf(stderr, "pycore-analyze: --max-memory needs a size such as 2G or 500M\n");
+				return PCA_EXIT_USAGE;
+			}
 			break;
 		case OPT_JSON:
 			opts->json = true;
@@ -290,6 +300,12 @@ int main(int argc, char **argv)
 		err = pca_session_open_second(&s, cmd->needs);
 		failed = s.second ? s.second : &s;
 	}
+	/* the graph would not fit (session.h): only report goes on without it */
+	for (struct pca_session *c = &s; !err && c; c = c->second)
+		if (c->graph_refused && !(cmd->flags & PCA_CMD_WITHOUT_GRAPH)) {
+			err = pca_error_create(PCA_ERROR_NOMEM, "%s", c->graph_refused);
+			failed = c;
+		}
 	status = err ? pca_cli_fail(failed, err) : cmd->run(&s);
 	pca_session_close(&s);
 	return status;

@@ -10,6 +10,7 @@
 #include "analyses/owner.h"
 #include "base/log.h"
 
+static struct pca_error *session_open_symbols(struct pca_session *s);
 static struct pca_error *session_build_heap(struct pca_session *s, bool edges);
 static void session_free_heap(struct pca_session *s);
 
@@ -115,13 +116,19 @@ struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 				 (unsigned long long)missing);
 	if (!(needs & PCA_NEED_INTERP))
 		return NULL;
+	err = session_open_symbols(s);
+	return err ? err : pca_session_analyse(s, needs);
+}
+
+static struct pca_error *session_open_symbols(struct pca_session *s)
+{
 	struct pca_symbols_options so = {
 		.executable = s->opts->exe,
 		.debug_dirs = s->opts->debug_dirs,
 		.ndebug_dirs = s->opts->ndebug_dirs,
 		.layout_from = s->opts->layout_from,
 	};
-	err = pca_symbols_open(s->target, &so, &s->symbols);
+	struct pca_error *err = pca_symbols_open(s->target, &so, &s->symbols);
 	if (err)
 		return err;
 	s->facts.executable = pca_symbols_executable(s->symbols);
@@ -129,7 +136,15 @@ struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 	/* A layout of another build: validated, but the user must know. */
 	if (pca_symbols_layout_warning(s->symbols))
 		pca_warnings_add(&s->warnings, "%s", pca_symbols_layout_warning(s->symbols));
-	err = pca_layout_resolve(s->symbols, s->target, &s->layout);
+	return NULL;
+}
+
+struct pca_error *pca_session_analyse(struct pca_session *s, enum pca_need needs)
+{
+	/* The layout reads the version from memory: resolved here, not with
+	 * the symbols (DWARF answers are cached by symbols/, so this is cheap
+	 * the second time). */
+	struct pca_error *err = pca_layout_resolve(s->symbols, s->target, &s->layout);
 	if (err)
 		return err;
 	s->have_layout = true;
@@ -137,6 +152,23 @@ struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs)
 	err = pca_interp_init(&s->interp, s->target, s->symbols, &s->layout);
 	if (err || !(needs & PCA_NEED_HEAP))
 		return err;
+	if (needs & PCA_NEED_GRAPH) {
+		/* an OOM core can be as large as this machine's memory: say so
+		 * instead of being killed for it */
+		struct pca_budget b;
+		pca_budget_estimate(s->target, s->opts->max_memory, &b);
+		if (b.census + b.graph > b.available) {
+			free(s->graph_refused);
+			s->graph_refused = pca_asprintf(
+				"the reference graph was not built: with the census it would need about %llu MiB (an estimated %llu objects and %llu references in %llu MiB of saved memory), and %llu MiB are available (%s); pass --max-memory SIZE to allow more, use a machine with more memory, or run `summary`",
+				(unsigned long long)((b.census + b.graph) >> 20), (unsigned long long)b.objects,
+				(unsigned long long)b.references, (unsigned long long)(b.saved >> 20),
+				(unsigned long long)(b.available >> 20), b.limited_by);
+			if (s->graph_refused)
+				pca_warnings_add(&s->warnings, "%s", s->graph_refused);
+			needs &= ~PCA_NEED_GRAPH;
+		}
+	}
 	err = session_build_heap(s, needs & PCA_NEED_GRAPH);
 	if (err || !(needs & PCA_NEED_GRAPH))
 		return err;
@@ -210,6 +242,28 @@ void pca_session_model(struct pca_session *s, struct pca_report_model *ret)
 	};
 }
 
+void pca_session_forget(struct pca_session *s)
+{
+	session_free_heap(s);
+	s->have_objects = s->have_arenas = s->have_unreferenced = s->have_graph = false;
+	s->objects = (struct pca_objects){0};
+	s->heap = (struct pca_heap){0};
+	s->summary = (struct pca_summary){0};
+	s->arenas = (struct pca_arenas){0};
+	s->unreferenced = (struct pca_unreferenced){0};
+	s->graph = (struct pca_refgraph){0};
+	s->cycles = (struct pca_cycles){0};
+	s->caches = (struct pca_caches){0};
+	s->cache_owners = NULL;
+	s->interp = (struct pca_interp){0};
+	s->have_layout = false;
+	s->facts.layout = NULL;
+	pca_warnings_deinit(&s->warnings);
+	pca_warnings_deinit(&s->notes);
+	pca_warnings_init(&s->warnings);
+	pca_warnings_init(&s->notes);
+}
+
 void pca_session_close(struct pca_session *s)
 {
 	if (s->second) {
@@ -222,6 +276,7 @@ void pca_session_close(struct pca_session *s)
 	pca_target_destroy(s->target);
 	pca_warnings_deinit(&s->warnings);
 	pca_warnings_deinit(&s->notes);
+	free(s->graph_refused);
 }
 
 /* The census and what is computed from it (PCA_NEED_HEAP). The allocator walk
@@ -237,6 +292,9 @@ static struct pca_error *session_build_heap(struct pca_session *s, bool edges)
 		err = pca_summary_compute(&s->heap, &s->objects, &s->summary);
 	if (err)
 		return err;
+	/* the census' roots come from every frame (pca_interp_for_each_frame) */
+	if (s->interp.chain_loops)
+		pca_warnings_add(&s->warnings, "a chain of interpreters, thread states or frames loops back on itself (corrupt core?): it was followed up to where it meets itself");
 	if (s->objects.types_refused)
 		pca_warnings_add(&s->warnings, "%llu more type objects than the %zu a heap may have: their objects are skipped (corrupt core?)",
 				 (unsigned long long)s->objects.types_refused, s->objects.infos_capacity);

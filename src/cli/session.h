@@ -7,6 +7,7 @@
 #ifndef PCA_CLI_SESSION_H
 #define PCA_CLI_SESSION_H
 
+#include "analyses/budget.h"
 #include "analyses/caches.h"
 #include "analyses/cycles.h"
 #include "analyses/unreferenced.h"
@@ -55,11 +56,21 @@ struct pca_session {
 	struct pca_session *second;
 	struct pca_options second_opts;
 	bool shrink_warned; /* the shrunk-core warning is in `warnings` */
+	/* PCA_NEED_GRAPH, but the graph would not fit in memory (budget.h):
+	 * not built, and this says why and what to do (also a warning) */
+	char *graph_refused;
 };
 
 /* Progress on stderr only when it is a terminal, never with --json. */
 void pca_session_init(struct pca_session *s, const struct pca_options *opts);
 struct pca_error *pca_session_open(struct pca_session *s, enum pca_need needs);
+/* What pca_session_open builds after the symbols (layout, interpreter,
+ * census, graph, as needs says), over the target's memory as it is now; and
+ * pca_session_forget frees it and the warnings, keeping the target and the
+ * symbols. For the census fuzz harness, which mutates the core's memory
+ * between runs and would otherwise reload the DWARF each time. */
+struct pca_error *pca_session_analyse(struct pca_session *s, enum pca_need needs);
+void pca_session_forget(struct pca_session *s);
 /* Opens s->opts->core2 as s->second with the same needs. On an error,
  * s->second (if not NULL) is the session that failed. */
 struct pca_error *pca_session_open_second(struct pca_session *s, enum pca_need needs);

@@ -303,18 +303,18 @@ static struct pca_error *walk_collector(struct builder *b, struct pca_warnings *
 	const struct pca_layout *l = in->layout;
 	uint64_t addr;
 	if (pca_layout_has(l, PCA_F_INTERP_GC_GENERATIONS)) {
-		uint64_t interp = in->first_interp;
-		for (int n = 0; interp && n < 4096; n++) {
-			uint64_t next = 0;
-			walk_state(b, interp + pca_layout_offset(l, PCA_F_INTERP_GC_GENERATIONS),
+		uint64_t *interps;
+		size_t count;
+		struct pca_error *err = pca_interp_list(in, &interps, &count);
+		if (err)
+			return err;
+		for (size_t n = 0; n < count; n++)
+			walk_state(b, interps[n] + pca_layout_offset(l, PCA_F_INTERP_GC_GENERATIONS),
 				   pca_layout_has(l, PCA_F_INTERP_GC_PERMANENT)
-					   ? interp + pca_layout_offset(l, PCA_F_INTERP_GC_PERMANENT)
+					   ? interps[n] + pca_layout_offset(l, PCA_F_INTERP_GC_PERMANENT)
 					   : 0,
 				   w);
-			if (!pca_interp_read_field(in, interp, PCA_F_INTERP_NEXT, &next))
-				break;
-			interp = next;
-		}
+		free(interps);
 	} else if (pca_layout_has(l, PCA_F_RUNTIME_GC_GENERATIONS) &&
 		   pca_symbols_lookup(in->symbols, "_PyRuntime", &addr)) {
 		walk_state(b, addr + pca_layout_offset(l, PCA_F_RUNTIME_GC_GENERATIONS),

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hashmap.h"
 #include "base/vector.h"
 #include "layout/linetable.h"
 
@@ -15,6 +16,24 @@ static const size_t max_frames = 1u << 20;
 static const size_t max_name_chars = 4096;
 /* Line tables above this are not produced by any real source file. */
 static const size_t max_linetable = 16u << 20;
+
+/* The chains from the core (interpreters, thread states, frames) may loop:
+ * a walk remembers the nodes it passed and stops at the first one it meets
+ * again, so it costs the distinct nodes the core holds, not the step bounds
+ * above (an interpreter whose `next` is itself would otherwise list its
+ * threads 4096 times, a looping frame chain a million frames). */
+static inline size_t node_hash(uint64_t addr) { return pca_hash_u64(addr >> 3, 17); }
+PCA_DEFINE_HASH_SET(node_set, uint64_t, node_hash, 0)
+
+/* Records addr (not 0); true when the walk passed it before. *nomem when
+ * it could not be recorded (the caller returns ENOMEM). */
+static bool node_seen(struct node_set *seen, uint64_t addr, bool *nomem)
+{
+	bool inserted = true;
+	if (!node_set_insert(seen, addr, &inserted))
+		*nomem = true;
+	return !inserted;
+}
 
 bool pca_interp_read_field(struct pca_interp *in, uint64_t base, enum pca_field f, uint64_t *ret)
 {
@@ -398,6 +417,12 @@ static struct pca_error *push_frame(struct pca_pythread *th, size_t *cap, struct
 	return NULL;
 }
 
+static void loop_warning(struct pca_warnings *w, const struct pca_pythread *th, uint64_t frame)
+{
+	pca_warnings_add(w, "thread %llu: the frame chain loops back to the frame at 0x%llx: cut there (corrupt core?)",
+			 (unsigned long long)th->thread_id, (unsigned long long)frame);
+}
+
 /* 3.6-3.10: PyFrameObject chain through f_back. Line as PyFrame_GetLineNumber
  * (Objects/frameobject.c): 3.6-3.9 use f_lineno only while tracing (f_trace
  * set), else PyCode_Addr2Line(f_code, f_lasti); 3.10 uses f_lineno when
@@ -427,10 +452,17 @@ static struct pca_error *walk_object_frames(struct pca_interp *in, uint64_t tsta
 	size_t cap = 0;
 	if (!pca_interp_read_field(in, tstate, PCA_F_TSTATE_FRAME, &frame))
 		return pca_error_fault(tstate, in->layout->sizes[PCA_S_TSTATE]);
-	for (size_t depth = 0; frame; depth++) {
+	struct node_set seen;
+	node_set_init(&seen);
+	bool nomem = false;
+	for (size_t depth = 0; frame && !nomem; depth++) {
 		if (depth >= max_frames) {
 			pca_warnings_add(w, "thread %llu: frame chain longer than %zu, cut",
 					 (unsigned long long)th->thread_id, max_frames);
+			break;
+		}
+		if (node_seen(&seen, frame, &nomem)) {
+			loop_warning(w, th, frame);
 			break;
 		}
 		uint64_t code, back;
@@ -452,11 +484,13 @@ static struct pca_error *walk_object_frames(struct pca_interp *in, uint64_t tsta
 		err = push_frame(th, &cap, &f, w);
 		if (err) {
 			frame_free(&f);
+			node_set_deinit(&seen);
 			return err;
 		}
 		frame = back;
 	}
-	return NULL;
+	node_set_deinit(&seen);
+	return nomem ? &pca_error_nomem : NULL;
 }
 
 /* 3.11+: _PyInterpreterFrame chain through `previous`. Frames that are not
@@ -494,10 +528,17 @@ static struct pca_error *walk_interpreter_frames(struct pca_interp *in, uint64_t
 	struct pca_error *err = tstate_current_iframe(in, tstate, &frame);
 	if (err)
 		return err;
-	for (size_t depth = 0; frame; depth++) {
+	struct node_set seen;
+	node_set_init(&seen);
+	bool nomem = false;
+	for (size_t depth = 0; frame && !nomem; depth++) {
 		if (depth >= max_frames) {
 			pca_warnings_add(w, "thread %llu: frame chain longer than %zu, cut",
 					 (unsigned long long)th->thread_id, max_frames);
+			break;
+		}
+		if (node_seen(&seen, frame, &nomem)) {
+			loop_warning(w, th, frame);
 			break;
 		}
 		uint64_t code, previous, instr, owner;
@@ -532,10 +573,12 @@ static struct pca_error *walk_interpreter_frames(struct pca_interp *in, uint64_t
 		err = push_frame(th, &cap, &f, w);
 		if (err) {
 			frame_free(&f);
+			node_set_deinit(&seen);
 			return err;
 		}
 	}
-	return NULL;
+	node_set_deinit(&seen);
+	return nomem ? &pca_error_nomem : NULL;
 }
 
 /* Which LWP runs this thread state: with glibc on x86-64, pthread_self()
@@ -573,18 +616,34 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 	struct pca_pythread *threads = NULL;
 	size_t count = 0, cap = 0;
 	uint64_t interp = in->first_interp;
-	for (size_t ni = 0; interp && ni < max_interpreters; ni++) {
+	/* one set for all interpreters, one for all thread states: a thread
+	 * state in two lists is as corrupt as a list that loops */
+	struct node_set seen_interps, seen_tstates;
+	node_set_init(&seen_interps);
+	node_set_init(&seen_tstates);
+	bool nomem = false;
+	for (size_t ni = 0; interp && ni < max_interpreters && !nomem; ni++) {
 		uint64_t tstate, next_interp = 0;
+		if (node_seen(&seen_interps, interp, &nomem)) {
+			pca_warnings_add(w, "the interpreter list loops back to the interpreter at 0x%llx: cut there (corrupt core?)",
+					 (unsigned long long)interp);
+			break;
+		}
 		if (!pca_interp_read_field(in, interp, PCA_F_INTERP_THREADS_HEAD, &tstate) ||
 		    !pca_interp_read_field(in, interp, PCA_F_INTERP_NEXT, &next_interp)) {
 			pca_warnings_add(w, "interpreter at 0x%llx is not in the core",
 					 (unsigned long long)interp);
 			break;
 		}
-		for (size_t nt = 0; tstate; nt++) {
+		for (size_t nt = 0; tstate && !nomem; nt++) {
 			if (nt >= max_threads) {
 				pca_warnings_add(w, "thread list of interpreter 0x%llx is longer than %zu: cut (corrupt?)",
 						 (unsigned long long)interp, max_threads);
+				break;
+			}
+			if (node_seen(&seen_tstates, tstate, &nomem)) {
+				pca_warnings_add(w, "the thread list of interpreter 0x%llx loops back to the thread state at 0x%llx: cut there (corrupt core?)",
+						 (unsigned long long)interp, (unsigned long long)tstate);
 				break;
 			}
 			uint64_t next, thread_id, native = 0, owner_interp;
@@ -601,8 +660,8 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 				break;
 			}
 			if (!PCA_VECTOR_GROW(&threads, &cap, count + 1, 8)) {
-				pca_pythreads_free(threads, count);
-				return &pca_error_nomem;
+				nomem = true;
+				break;
 			}
 			struct pca_pythread *th = &threads[count++];
 			memset(th, 0, sizeof(*th));
@@ -619,8 +678,8 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 							: walk_interpreter_frames(in, tstate, th, w);
 			if (err) {
 				if (err->code == PCA_ERROR_NOMEM) {
-					pca_pythreads_free(threads, count);
-					return err;
+					nomem = true;
+					break;
 				}
 				pca_warnings_add(w, "thread %llu: %s", (unsigned long long)thread_id,
 						 err->message);
@@ -630,7 +689,43 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 		}
 		interp = next_interp;
 	}
+	node_set_deinit(&seen_interps);
+	node_set_deinit(&seen_tstates);
+	if (nomem) {
+		pca_pythreads_free(threads, count);
+		return &pca_error_nomem;
+	}
 	*ret = threads;
+	*ret_count = count;
+	return NULL;
+}
+
+struct pca_error *pca_interp_list(struct pca_interp *in, uint64_t **ret, size_t *ret_count)
+{
+	uint64_t *list = NULL;
+	size_t count = 0, cap = 0;
+	struct node_set seen;
+	node_set_init(&seen);
+	bool nomem = false;
+	for (uint64_t interp = in->first_interp; interp && count < max_interpreters;) {
+		if (node_seen(&seen, interp, &nomem)) {
+			in->chain_loops = true;
+			break;
+		}
+		if (nomem || !PCA_VECTOR_GROW(&list, &cap, count + 1, 4)) {
+			nomem = true;
+			break;
+		}
+		list[count++] = interp;
+		if (!pca_interp_read_field(in, interp, PCA_F_INTERP_NEXT, &interp))
+			break;
+	}
+	node_set_deinit(&seen);
+	if (nomem) {
+		free(list);
+		return &pca_error_nomem;
+	}
+	*ret = list;
 	*ret_count = count;
 	return NULL;
 }
@@ -640,11 +735,25 @@ void pca_interp_for_each_frame(struct pca_interp *in, pca_frame_fn fn, void *ctx
 	bool objects = in->layout->frame_model == PCA_FRAMES_OBJECTS;
 	enum pca_field previous = objects ? PCA_F_FRAME_BACK : PCA_F_IFRAME_PREVIOUS;
 	uint64_t interp = in->first_interp;
+	/* one set for every node: a node met twice (a loop, or two chains
+	 * that join) gave its frames already. Without memory to record them,
+	 * the step bounds alone stop the walk. */
+	struct node_set seen;
+	node_set_init(&seen);
+	bool nomem = false;
 	for (size_t ni = 0; interp && ni < max_interpreters; ni++) {
 		uint64_t tstate = 0, next_interp = 0;
+		if (node_seen(&seen, interp, &nomem)) {
+			in->chain_loops = true;
+			break;
+		}
 		pca_interp_read_field(in, interp, PCA_F_INTERP_THREADS_HEAD, &tstate);
 		for (size_t nt = 0; tstate && nt < max_threads; nt++) {
 			uint64_t frame = 0, next = 0;
+			if (node_seen(&seen, tstate, &nomem)) {
+				in->chain_loops = true;
+				break;
+			}
 			if (objects) {
 				pca_interp_read_field(in, tstate, PCA_F_TSTATE_FRAME, &frame);
 			} else {
@@ -652,6 +761,10 @@ void pca_interp_for_each_frame(struct pca_interp *in, pca_frame_fn fn, void *ctx
 				pca_error_destroy(err);
 			}
 			for (size_t depth = 0; frame && depth < max_frames; depth++) {
+				if (node_seen(&seen, frame, &nomem)) {
+					in->chain_loops = true;
+					break;
+				}
 				fn(ctx, frame);
 				if (!pca_interp_read_field(in, frame, previous, &frame))
 					break;
@@ -664,4 +777,5 @@ void pca_interp_for_each_frame(struct pca_interp *in, pca_frame_fn fn, void *ctx
 			break;
 		interp = next_interp;
 	}
+	node_set_deinit(&seen);
 }

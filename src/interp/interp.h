@@ -27,6 +27,9 @@ struct pca_interp {
 	uint64_t unicode_type;   /* &PyUnicode_Type */
 	uint64_t bytes_type;     /* &PyBytes_Type */
 	int owner_generator;     /* _PyInterpreterFrame.owner of generator frames, -1 none */
+	/* pca_interp_for_each_frame met a node of its chains twice (a loop in
+	 * corrupt data) and cut there: the caller's warning to give */
+	bool chain_loops;
 };
 
 struct pca_pyframe {
@@ -60,9 +63,16 @@ void pca_pythreads_free(struct pca_pythread *threads, size_t count);
  * narrower integers zero-extended. False when absent in this version or unreadable. */
 bool pca_interp_read_field(struct pca_interp *in, uint64_t base, enum pca_field f, uint64_t *ret);
 
+/* The interpreters, the main one first, as their `next` chain gives them
+ * (bounded; a chain that loops is cut where it meets itself and
+ * in->chain_loops set). *ret is malloc'ed (NULL when there are none).
+ * Errors: ENOMEM. */
+struct pca_error *pca_interp_list(struct pca_interp *in, uint64_t **ret, size_t *ret_count);
+
 /* Every frame of every thread, innermost first: PyFrameObject addresses
  * (3.6-3.10) or _PyInterpreterFrame addresses (3.11+), as the layout's frame
- * model says. Bounded. */
+ * model says. Bounded; each node is given once (a chain that loops is cut
+ * where it meets itself, and in->chain_loops set). */
 typedef void (*pca_frame_fn)(void *ctx, uint64_t frame);
 void pca_interp_for_each_frame(struct pca_interp *in, pca_frame_fn fn, void *ctx);
 

@@ -17,6 +17,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/vector.h"
+
+/* A symbol lookup's answer, kept: a lookup scans the whole symbol table
+ * (tens of thousands of entries), and the same few hundred names are asked
+ * for again by every census (obmalloc's statics, type objects), hundreds
+ * of times by the census fuzz harness, which reruns it on one session. */
+struct symbol_answer {
+	char *name;
+	bool found, scan_found; /* scan_found: in python_module's own table */
+	uint64_t addr, size;
+};
+PCA_DEFINE_VECTOR(symbol_answers, struct symbol_answer)
+
 struct pca_symbols {
 	struct pca_target *target;
 	Dwfl *dwfl;
@@ -44,6 +57,7 @@ struct pca_symbols {
 	/* Its local symbols stand for the stripped file's: same build-id, or
 	 * the exported symbols all at the same link-time addresses. */
 	bool layout_symbols;
+	struct symbol_answers answers; /* every lookup so far, in order asked */
 };
 
 /* Module scan state for dwfl_getmodules. */
@@ -582,6 +596,9 @@ void pca_symbols_destroy(struct pca_symbols *s)
 		dwfl_end(s->layout_dwfl);
 	pca_dwarf_types_destroy(s->types);
 	free(s->layout_warning);
+	for (size_t i = 0; i < s->answers.size; i++)
+		free(s->answers.data[i].name);
+	symbol_answers_deinit(&s->answers);
 	free(s->debuginfo_path);
 	free(s->executable);
 	free(s->python_file);
@@ -628,10 +645,10 @@ static bool scan_symtab(Dwfl_Module *mod, const char *name, uint64_t *ret, uint6
 	return have_suffixed;
 }
 
-bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t *ret,
-			      uint64_t *ret_size)
+static bool lookup_uncached(struct pca_symbols *s, const char *name, uint64_t *ret,
+			    uint64_t *ret_size, bool *ret_scan_found)
 {
-	bool found = scan_symtab(s->python_module, name, ret, ret_size);
+	bool found = *ret_scan_found = scan_symtab(s->python_module, name, ret, ret_size);
 	pca_record_symbol(name, found, found ? *ret - s->bias : 0, found ? *ret_size : 0);
 	if (found)
 		return true;
@@ -648,6 +665,30 @@ bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t 
 		return true;
 	}
 	return false;
+}
+
+bool pca_symbols_lookup_sized(struct pca_symbols *s, const char *name, uint64_t *ret,
+			      uint64_t *ret_size)
+{
+	for (size_t i = 0; i < s->answers.size; i++) {
+		const struct symbol_answer *a = &s->answers.data[i];
+		if (strcmp(a->name, name) != 0)
+			continue;
+		/* recording (tools/gen_layout_tables.py) sees every lookup */
+		pca_record_symbol(name, a->scan_found, a->scan_found ? a->addr - s->bias : 0,
+				  a->scan_found ? a->size : 0);
+		*ret = a->addr;
+		*ret_size = a->size;
+		return a->found;
+	}
+	struct symbol_answer a = {.name = strdup(name)};
+	a.found = lookup_uncached(s, name, &a.addr, &a.size, &a.scan_found);
+	*ret = a.addr;
+	*ret_size = a.size;
+	/* no room to remember: answered all the same, and asked again next time */
+	if (!a.name || !symbol_answers_append(&s->answers, &a))
+		free(a.name);
+	return a.found;
 }
 
 /* ---- DWARF: the queries are in dwarf.c ---- */

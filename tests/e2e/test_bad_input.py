@@ -24,6 +24,16 @@ Cases and the exit status each must give (contract: 0 complete, 1 partial,
   3000 lists sharing one 40000-item array (120 million references in a core
   of ~30 MB): `report` finishes within the timeout, its memory bounded, and
   the warnings say the graph is partial ..................... exit 0 or 1
+  chains that loop in a Debian 3.11 core patched in place (a frame's
+  `previous`, a thread state's and an interpreter's `next`, a collector
+  list that never returns to its head) and a type name of 16 MB without
+  its NUL: `report` (and `stacks` for the first three) finish in time with
+  a warning that names the chain ........................... exit 1
+  a compressed core: its temporary copy is mode 0600 and unnamed, and
+  nothing is left in TMPDIR after SIGINT or a normal exit
+  the graph does not fit (--max-memory 1M, or a cgroup v2 of 48 MiB where
+  one can be made): `report` prints the rest with a warning giving the
+  estimate and what to do (exit 1), `top` says so (exit 2)
   a core truncated by another process while `report` reads it (delays
   spread over a run until the shrink is seen twice): exit 0/1/2, and a run
   that saw it says "shrank" in its warnings ........ never SIGBUS (exit 135)
@@ -40,6 +50,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -284,6 +295,237 @@ def hostile_bounds(c, env):
     return ok
 
 
+CHAINS_PROGRAM = r"""
+import ctypes, json, os, sys
+ctypes.pythonapi.PyThreadState_Get.restype = ctypes.c_void_p
+ctypes.pythonapi.PyInterpreterState_Get.restype = ctypes.c_void_p
+Named = type("Named", (), {})
+named = [Named() for _ in range(100)]
+ranges = [range(i) for i in range(100)]
+name = b"N" * (16 << 20)      # a static type's name, 16 MB long
+tracked = [[i] for i in range(50)]
+frames = []
+def f1(): frames.append(sys._getframe()); f2()
+def f2(): frames.append(sys._getframe()); f3()
+def f3():
+    frames.append(sys._getframe())
+    with open(sys.argv[1], "w") as f:
+        json.dump({"tstate": ctypes.pythonapi.PyThreadState_Get(),
+                   "interp": ctypes.pythonapi.PyInterpreterState_Get(),
+                   "frames": [id(x) for x in frames], "static_type": id(range),
+                   "qualname": id(Named.__qualname__), "name": id(name),
+                   "tracked": [id(x) for x in tracked]}, f)
+    os.abort()
+f1()
+"""
+
+# Debian 3.11 (x86-64, offsets from its DWARF): PyTypeObject.tp_name 24,
+# PyBytesObject.ob_sval 32; PyASCIIObject.length 16; PyFrameObject.f_frame 24;
+# _PyInterpreterFrame.previous 48; PyThreadState.next 8;
+# PyInterpreterState.next 0; PyGC_Head (16 bytes, before the object):
+# _gc_next 0.
+CHAIN_CASES = (
+    # name, what is patched, a word the warning must hold
+    ("gigabyte type name", "a static type's tp_name points at 16 MB of non-NUL bytes that run "
+     "to the end of their segment; a class's __qualname__ claims 2^30 characters", "type"),
+    ("frame loop", "the outermost frame's `previous` is the innermost", "frame"),
+    ("thread loop", "the thread state's `next` is itself", "thread"),
+    ("interpreter loop", "the interpreter's `next` is itself", "interpreter"),
+    ("gc loop", "a collector list node's _gc_next is an earlier node, not the head", "collector"),
+)
+
+
+def patch_chain(img, case, ids):
+    if case == "gigabyte type name":
+        img.put(ids["qualname"] + 16, "Q", 1 << 30)
+        start = ids["name"] + 32
+        img.put(ids["static_type"] + 24, "Q", start)
+        # overwrite the terminating NUL and all that follows in the segment
+        for vaddr, off, size in img.loads:
+            if vaddr <= start < vaddr + size:
+                end = vaddr + size
+        img.f.seek(img.offset(start))
+        img.f.write(b"N" * (end - start))
+    elif case == "frame loop":
+        inner, outer = (img.u64(f + 24) for f in (ids["frames"][-1], ids["frames"][0]))
+        img.put(outer + 48, "Q", inner)
+    elif case == "thread loop":
+        img.put(ids["tstate"] + 8, "Q", ids["tstate"])
+    elif case == "interpreter loop":
+        img.put(ids["interp"], "Q", ids["interp"])
+    elif case == "gc loop":
+        # the last list points back to the first: both are in one collector
+        # list (made one after the other, so the first reaches the last)
+        first, last = ids["tracked"][0] - 16, ids["tracked"][-1] - 16
+        node, steps = first, 0
+        while node != last and steps < 100000:
+            node, steps = img.u64(node), steps + 1
+        if node != last:
+            raise ValueError("the tracked lists are not in one collector list")
+        img.put(last, "Q", first)
+
+
+def hostile_chains(c, env):
+    """Chains from the core that loop (frames, thread states, interpreters,
+    a collector list that never returns to its head) and a type name as
+    long as memory: each a warning (exit 1), in bounded time."""
+    prog, ids_path = c.path("chains.py"), c.path("chains-ids.json")
+    with open(prog, "w") as f:
+        f.write(CHAINS_PROGRAM)
+    made = c.make("a core for the chains", corelib.make_core,
+                  [corelib.DEBIAN_PYTHON, prog, ids_path], c.path("chains"), "abort")
+    if not made:
+        return True
+    with open(ids_path) as f:
+        ids = json.load(f)
+    ok = True
+    for case, what, word in CHAIN_CASES:
+        dst = c.path(case.replace(" ", "-"))
+        shutil.copyfile(made[0], dst)
+        img = CoreImage(dst)
+        try:
+            patch_chain(img, case, ids)
+        except ValueError as e:
+            c.errors += 1
+            print("ERROR could not make %s: %s" % (case, e))
+            continue
+        finally:
+            img.f.close()
+        good = True
+        # the stacks read no collector list and no type name
+        for command in ("stacks", "report") if "loop" in case and case != "gc loop" else ("report",):
+            if not c.run("%s %s" % (case, command), [dst], (1,), env=env, keep=[dst],
+                         command=command):
+                good = False
+                continue
+            warnings = " ".join(json.loads(c.last.stdout).get("warnings", []))
+            if word not in warnings and command == "report":
+                print("FAIL %s %s: no warning about the %s (%s): %s" % (case, command, word, what,
+                                                                     warnings[:300]))
+                c.failed += 1
+                good = False
+        if good:
+            os.unlink(dst)
+        ok &= good
+    return ok
+
+
+def private_temporary(c, env):
+    """A compressed core is decompressed into a temporary file: it must be
+    private (mode 0600, in $TMPDIR, with no name: O_TMPFILE) while the tool
+    runs, and nothing may be left in $TMPDIR after Ctrl-C (SIGINT) or a
+    normal exit."""
+    core = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "corefiles",
+                        "committed", "heap.core.zst")
+    tmpdir = c.path("tmpdir")
+    os.mkdir(tmpdir, 0o700)
+    problems = []
+    for interrupt in (True, False):
+        proc = subprocess.Popen([c.tool, "--json", "report", core], env=dict(env, TMPDIR=tmpdir),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        seen, deadline = None, time.monotonic() + TIMEOUT
+        while seen is None and proc.poll() is None and time.monotonic() < deadline:
+            try:
+                for fd in os.listdir("/proc/%d/fd" % proc.pid):
+                    link = os.readlink("/proc/%d/fd/%s" % (proc.pid, fd))
+                    if link.startswith(tmpdir):
+                        seen = (link, os.stat("/proc/%d/fd/%s" % (proc.pid, fd)).st_mode & 0o777)
+            except OSError:
+                pass
+            time.sleep(0.01)
+        if interrupt and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            problems.append("no exit within %.0f s" % TIMEOUT)
+        if seen is None:
+            problems.append("the temporary copy was never seen open in TMPDIR")
+        elif seen[1] != 0o600 or "(deleted)" not in seen[0]:
+            problems.append("temporary copy %s with mode %o: not private" % seen)
+        left = os.listdir(tmpdir)
+        if left:
+            problems.append("left in TMPDIR after %s: %s" % ("SIGINT" if interrupt else "exit", left))
+    print("%s temporary files: %s" % ("FAIL" if problems else "PASS",
+                                      "; ".join(problems) or "0600, unnamed, none left after SIGINT or exit"))
+    c.failed += bool(problems)
+    return not problems
+
+
+def v2_memory_cgroup():
+    """A writable cgroup v2 directory with the memory controller where a
+    child may be made, or None (v1 hierarchies are left alone)."""
+    for mount in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        try:
+            with open("/proc/self/cgroup") as f:
+                rel = [l.split("::", 1)[1].strip() for l in f if l.startswith("0::")][0]
+            here = os.path.join(mount, rel.lstrip("/"))
+            with open(os.path.join(here, "cgroup.controllers")) as f:
+                if "memory" not in f.read().split():
+                    continue
+            if os.access(here, os.W_OK):
+                return here
+        except (OSError, IndexError):
+            continue
+    return None
+
+
+def memory_budget(c, env):
+    """The graph would not fit: `report` prints what fits with a warning
+    that gives the estimate, the limit and what to do (exit 1); `top`,
+    which is only the graph, says so (exit 2). --max-memory sets the limit;
+    a run in a cgroup v2 too small for the graph degrades the same way
+    instead of being killed (skipped where no such cgroup can be made)."""
+    core = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "corefiles",
+                        "committed", "heap.core.zst")
+    ok = c.run("max-memory report", ["--max-memory", "1M", core], (1,), env=env,
+               command="report")
+    if ok:
+        doc = json.loads(c.last.stdout)
+        warning = [w for w in doc.get("warnings", []) if "reference graph was not built" in w]
+        if not warning or "--max-memory" not in warning[0] or "MiB" not in warning[0] \
+                or "largest" in doc or "types" not in doc:
+            print("FAIL max-memory report: no summary, or no warning with the estimate: %s"
+                  % doc.get("warnings"))
+            c.failed += 1
+            ok = False
+    ok &= c.run("max-memory top", ["--max-memory", "1M", core], (2,), env=env, command="top",
+                stderr_must=[("the estimate and what to do", ["--max-memory"])])
+    ok &= c.run("max-memory ample", ["--max-memory", "64G", core], (0, 1), env=env,
+                command="top")
+    parent = v2_memory_cgroup()
+    if parent is None:
+        print("SKIP cgroup-limited report: no writable cgroup v2 with the memory controller")
+        return ok
+    child = os.path.join(parent, "pca-budget-%d" % os.getpid())
+    try:
+        os.mkdir(child)
+        with open(os.path.join(child, "memory.max"), "w") as f:
+            f.write(str(48 << 20))
+        def enter():
+            with open(os.path.join(child, "cgroup.procs"), "w") as f:
+                f.write("0")
+        run = subprocess.run([c.tool, "--json", "report", core], env=env, preexec_fn=enter,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=TIMEOUT, universal_newlines=True)
+        good = run.returncode == 1 and "reference graph was not built" in run.stdout
+        print("%s cgroup-limited report: exit %s%s" % ("PASS" if good else "FAIL", run.returncode,
+                                                     "" if good else ": " + run.stderr[-300:]))
+        c.failed += not good
+        ok &= good
+    except OSError as e:
+        print("SKIP cgroup-limited report: %s" % e)
+    finally:
+        try:
+            os.rmdir(child)
+        except OSError:
+            pass
+    return ok
+
+
 def shrinking_core(c, src, env):
     """`report` on a copy of SRC that is cut to a third while it runs, at
     delays spread over one intact run, until two runs saw the shrink."""
@@ -437,6 +679,9 @@ def main():
 
     keep_all |= not hostile_strings(c, env)
     keep_all |= not hostile_bounds(c, env)
+    keep_all |= not hostile_chains(c, env)
+    keep_all |= not private_temporary(c, env)
+    keep_all |= not memory_budget(c, env)
     if deb:
         # a FIFO passed (or named in the core) as the executable: never opened
         keep_all |= not c.run("FIFO as executable", [deb[0], fifo], (2, 64), env=env)
