@@ -12,6 +12,41 @@ void *pca_graph_alloc_array(uint64_t count, size_t size)
 	return malloc(bytes ? bytes : 1);
 }
 
+bool pca_graph_scratch(const struct pca_graph_lent *lent, uint64_t count, size_t size,
+		       size_t narrays, void **out, bool *owned)
+{
+	size_t bytes;
+	if (count > SIZE_MAX || __builtin_mul_overflow((size_t)count, size, &bytes))
+		return false;
+	size_t buf = 0, used = 0, i = 0;
+	for (; lent && i < narrays && buf < lent->count;) {
+		if (lent->mem[buf] && used + bytes <= lent->bytes[buf]) {
+			out[i] = (unsigned char *)lent->mem[buf] + used;
+			owned[i++] = false;
+			used += bytes;
+		} else {
+			buf++;
+			used = 0;
+		}
+	}
+	for (; i < narrays; i++) {
+		owned[i] = true;
+		out[i] = pca_graph_alloc_array(count, size);
+		if (!out[i]) {
+			pca_graph_scratch_free(i, out, owned);
+			return false;
+		}
+	}
+	return true;
+}
+
+void pca_graph_scratch_free(size_t narrays, void **arrays, const bool *owned)
+{
+	for (size_t i = 0; i < narrays; i++)
+		if (owned[i])
+			free(arrays[i]);
+}
+
 struct pca_error *pca_graph_check_roots(const struct pca_graph *g, const uint32_t *roots,
 					size_t nroots)
 {
@@ -47,7 +82,7 @@ struct fill_ctx {
 	uint32_t *out;
 	uint64_t pos, end;
 	bool overflow;
-	uint64_t *in_count; /* in_start, shifted by one: in_count[t] is t's in-degree */
+	uint32_t *in_count; /* in_start, shifted by one: in_count[t] is t's in-degree */
 };
 
 static void fill_emit(void *emit_ctx, uint32_t target)
@@ -82,7 +117,7 @@ static void fill_reverse(struct pca_graph *g)
 	for (uint32_t t = 0; t < n; t++)
 		g->in_start[t + 1] += g->in_start[t];
 	for (uint32_t v = 0; v < n; v++) {
-		for (uint64_t p = g->out_start[v]; p < g->out_start[v + 1]; p++)
+		for (uint32_t p = g->out_start[v]; p < g->out_start[v + 1]; p++)
 			g->in[g->in_start[g->out[p]]++] = v;
 	}
 	for (uint32_t t = n; t > 0; t--)
@@ -90,16 +125,41 @@ static void fill_reverse(struct pca_graph *g)
 	g->in_start[0] = 0;
 }
 
+static struct pca_error *too_many_edges(uint64_t m)
+{
+	return pca_error_create(PCA_ERROR_OTHER,
+				"graph of %llu references: at most %llu supported (32-bit edge offsets)",
+				(unsigned long long)m, (unsigned long long)PCA_GRAPH_MAX_EDGES);
+}
+
 struct pca_error *pca_graph_adopt(uint32_t n, uint64_t *out_start, uint32_t *out,
 				  struct pca_graph *ret)
 {
-	struct pca_graph g = {.n = n, .out_start = out_start, .out = out};
-	if (n > PCA_GRAPH_MAX_NODES) {
+	struct pca_graph g = {.n = n, .out = out};
+	if (n > PCA_GRAPH_MAX_NODES || out_start[n] > PCA_GRAPH_MAX_EDGES) {
+		struct pca_error *err = n > PCA_GRAPH_MAX_NODES
+			? pca_error_create(PCA_ERROR_OTHER, "graph of %u nodes: at most %u supported",
+					   n, PCA_GRAPH_MAX_NODES)
+			: too_many_edges(out_start[n]);
+		free(out_start);
 		pca_graph_deinit(&g);
-		return pca_error_create(PCA_ERROR_OTHER, "graph of %u nodes: at most %u supported",
-					n, PCA_GRAPH_MAX_NODES);
+		return err;
 	}
 	g.nedges = out_start[n];
+	/* The offsets to 32 bits in place: entry i is read (8 bytes at 8i)
+	 * before it is written (4 bytes at 4i <= 8i), then the array shrinks
+	 * to half (a failed shrink keeps the larger block). */
+	unsigned char *bytes = (unsigned char *)out_start;
+	for (uint64_t v = 0; v <= n; v++) {
+		uint64_t wide;
+		memcpy(&wide, bytes + 8 * v, sizeof(wide)); /* memcpy: no aliasing of types */
+		uint32_t offset = (uint32_t)wide;
+		memcpy(bytes + 4 * v, &offset, sizeof(offset));
+	}
+	uint32_t *narrow = (uint32_t *)(void *)bytes;
+	g.out_start = realloc(narrow, ((size_t)n + 1) * sizeof(*narrow));
+	if (!g.out_start)
+		g.out_start = narrow;
 	g.in_start = calloc((size_t)n + 1, sizeof(*g.in_start));
 	g.in = pca_graph_alloc_array(g.nedges, sizeof(*g.in));
 	if (!g.in_start || !g.in) {
@@ -135,13 +195,19 @@ struct pca_error *pca_graph_build(uint32_t n, pca_graph_edges_fn edges, void *ct
 
 	/* Count pass: out_start[v + 1] = out-degree of v, then prefix sums. */
 	g.out_start[0] = 0;
+	uint64_t total = 0;
 	for (uint32_t v = 0; v < n; v++) {
 		struct count_ctx c = { .n = n };
 		edges(ctx, v, count_emit, &c);
-		g.out_start[v + 1] = g.out_start[v] + c.count;
+		total += c.count;
+		if (total > PCA_GRAPH_MAX_EDGES) {
+			err = too_many_edges(total);
+			goto fail;
+		}
+		g.out_start[v + 1] = (uint32_t)total;
 		g.dropped += c.dropped;
 	}
-	g.nedges = g.out_start[n];
+	g.nedges = total;
 
 	g.out = pca_graph_alloc_array(g.nedges, sizeof(*g.out));
 	g.in = pca_graph_alloc_array(g.nedges, sizeof(*g.in));

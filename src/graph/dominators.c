@@ -35,6 +35,7 @@
 #include "graph/graph.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const uint32_t NONE = UINT32_MAX;
 
@@ -141,21 +142,27 @@ static uint32_t number_vertices(const struct pca_graph *g, const uint32_t *roots
 struct pca_error *pca_graph_dominators(const struct pca_graph *g, const uint32_t *roots,
 				       size_t nroots, uint32_t *idom)
 {
+	return pca_graph_dominators_lent(g, roots, nroots, idom, NULL);
+}
+
+struct pca_error *pca_graph_dominators_lent(const struct pca_graph *g, const uint32_t *roots,
+					    size_t nroots, uint32_t *idom,
+					    const struct pca_graph_lent *lent)
+{
 	const uint32_t n = g->n;
 	uint32_t *dfnum = idom;
 	struct pca_error *err = pca_graph_check_roots(g, roots, nroots);
 	if (err)
 		return err;
 
-	struct lt lt = {
-		.vertex = pca_graph_alloc_array((uint64_t)n + 1, sizeof(uint32_t)),
-		.anc = pca_graph_alloc_array((uint64_t)n + 1, sizeof(uint32_t)),
-		.semi = pca_graph_alloc_array((uint64_t)n + 1, sizeof(uint32_t)),
-		.label = pca_graph_alloc_array((uint64_t)n + 1, sizeof(uint32_t)),
-		.next = pca_graph_alloc_array((uint64_t)n + 1, sizeof(uint32_t)),
-	};
+	enum { NARRAYS = 5 };
+	void *arrays[NARRAYS];
+	bool owned[NARRAYS];
+	if (!pca_graph_scratch(lent, (uint64_t)n + 1, sizeof(uint32_t), NARRAYS, arrays, owned))
+		return &pca_error_nomem;
+	struct lt lt = {arrays[0], arrays[1], arrays[2], arrays[3], arrays[4]};
 	uint64_t *is_root = calloc((size_t)n / 64 + 1, sizeof(*is_root));
-	if (!lt.vertex || !lt.anc || !lt.semi || !lt.label || !lt.next || !is_root) {
+	if (!is_root) {
 		err = &pca_error_nomem;
 		goto out;
 	}
@@ -203,11 +210,7 @@ struct pca_error *pca_graph_dominators(const struct pca_graph *g, const uint32_t
 	}
 
 out:
-	free(lt.vertex);
-	free(lt.anc);
-	free(lt.semi);
-	free(lt.label);
-	free(lt.next);
+	pca_graph_scratch_free(NARRAYS, arrays, owned);
 	free(is_root);
 	return err;
 }
@@ -215,19 +218,29 @@ out:
 struct pca_error *pca_graph_retained(const struct pca_graph *g, const uint32_t *idom,
 				     const uint64_t *size, uint64_t *retained)
 {
+	return pca_graph_retained_lent(g, idom, size, retained, NULL);
+}
+
+struct pca_error *pca_graph_retained_lent(const struct pca_graph *g, const uint32_t *idom,
+					  const uint64_t *size, uint64_t *retained,
+					  const struct pca_graph_lent *lent)
+{
 	static const uint32_t DONE = UINT32_MAX;
 	const uint32_t n = g->n;
 
 	/* pending[v] = children of v in the dominator tree not yet added. */
-	uint32_t *pending = calloc((size_t)n + 1, sizeof(*pending));
-	if (!pending)
+	void *array;
+	bool owned;
+	if (!pca_graph_scratch(lent, (uint64_t)n + 1, sizeof(uint32_t), 1, &array, &owned))
 		return &pca_error_nomem;
+	uint32_t *pending = array;
+	memset(pending, 0, ((size_t)n + 1) * sizeof(*pending));
 	for (uint32_t v = 0; v < n; v++) {
 		uint32_t d = idom[v];
 		if (d == PCA_GRAPH_VIRTUAL_ROOT || d == PCA_GRAPH_UNREACHABLE)
 			continue;
 		if (d >= n) {
-			free(pending);
+			pca_graph_scratch_free(1, &array, &owned);
 			return pca_error_create(PCA_ERROR_OTHER,
 						"dominator of node %u is %u, but the graph has %u nodes",
 						v, d, n);
@@ -253,7 +266,7 @@ struct pca_error *pca_graph_retained(const struct pca_graph *g, const uint32_t *
 			u = d;
 		}
 	}
-	free(pending);
+	pca_graph_scratch_free(1, &array, &owned);
 	if (done != n)
 		return pca_error_create(PCA_ERROR_OTHER,
 					"dominator array has a cycle: %u of %u nodes never reach a root",

@@ -52,15 +52,31 @@ enum {
  * algorithm numbers n + 1 vertices (the virtual root is one) without
  * reaching UINT32_MAX. */
 static const uint32_t PCA_GRAPH_MAX_NODES = UINT32_MAX - 2;
+/* Largest m: edge offsets are 32 bits (4 bytes per node and direction
+ * instead of 8). A heap holds about 2 references per object, so this is
+ * some 2 billion objects, a core of 100+ GiB; a graph beyond it is refused
+ * with an error, never truncated. */
+static const uint64_t PCA_GRAPH_MAX_EDGES = UINT32_MAX;
 
 struct pca_graph {
 	uint32_t n;
 	uint64_t nedges;
-	uint64_t *out_start;  /* n + 1: edges of v are out[out_start[v] .. out_start[v+1]) */
+	uint32_t *out_start;  /* n + 1: edges of v are out[out_start[v] .. out_start[v+1]) */
 	uint32_t *out;
-	uint64_t *in_start;   /* n + 1, reverse edges */
+	uint32_t *in_start;   /* n + 1, reverse edges */
 	uint32_t *in;
 	uint64_t dropped;     /* edges whose target was >= n, not kept */
+};
+
+/* Memory a caller lends to an algorithm for the length of one call: arrays
+ * it has allocated but does not need yet (their contents are overwritten).
+ * The algorithm carves its scratch arrays out of them first and allocates
+ * only what does not fit, so the caller's peak is not the sum of both. */
+enum { PCA_GRAPH_LENT_MAX = 4 };
+struct pca_graph_lent {
+	void *mem[PCA_GRAPH_LENT_MAX];
+	size_t bytes[PCA_GRAPH_LENT_MAX];
+	size_t count;
 };
 
 /* The edge source is called twice per node (count pass, fill pass) and must
@@ -99,6 +115,11 @@ struct pca_error *pca_graph_scc(const struct pca_graph *g, uint32_t *component,
  * reachable from any root. Roots may repeat; a root >= n is an error. */
 struct pca_error *pca_graph_dominators(const struct pca_graph *g, const uint32_t *roots,
 				       size_t nroots, uint32_t *idom);
+/* The same, with scratch carved from `lent` first (may be NULL): it needs
+ * five arrays of n + 1 uint32_t. */
+struct pca_error *pca_graph_dominators_lent(const struct pca_graph *g, const uint32_t *roots,
+					    size_t nroots, uint32_t *idom,
+					    const struct pca_graph_lent *lent);
 
 /* retained[v] = size[v] + sum of retained of the nodes v immediately
  * dominates (unreachable nodes: retained = size). One pass bottom-up over
@@ -108,6 +129,10 @@ struct pca_error *pca_graph_dominators(const struct pca_graph *g, const uint32_t
  * sizes are bytes of one address space. */
 struct pca_error *pca_graph_retained(const struct pca_graph *g, const uint32_t *idom,
 				     const uint64_t *size, uint64_t *retained);
+/* The same with its one scratch array (n + 1 uint32_t) from `lent`. */
+struct pca_error *pca_graph_retained_lent(const struct pca_graph *g, const uint32_t *idom,
+					  const uint64_t *size, uint64_t *retained,
+					  const struct pca_graph_lent *lent);
 
 /* Breadth-first shortest paths from `roots`, in their order of preference: a
  * node reached at the same distance from an earlier root keeps that root.
@@ -130,6 +155,13 @@ struct pca_error *pca_graph_shortest_paths_filtered(const struct pca_graph *g,
 /* malloc(count * size), or NULL if that overflows size_t or malloc fails.
  * A count of 0 still returns a distinct pointer. */
 void *pca_graph_alloc_array(uint64_t count, size_t size);
+/* Scratch arrays of `count` elements of `size` bytes: carved from lent
+ * buffers while they last (each buffer gives as many as fit), the rest
+ * malloc'd. out[i] is the i-th array; owned[i] says whether it must be
+ * freed. On failure (false) nothing stays allocated. */
+bool pca_graph_scratch(const struct pca_graph_lent *lent, uint64_t count, size_t size,
+		       size_t narrays, void **out, bool *owned);
+void pca_graph_scratch_free(size_t narrays, void **arrays, const bool *owned);
 /* An error naming the first root >= g->n, or NULL. */
 struct pca_error *pca_graph_check_roots(const struct pca_graph *g, const uint32_t *roots,
 					size_t nroots);
