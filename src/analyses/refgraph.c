@@ -194,8 +194,9 @@ static void frame_roots(void *ctx, uint64_t frame)
 			add_frame_root(rb, p, code, globals, -1);
 }
 
+/* indegree: the graph's in-degree of each object (scratch of the caller). */
 static struct pca_error *find_roots(struct pca_objects *objects, const struct pca_heap *heap,
-				    struct pca_refgraph *g)
+				    struct pca_refgraph *g, const uint32_t *indegree)
 {
 	struct root_builder rb = {.g = g, .objects = objects, .heap = heap};
 	g->root_kind = calloc((size_t)heap->count + 1, 1);
@@ -210,15 +211,14 @@ static struct pca_error *find_roots(struct pca_objects *objects, const struct pc
 	bool dump = pca_log_dump_begin(PCA_LOG_DUMP_EXTERNAL);
 	for (uint32_t v = 0; v < heap->count && !rb.err; v++) {
 		uint64_t refcnt = 0;
-		uint64_t indegree = g->graph.in_start[v + 1] - g->graph.in_start[v];
 		if (pca_interp_read_field(objects->interp, heap->addr[v], PCA_F_OB_REFCNT, &refcnt) &&
-		    (int64_t)refcnt > (int64_t)indegree) {
+		    (int64_t)refcnt > (int64_t)indegree[v]) {
 			add_root(&rb, v, PCA_ROOT_EXTERNAL);
 			if (dump)
 				pca_log_dump(PCA_LOG_DUMP_EXTERNAL, "%llx %s %lld\n",
 					     (unsigned long long)heap->addr[v],
 					     objects->infos[heap->type[v]].name,
-					     (long long)refcnt - (long long)indegree);
+					     (long long)refcnt - (long long)indegree[v]);
 		}
 	}
 	if (dump)
@@ -285,15 +285,22 @@ struct pca_error *pca_refgraph_build(struct pca_objects *objects, struct pca_hea
 	if (!err)
 		err = collector_verdict(objects, heap, g);
 	double t2 = pca_now_seconds();
-	if (!err)
-		err = find_roots(objects, heap, g);
 	size_t n = (size_t)heap->count + 1;
 	uint32_t *idom = NULL;
 	if (!err) {
-		idom = malloc(n * sizeof(*idom));
 		g->retained = malloc(n * sizeof(*g->retained));
 		g->parent = malloc(n * sizeof(*g->parent));
-		if (!idom || !g->retained || !g->parent)
+		if (!g->retained || !g->parent)
+			err = &pca_error_nomem;
+	}
+	/* parent[] holds the in-degrees until the roots are found */
+	if (!err) {
+		pca_graph_in_degrees(&g->graph, g->parent);
+		err = find_roots(objects, heap, g, g->parent);
+	}
+	if (!err) {
+		idom = malloc(n * sizeof(*idom));
+		if (!idom)
 			err = &pca_error_nomem;
 	}
 	double t3 = pca_now_seconds();

@@ -1,5 +1,8 @@
-/* csr.c: building the compressed sparse row arrays (forward and reverse). */
+/* csr.c: building the compressed sparse row arrays (forward edges only),
+ * and the reverse questions answered by scanning them. */
 #include "graph/graph.h"
+
+#include "base/vector.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +85,6 @@ struct fill_ctx {
 	uint32_t *out;
 	uint64_t pos, end;
 	bool overflow;
-	uint32_t *in_count; /* in_start, shifted by one: in_count[t] is t's in-degree */
 };
 
 static void fill_emit(void *emit_ctx, uint32_t target)
@@ -95,34 +97,31 @@ static void fill_emit(void *emit_ctx, uint32_t target)
 		return;
 	}
 	f->out[f->pos++] = target;
-	f->in_count[target]++;
 }
 
 void pca_graph_deinit(struct pca_graph *g)
 {
 	free(g->out_start);
 	free(g->out);
-	free(g->in_start);
-	free(g->in);
 	memset(g, 0, sizeof(*g));
 }
 
-/* Reverse edges from the forward arrays; in_start[t + 1] holds t's
- * in-degree on entry. in_start[t] becomes t's first slot and serves as its
- * fill cursor; after the fill each cursor has reached the next node's start,
- * so shifting by one restores the starts without a second cursor array. */
-static void fill_reverse(struct pca_graph *g)
+void pca_graph_in_degrees(const struct pca_graph *g, uint32_t *ret)
 {
-	uint32_t n = g->n;
-	for (uint32_t t = 0; t < n; t++)
-		g->in_start[t + 1] += g->in_start[t];
-	for (uint32_t v = 0; v < n; v++) {
-		for (uint32_t p = g->out_start[v]; p < g->out_start[v + 1]; p++)
-			g->in[g->in_start[g->out[p]]++] = v;
-	}
-	for (uint32_t t = n; t > 0; t--)
-		g->in_start[t] = g->in_start[t - 1];
-	g->in_start[0] = 0;
+	memset(ret, 0, (size_t)g->n * sizeof(*ret));
+	for (uint64_t e = 0; e < g->nedges; e++)
+		ret[g->out[e]]++;
+}
+
+uint64_t pca_graph_referrers(const struct pca_graph *g, uint32_t target, uint32_t *ret,
+			     size_t max)
+{
+	uint64_t total = 0;
+	for (uint32_t v = 0; v < g->n; v++)
+		for (uint32_t e = g->out_start[v]; e < g->out_start[v + 1]; e++)
+			if (g->out[e] == target && total++ < max)
+				ret[total - 1] = v;
+	return total;
 }
 
 static struct pca_error *too_many_edges(uint64_t m)
@@ -156,24 +155,14 @@ struct pca_error *pca_graph_adopt(uint32_t n, uint64_t *out_start, uint32_t *out
 		uint32_t offset = (uint32_t)wide;
 		memcpy(bytes + 4 * v, &offset, sizeof(offset));
 	}
-	uint32_t *narrow = (uint32_t *)(void *)bytes;
-	g.out_start = realloc(narrow, ((size_t)n + 1) * sizeof(*narrow));
-	if (!g.out_start)
-		g.out_start = narrow;
-	g.in_start = calloc((size_t)n + 1, sizeof(*g.in_start));
-	g.in = pca_graph_alloc_array(g.nedges, sizeof(*g.in));
-	if (!g.in_start || !g.in) {
-		pca_graph_deinit(&g);
-		return &pca_error_nomem;
-	}
+	g.out_start = (uint32_t *)(void *)bytes;
+	PCA_ARRAY_RESIZE(&g.out_start, (size_t)n + 1); /* a failed shrink keeps the block */
 	for (uint64_t e = 0; e < g.nedges; e++) {
 		if (out[e] >= n) { /* ALWAYS: the caller's ids are in range */
 			pca_graph_deinit(&g);
 			return pca_error_create(PCA_ERROR_OTHER, "graph edge to node %u of %u", out[e], n);
 		}
-		g.in_start[out[e] + 1]++;
 	}
-	fill_reverse(&g);
 	*ret = g;
 	return NULL;
 }
@@ -189,8 +178,7 @@ struct pca_error *pca_graph_build(uint32_t n, pca_graph_edges_fn edges, void *ct
 					n, PCA_GRAPH_MAX_NODES);
 
 	g.out_start = pca_graph_alloc_array((uint64_t)n + 1, sizeof(*g.out_start));
-	g.in_start = calloc((size_t)n + 1, sizeof(*g.in_start));
-	if (!g.out_start || !g.in_start)
+	if (!g.out_start)
 		goto nomem;
 
 	/* Count pass: out_start[v + 1] = out-degree of v, then prefix sums. */
@@ -210,18 +198,16 @@ struct pca_error *pca_graph_build(uint32_t n, pca_graph_edges_fn edges, void *ct
 	g.nedges = total;
 
 	g.out = pca_graph_alloc_array(g.nedges, sizeof(*g.out));
-	g.in = pca_graph_alloc_array(g.nedges, sizeof(*g.in));
-	if (!g.out || !g.in)
+	if (!g.out)
 		goto nomem;
 
-	/* Fill pass, counting in-degrees at in_start[t + 1] as edges land. */
+	/* Fill pass. */
 	for (uint32_t v = 0; v < n; v++) {
 		struct fill_ctx f = {
 			.n = n,
 			.out = g.out,
 			.pos = g.out_start[v],
 			.end = g.out_start[v + 1],
-			.in_count = g.in_start + 1,
 		};
 		edges(ctx, v, fill_emit, &f);
 		if (f.overflow || f.pos != f.end) {
@@ -233,7 +219,6 @@ struct pca_error *pca_graph_build(uint32_t n, pca_graph_edges_fn edges, void *ct
 		}
 	}
 
-	fill_reverse(&g);
 	*ret = g;
 	return NULL;
 

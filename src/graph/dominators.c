@@ -173,21 +173,67 @@ struct pca_error *pca_graph_dominators_lent(const struct pca_graph *g, const uin
 		is_root[roots[i] / 64] |= UINT64_C(1) << (roots[i] % 64);
 	const uint32_t count = number_vertices(g, roots, nroots, &lt, dfnum);
 
+	/* Predecessors, from the forward edges. Of those numbered below w only
+	 * the least counts: it goes to label[w] (unused until w is linked).
+	 * Those numbered above w ("back" predecessors: fewer than the edges)
+	 * are listed by target number in `back`, their offsets in vertex[],
+	 * free until the end: off[w - 1] .. off[w] for w >= 1 (count entries).
+	 * The virtual root (0) precedes every root. */
+	uint32_t *minpred = lt.label, *off = lt.vertex;
+	for (uint32_t w = 1; w < count; w++)
+		minpred[w] = bit_test(is_root, lt.vertex[w]) ? 0 : lt.anc[w];
+	free(is_root);
+	is_root = NULL;
+	memset(off, 0, (size_t)count * sizeof(*off));
+	uint64_t nback = 0;
+	for (uint32_t u = 0; u < n; u++) {
+		uint32_t du = dfnum[u];
+		if (du == NONE)
+			continue; /* what no root reaches dominates nothing */
+		for (uint32_t e = g->out_start[u]; e < g->out_start[u + 1]; e++) {
+			uint32_t dt = dfnum[g->out[e]]; /* reached: u is */
+			if (du < dt) {
+				if (du < minpred[dt])
+					minpred[dt] = du;
+			} else if (du > dt) {
+				off[dt]++; /* counted at off[(dt - 1) + 1] */
+				nback++;
+			}
+		}
+	}
+	for (uint32_t i = 1; i < count; i++)
+		off[i] += off[i - 1];
+	uint32_t *back = pca_graph_alloc_array(nback, sizeof(*back));
+	if (!back) {
+		err = &pca_error_nomem;
+		goto out;
+	}
+	/* Fill: off[dt - 1] is dt's cursor and ends at dt's end, which is
+	 * where dt + 1 starts; a shift by one restores the starts. */
+	for (uint32_t u = 0; u < n; u++) {
+		uint32_t du = dfnum[u];
+		if (du == NONE)
+			continue;
+		for (uint32_t e = g->out_start[u]; e < g->out_start[u + 1]; e++) {
+			uint32_t dt = dfnum[g->out[e]];
+			if (du > dt)
+				back[off[dt - 1]++] = du;
+		}
+	}
+	for (uint32_t i = count - 1; i > 0; i--)
+		off[i] = off[i - 1];
+	off[0] = 0;
+
 	for (uint32_t i = 0; i < count; i++)
 		lt.semi[i] = NONE; /* every bucket empty */
 	for (uint32_t w = count - 1; w > 0; w--) {
 		process_bucket(&lt, w);
 
 		/* semi(w) = least of: a predecessor numbered below w, and
-		 * semi(eval(v)) for a predecessor v numbered above it. The
-		 * virtual root (0) precedes every root. */
-		uint32_t node = lt.vertex[w];
-		uint32_t s = bit_test(is_root, node) ? 0 : lt.anc[w];
-		for (uint64_t p = g->in_start[node]; p < g->in_start[node + 1] && s > 0; p++) {
-			uint32_t v = dfnum[g->in[p]];
-			if (v == NONE)
-				continue; /* an edge from a node no root reaches */
-			uint32_t candidate = v <= w ? v : lt.semi[eval(&lt, v, w)];
+		 * semi(eval(v)) for a predecessor v numbered above it. */
+		uint32_t s = minpred[w];
+		for (uint32_t p = off[w - 1]; p < off[w] && s > 0; p++) {
+			uint32_t candidate = lt.semi[eval(&lt, back[p], w)];
 			if (candidate < s)
 				s = candidate;
 		}
@@ -197,6 +243,7 @@ struct pca_error *pca_graph_dominators_lent(const struct pca_graph *g, const uin
 		lt.label[w] = w; /* w is linked from now on: its parent is anc[w] */
 	}
 	process_bucket(&lt, 0);
+	free(back);
 
 	/* Relative dominators to immediate ones, in preorder so that
 	 * next[next[w]] is final when read. */
@@ -204,6 +251,10 @@ struct pca_error *pca_graph_dominators_lent(const struct pca_graph *g, const uin
 		if (lt.next[w] != lt.semi[w])
 			lt.next[w] = lt.next[lt.next[w]];
 	}
+	/* number -> node again, from dfnum (the offsets took vertex[]) */
+	for (uint32_t v = 0; v < n; v++)
+		if (dfnum[v] != NONE)
+			lt.vertex[dfnum[v]] = v;
 	for (uint32_t w = 1; w < count; w++) {
 		uint32_t d = lt.next[w];
 		idom[lt.vertex[w]] = d == 0 ? PCA_GRAPH_VIRTUAL_ROOT : lt.vertex[d];

@@ -16,8 +16,8 @@
  *
  * Invariants: ids n-1 < PCA_GRAPH_VIRTUAL_ROOT, so the two sentinels below
  * are never node ids (pca_graph_build refuses n > PCA_GRAPH_MAX_NODES).
- * Edge lists keep duplicates and self-loops; in[] lists each target's
- * sources in increasing order.
+ * Edge lists keep duplicates and self-loops, in the order the edge source
+ * gave them.
  *
  * Cost beyond the caller's output arrays (n = nodes, m = edges kept),
  * measured (peak RSS above the resident set before the call; -O2) on random
@@ -63,8 +63,6 @@ struct pca_graph {
 	uint64_t nedges;
 	uint32_t *out_start;  /* n + 1: edges of v are out[out_start[v] .. out_start[v+1]) */
 	uint32_t *out;
-	uint32_t *in_start;   /* n + 1, reverse edges */
-	uint32_t *in;
 	uint64_t dropped;     /* edges whose target was >= n, not kept */
 };
 
@@ -88,16 +86,27 @@ typedef void (*pca_graph_edges_fn)(void *ctx, uint32_t node, pca_graph_emit_fn e
 				   void *emit_ctx);
 
 /* Two passes over the edge source (count, then fill), one allocation per
- * array; the reverse edges are derived from the forward arrays, not from a
- * third pass. Targets >= n are dropped and counted in ret->dropped. */
+ * array. Targets >= n are dropped and counted in ret->dropped. No reverse
+ * edges are kept (they would cost as much again): the dominator algorithm
+ * groups the few predecessors it needs itself, and the reverse questions
+ * of one object are answered by a scan (pca_graph_referrers). */
 struct pca_error *pca_graph_build(uint32_t n, pca_graph_edges_fn edges, void *ctx,
 				  struct pca_graph *ret);
 void pca_graph_deinit(struct pca_graph *g);
 /* A graph from forward arrays the caller built (out_start: n + 1 offsets,
  * out: out_start[n] targets, each < n), malloc'd; they become the graph's
- * (freed with it, also on error). Adds the reverse edges. */
+ * (freed with it, also on error). The offsets are narrowed to 32 bits in
+ * place. */
 struct pca_error *pca_graph_adopt(uint32_t n, uint64_t *out_start, uint32_t *out,
 				  struct pca_graph *ret);
+
+/* ret[v] = number of edges into v (n entries). */
+void pca_graph_in_degrees(const struct pca_graph *g, uint32_t *ret);
+/* The number of edges into target; the sources of the first `max` of them,
+ * in increasing order (a source twice for two edges), into ret. One scan of
+ * every edge: for the questions about one object, not for loops. */
+uint64_t pca_graph_referrers(const struct pca_graph *g, uint32_t target, uint32_t *ret,
+			     size_t max);
 
 /* Strongly connected components, Pearce's space-efficient variant of Tarjan
  * ("A space-efficient algorithm for finding strongly connected components",
