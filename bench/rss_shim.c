@@ -146,6 +146,9 @@ __attribute__((destructor)) static void shim_fini(void)
 		pthread_join(sampler, NULL);
 	}
 	keep_max(&anon_peak_kb, status_kb("RssAnon"));
+	if (phases)
+		fprintf(stderr, "(after the last line, to exit)\n  [memory: anon peak %.1f MiB]\n",
+			atomic_load(&phase_peak_kb) / 1024.0);
 	const char *out = getenv("PCA_BENCH_OUT");
 	FILE *f = out ? fopen(out, "w") : NULL;
 	if (f) {

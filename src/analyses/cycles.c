@@ -1,5 +1,7 @@
 #include "analyses/cycles.h"
 
+#include "base/log.h"
+#include "base/progress.h"
 #include "base/vector.h"
 
 #include <stdlib.h>
@@ -64,6 +66,7 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 				     const struct pca_refgraph *g, struct pca_cycles *ret)
 {
 	memset(ret, 0, sizeof(*ret));
+	double t0 = pca_now_seconds();
 	uint32_t n = g->graph.n, ncomp = 0;
 	uint32_t *comp = malloc(((size_t)n + 1) * sizeof(*comp));
 	uint32_t *kept = NULL, *members = NULL;
@@ -76,6 +79,7 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 		free(comp);
 		return err;
 	}
+	pca_log_timing("cycles: components %.3f s (%u)\n", pca_now_seconds() - t0, ncomp);
 	/* Almost every component of a heap is one object without a self-loop:
 	 * only the others (cycles) get a number and their members listed, so
 	 * the cost per object is comp[] and kept[] (4 + 4 bytes), not a start
@@ -183,6 +187,7 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 	free(ret->cycles);
 	free(heads);
 	ret->cycles = sorted;
+	pca_log_timing("cycles: total %.3f s (%zu cycles)\n", pca_now_seconds() - t0, ret->count);
 	return NULL;
 nomem:
 	free(comp);
