@@ -8,9 +8,11 @@
  * (Georgiadis, Tarjan, Werneck, "Finding dominators in practice", 2006).
  *
  * Everything runs on DFS preorder numbers; number 0 is the virtual root,
- * whose children are the roots. Five arrays of N = reached + 1 entries, and
- * each is reused where its first use is over:
- *   vertex[i]   number -> node
+ * whose children are the roots. Five arrays of N = reached + 1 entries
+ * (the caller may lend the memory: pca_graph_dominators_lent), and each is
+ * reused where its first use is over:
+ *   vertex[i]   number -> node; after the DFS, the offsets of the "back"
+ *               predecessor lists below; rebuilt from dfnum at the end.
  *   anc[i]      DFS-tree parent, then the path-compressed forest ancestor.
  *               Vertices are linked in decreasing number, so while number
  *               i is processed, "x is linked" is "x > i" and the parent
@@ -18,12 +20,20 @@
  *   semi[i]     the head of the bucket of vertices whose semidominator is
  *               i, until i is processed; then i's semidominator.
  *   label[i]    the high half of i's DFS edge cursor during the DFS; then
- *               the vertex of least semi on i's compressed path.
+ *               i's least predecessor numbered below i, until i is
+ *               processed; then the vertex of least semi on i's path.
  *   next[i]     the low half of the DFS edge cursor; then the bucket link;
  *               then i's (relative) dominator.
- * The node -> number map lives in the caller's idom array, which is
+ * The node -> number map (dfnum) lives in the caller's idom array, which is
  * rewritten at the end; unnumbered nodes are UINT32_MAX, which is already
  * PCA_GRAPH_UNREACHABLE.
+ *
+ * No reverse graph: semi(w) needs every predecessor v of w, but for v < w
+ * only the least one counts (one number, in label[w]), and only those
+ * with v > w go through eval. Those "back" predecessors are listed by
+ * target from two passes over the forward edges (4 bytes each, at most one
+ * per edge; about half the edges of a heap), where a reverse graph costs 4
+ * bytes per edge and per node for as long as it is kept.
  *
  * Buckets are processed when their vertex p itself comes up, before p is
  * linked, instead of after each link to p: every vertex in p's bucket is a

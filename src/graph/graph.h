@@ -58,6 +58,28 @@ static const uint32_t PCA_GRAPH_MAX_NODES = UINT32_MAX - 2;
  * with an error, never truncated. */
 static const uint64_t PCA_GRAPH_MAX_EDGES = UINT32_MAX;
 
+/* What the graph commands (report, top, cycles, caches, show, path, graph,
+ * diff) cost at their peak beyond the census's own index (heap/), for an
+ * estimate before a big core is opened (n objects, m references): peak =
+ * PER_NODE * n + PER_EDGE * m. The peak is the dominator phase:
+ *   kept for the output: forward edges 4 B/node + 4 B/edge (no reverse
+ *     edges), retained 8 + owner-path parent 4 + root kind 1 + unreachable
+ *     flag 1 = 18 B/node and 4 B/edge;
+ *   dominators (Lengauer-Tarjan): 6 arrays of 4 B/node, 3 of them carved
+ *     from retained and parent before those are filled, so 12 B/node more;
+ *     the predecessors numbered above their target, 4 B each: at most one
+ *     per edge (half of them on make_core.py heaps).
+ * The census recording the references (heap/ PCA_HEAP_EDGES) costs 8 B/node
+ * + 8 B/edge at its end, less than this. Measured on bench/make_core.py
+ * heaps (3.12, m = 1.96 n): 66 B/object of anonymous memory in all at 10M
+ * objects, 26 of them the census's index (docs/performance.md). */
+static const uint64_t PCA_GRAPH_PEAK_BYTES_PER_NODE = 30;
+static const uint64_t PCA_GRAPH_PEAK_BYTES_PER_EDGE = 8;
+/* References per object, for an estimate before the census has counted
+ * them: 1.96 on make_core.py heaps (records of instances, dicts, lists,
+ * tuples, strs, ints, floats); containers of atoms hold more, strs none. */
+static const uint64_t PCA_GRAPH_TYPICAL_EDGES_PER_NODE = 2;
+
 struct pca_graph {
 	uint32_t n;
 	uint64_t nedges;
