@@ -81,11 +81,15 @@ void pca_neighbourhood_compute(struct pca_objects *objects, const struct pca_hea
 	for (uint64_t i = 0; i < nref && i < PCA_HOOD_FANOUT; i++)
 		hood_add(ret, referrers[i]);
 	size_t referrers_end = ret->n;
-	for (size_t i = first_referrer; i < referrers_end; i++) {
-		uint32_t second[PCA_HOOD_FANIN2];
-		uint64_t n2 = pca_graph_referrers(g, ret->ids[i], second, PCA_HOOD_FANIN2);
-		for (uint64_t k = 0; k < n2 && k < PCA_HOOD_FANIN2; k++)
-			hood_add(ret, second[k]);
+	/* their referrers, all in one more scan */
+	uint32_t second[PCA_HOOD_FANOUT * PCA_HOOD_FANIN2];
+	uint64_t totals[PCA_HOOD_FANOUT];
+	size_t nfirst = referrers_end - first_referrer;
+	if (pca_graph_referrers_many(g, ret->ids + first_referrer, nfirst, second, PCA_HOOD_FANIN2,
+				     totals)) {
+		for (size_t i = 0; i < nfirst; i++)
+			for (uint64_t k = 0; k < totals[i] && k < PCA_HOOD_FANIN2; k++)
+				hood_add(ret, second[i * PCA_HOOD_FANIN2 + k]);
 	}
 	for (size_t i = 0; i < ret->n; i++)
 		pca_owner_path(objects, heap, rg, ret->ids[i], ret->owners[i], sizeof(ret->owners[i]));

@@ -131,6 +131,50 @@ static struct pca_error *too_many_edges(uint64_t m)
 				(unsigned long long)m, (unsigned long long)PCA_GRAPH_MAX_EDGES);
 }
 
+struct target_slot {
+	uint32_t target;
+	size_t index;
+};
+
+static int by_target(const void *a, const void *b)
+{
+	const struct target_slot *x = a, *y = b;
+	return x->target < y->target ? -1 : x->target > y->target;
+}
+
+bool pca_graph_referrers_many(const struct pca_graph *g, const uint32_t *targets, size_t ntargets,
+			      uint32_t *ret, size_t max, uint64_t *totals)
+{
+	struct target_slot *slots = pca_graph_alloc_array(ntargets, sizeof(*slots));
+	if (!slots)
+		return false;
+	for (size_t i = 0; i < ntargets; i++) {
+		slots[i] = (struct target_slot){targets[i], i};
+		totals[i] = 0;
+	}
+	pca_sort(slots, ntargets, sizeof(*slots), by_target);
+	for (uint32_t v = 0; v < g->n; v++) {
+		for (uint32_t e = g->out_start[v]; e < g->out_start[v + 1]; e++) {
+			size_t lo = 0, hi = ntargets;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (slots[mid].target < g->out[e])
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			/* every slot of this target (a target may be asked twice) */
+			for (; lo < ntargets && slots[lo].target == g->out[e]; lo++) {
+				size_t i = slots[lo].index;
+				if (totals[i]++ < max)
+					ret[i * max + totals[i] - 1] = v;
+			}
+		}
+	}
+	free(slots);
+	return true;
+}
+
 struct pca_error *pca_graph_adopt(uint32_t n, uint64_t *out_start, uint32_t *out,
 				  struct pca_graph *ret)
 {

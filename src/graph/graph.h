@@ -129,6 +129,11 @@ void pca_graph_in_degrees(const struct pca_graph *g, uint32_t *ret);
  * every edge: for the questions about one object, not for loops. */
 uint64_t pca_graph_referrers(const struct pca_graph *g, uint32_t target, uint32_t *ret,
 			     size_t max);
+/* The same for several targets in one scan: totals[i] edges into
+ * targets[i], the sources of the first `max` of them at ret[i * max ...].
+ * False if out of memory. */
+bool pca_graph_referrers_many(const struct pca_graph *g, const uint32_t *targets, size_t ntargets,
+			      uint32_t *ret, size_t max, uint64_t *totals);
 
 /* Strongly connected components, Pearce's space-efficient variant of Tarjan
  * ("A space-efficient algorithm for finding strongly connected components",

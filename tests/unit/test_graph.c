@@ -673,6 +673,16 @@ static void test_build_edges(void **state)
     /* at most `max` listed, all counted */
     assert_int_equal(pca_graph_referrers(&g, 0, src, 1), 4);
     assert_int_equal(src[0], 0);
+    /* several targets in one scan, the first `max` sources of each */
+    const uint32_t targets[] = { 2, 0 };
+    uint32_t many[4];
+    uint64_t totals[2];
+    assert_true(pca_graph_referrers_many(&g, targets, 2, many, 2, totals));
+    assert_int_equal(totals[0], 1);
+    assert_int_equal(totals[1], 4);
+    assert_int_equal(many[0], 2);
+    assert_int_equal(many[2], 0);
+    assert_int_equal(many[3], 0);
     pca_graph_in_degrees(&g, indeg);
     assert_int_equal(indeg[0], 4);
     assert_int_equal(indeg[1], 1);
