@@ -21,18 +21,21 @@
  *
  * Cost beyond the caller's output arrays (n = nodes, m = edges kept),
  * measured (peak RSS above the resident set before the call; -O2) on random
- * graphs of 10M nodes / 30M edges, 1000 roots, by `test_graph --bench`:
- *   pca_graph_build         16 B/node + 8 B/edge, kept (40 B/node here);
- *                           no scratch.                        1.7-2.3 s
+ * graphs of 10M nodes / 30M edges, 1000 roots, by `test_graph --bench`
+ * (2026-12-03, times on a loaded machine: 5-10x a quiet one):
+ *   pca_graph_build         4 B/node + 4 B/edge, kept (16 B/node here;
+ *                           no reverse edges); no scratch.     3.1-5.6 s
  *   pca_graph_scc           4 B/node stack + 8 B per level of DFS depth
- *                           (at most 12 B/node; 7.3 B/node here). 3.2-4.8 s
- *   pca_graph_dominators    20 B per reached node + 1 bit/node
- *                           (18.9 B/node here).              11.8-15.3 s
- *   pca_graph_retained      4 B/node.                          0.2 s
- *   pca_graph_shortest_paths 4 B per reached node.             1.0-1.2 s
- * The low times are with 2 edges in 3 between nearby ids (a heap indexed by
- * address), the high ones with uniformly random edges; both are dominated
- * by cache and TLB misses on random ids, not by instruction count.
+ *                           (at most 12 B/node; 7.3 B/node here). 30-50 s
+ *   pca_graph_dominators    20 B per reached node + 4 B per back
+ *                           predecessor + 1 bit/node (24.1 B/node here;
+ *                           less with lent memory).            90 s
+ *   pca_graph_retained      4 B/node (or lent).                1.4-1.8 s
+ *   pca_graph_shortest_paths 4 B per reached node.             7-9 s
+ * These random graphs are the worst case (every DFS jumps across the whole
+ * id space); on heaps the same work is 5-20x faster. All of it is
+ * dominated by cache and TLB misses on random ids, not by instruction
+ * count.
  */
 #ifndef PCA_GRAPH_GRAPH_H
 #define PCA_GRAPH_GRAPH_H
