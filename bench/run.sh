@@ -128,15 +128,20 @@ for size in "${SIZES[@]}"; do
 		floor+=("$(elapsed "$t0" "$t1")")
 	done
 
-	say "$size: summary, $RUNS runs"
-	warm "$TOOL" summary "$core"
-	wall=(); rss=()
-	for ((i = 0; i < RUNS; i++)); do
-		t0=$EPOCHREALTIME
-		/usr/bin/time -f %M -o "$dir/time.txt" "$TOOL" summary "$core" >/dev/null 2>&1 || true
-		t1=$EPOCHREALTIME
-		wall+=("$(elapsed "$t0" "$t1")"); rss+=("$(tail -1 "$dir/time.txt")")
-	done
+	# RUNS timed runs of the tool's COMMAND: wall clock into wall[], peak
+	# RSS (time -f %M) into rss[].
+	tool_runs() {
+		say "$size: $1, $RUNS runs"
+		warm "$TOOL" "$1" "$core"
+		wall=(); rss=()
+		for ((i = 0; i < RUNS; i++)); do
+			t0=$EPOCHREALTIME
+			/usr/bin/time -f %M -o "$dir/time-$1.txt" "$TOOL" "$1" "$core" >/dev/null 2>&1 || true
+			t1=$EPOCHREALTIME
+			wall+=("$(elapsed "$t0" "$t1")"); rss+=("$(tail -1 "$dir/time-$1.txt")")
+		done
+	}
+	tool_runs summary
 
 	say "$size: one more summary under the RSS probe (bench/rss_shim.c)"
 	PCA_BENCH_CORE=$core PCA_BENCH_OUT=$dir/shim.txt LD_PRELOAD=$SHIM \
@@ -144,15 +149,10 @@ for size in "${SIZES[@]}"; do
 
 	# report: every analysis (census with references, graph, collector,
 	# roots, dominators, retained sizes, owner paths, cycles, caches).
-	say "$size: report, $RUNS runs"
-	warm "$TOOL" report "$core"
-	rwall=(); rrss=()
-	for ((i = 0; i < RUNS; i++)); do
-		t0=$EPOCHREALTIME
-		/usr/bin/time -f %M -o "$dir/time-report.txt" "$TOOL" report "$core" >/dev/null 2>&1 || true
-		t1=$EPOCHREALTIME
-		rwall+=("$(elapsed "$t0" "$t1")"); rrss+=("$(tail -1 "$dir/time-report.txt")")
-	done
+	swall=("${wall[@]}"); srss=("${rss[@]}")
+	tool_runs report
+	rwall=("${wall[@]}"); rrss=("${rss[@]}")
+	wall=("${swall[@]}"); rss=("${srss[@]}")
 	say "$size: one more report under the RSS probe, with the phases (PCA_TIMING=1)"
 	PCA_TIMING=1 PCA_BENCH_PHASES=1 PCA_BENCH_CORE=$core PCA_BENCH_OUT=$dir/shim-report.txt \
 		LD_PRELOAD=$SHIM "$TOOL" report "$core" 2>"$dir/report-phases.txt" >/dev/null || true
