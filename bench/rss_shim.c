@@ -12,12 +12,17 @@
  * - At exit it reads VmHWM (peak RSS, what /usr/bin/time -f %M reports):
  *   hwm_kb.
  * Writes "core_rss_kb=N anon_peak_kb=N hwm_kb=N" to PCA_BENCH_OUT.
+ * - With PCA_BENCH_PHASES=1, after each line the tool writes to stderr (the
+ *   phase lines of PCA_TIMING=1) it writes "  [memory: anon peak A MiB, now
+ *   B MiB]": the largest RssAnon sampled since the previous such line, so
+ *   each phase's own peak shows under its timing line.
  *
  * Build: cc -O2 -shared -fPIC -o rss_shim.so rss_shim.c -ldl -lpthread
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +33,8 @@
 static char core_path[4096];
 static atomic_long core_rss_kb;
 static atomic_long anon_peak_kb;
+static atomic_long phase_peak_kb; /* since the last stderr line */
+static int phases;
 static atomic_int stop;
 static pthread_t sampler;
 static int sampler_started;
@@ -88,7 +95,9 @@ static void *sample(void *arg)
 	(void)arg;
 	struct timespec ts = {0, 1000000};
 	while (!atomic_load(&stop)) {
-		keep_max(&anon_peak_kb, status_kb("RssAnon"));
+		long kb = status_kb("RssAnon");
+		keep_max(&anon_peak_kb, kb);
+		keep_max(&phase_peak_kb, kb);
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
@@ -104,11 +113,28 @@ int munmap(void *addr, size_t len)
 	return real(addr, len);
 }
 
+int vfprintf(FILE *stream, const char *fmt, va_list ap)
+{
+	static int (*real)(FILE *, const char *, va_list);
+	if (!real)
+		real = (int (*)(FILE *, const char *, va_list))dlsym(RTLD_NEXT, "vfprintf");
+	int r = real(stream, fmt, ap);
+	size_t n = strlen(fmt);
+	if (phases && stream == stderr && n && fmt[n - 1] == '\n') {
+		long now = status_kb("RssAnon");
+		keep_max(&phase_peak_kb, now);
+		fprintf(stderr, "  [memory: anon peak %.1f MiB, now %.1f MiB]\n",
+			atomic_exchange(&phase_peak_kb, now) / 1024.0, now / 1024.0);
+	}
+	return r;
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	const char *p = getenv("PCA_BENCH_CORE");
 	if (p && !realpath(p, core_path))
 		snprintf(core_path, sizeof(core_path), "%s", p);
+	phases = getenv("PCA_BENCH_PHASES") != NULL;
 	sampler_started = pthread_create(&sampler, NULL, sample, NULL) == 0;
 }
 
@@ -120,6 +146,9 @@ __attribute__((destructor)) static void shim_fini(void)
 		pthread_join(sampler, NULL);
 	}
 	keep_max(&anon_peak_kb, status_kb("RssAnon"));
+	if (phases)
+		fprintf(stderr, "(after the last line, to exit)\n  [memory: anon peak %.1f MiB]\n",
+			atomic_load(&phase_peak_kb) / 1024.0);
 	const char *out = getenv("PCA_BENCH_OUT");
 	FILE *f = out ? fopen(out, "w") : NULL;
 	if (f) {

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# The scale benchmark of `pycore-analyze summary` (not a test; nothing fails on
-# a target). See bench/README.md.
+# The scale benchmark of `pycore-analyze summary` and `report` (not a test;
+# nothing fails on a target). See bench/README.md.
 #
-#   bench/run.sh [--rev REV] [--runs N] [SIZE ...]      SIZE: 1M 10M (default)
+#   bench/run.sh [--rev REV] [--runs N] [--no-census] [--append] [SIZE ...]
+#                                                     SIZE: 1M 10M (default)
+#
+# --runs 1 skips the warm-up runs (for the largest cores). --no-census makes
+# missing cores without make_core.py's in-process census (implied for sizes
+# of 100M and more: it would not fit beside the heap). --append adds to
+# bench/out/results.tsv (the table then shows every size measured so far).
 #
 # Builds the tool in release mode (the work tree, or with --rev the committed
 # tree REV exported by `git archive`), makes the cores with bench/make_core.py
@@ -21,12 +27,16 @@ PYTHON=${PYTHON:-/root/.pyenv/versions/3.12.1/bin/python3}
 JOBS=${JOBS:-2}
 RUNS=5
 REV=
+NO_CENSUS=
+APPEND=
 SIZES=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rev) REV=$2; shift 2 ;;
 	--runs) RUNS=$2; shift 2 ;;
-	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+	--no-census) NO_CENSUS=1; shift ;;
+	--append) APPEND=1; shift ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 64 ;;
 	*) SIZES+=("$1"); shift ;;
 	esac
@@ -76,7 +86,9 @@ for size in "${SIZES[@]}"; do
 	dir=$(core_of "$size")
 	[ -f "$dir/core" ] && [ -f "$dir/census.json" ] && continue
 	n=$(count_of "$size")
-	need=$((n * 100))          # about 65 bytes of core per object, with room
+	need=$((n * 100))          # about 73 bytes of core per object, with room
+	census=()
+	[ -z "$NO_CENSUS" ] && [ "$n" -lt 100000000 ] || census=(--no-census)
 	mkdir -p "$dir"
 	avail=$(df --output=avail -B1 "$dir" | tail -1)
 	if [ "$avail" -lt "$need" ]; then
@@ -84,7 +96,7 @@ for size in "${SIZES[@]}"; do
 	fi
 	say "making the $size core with $PYTHON in $dir"
 	rm -f "$dir"/core "$dir"/core.* "$dir/census.json"
-	( cd "$dir" && ulimit -c unlimited && exec "$PYTHON" "$BENCH/make_core.py" "$size" census.json ) || true
+	( cd "$dir" && ulimit -c unlimited && exec "$PYTHON" "$BENCH/make_core.py" "${census[@]}" "$size" census.json ) || true
 	found=$(ls -t "$dir"/core "$dir"/core.* 2>/dev/null | head -1 || true)
 	if [ -z "$found" ] || [ ! -f "$dir/census.json" ]; then
 		say "no core in $dir: /proc/sys/kernel/core_pattern is '$(cat /proc/sys/kernel/core_pattern)'; it must write 'core' in the cwd"
@@ -95,7 +107,7 @@ done
 
 # --- measure ----------------------------------------------------------------
 RESULTS=$BENCH/out/results.tsv
-: >"$RESULTS"
+[ -n "$APPEND" ] || : >"$RESULTS"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.4f", b - a}'; }
 
@@ -106,30 +118,47 @@ for size in "${SIZES[@]}"; do
 	"$TOOL" --json summary "$core" >"$dir/summary.json" 2>"$dir/summary.err" || [ $? -eq 1 ] ||
 		{ say "summary failed on $core:"; cat "$dir/summary.err" >&2; exit 2; }
 
-	say "$size: floor, $RUNS runs after a warm-up"
-	"$SCAN" "$core" >/dev/null
+	warm() { [ "$RUNS" -le 1 ] || "$@" >/dev/null 2>&1 || true; }
+
+	say "$size: floor, $RUNS runs"
+	warm "$SCAN" "$core"
 	floor=()
 	for ((i = 0; i < RUNS; i++)); do
 		t0=$EPOCHREALTIME; "$SCAN" "$core" >/dev/null; t1=$EPOCHREALTIME
 		floor+=("$(elapsed "$t0" "$t1")")
 	done
 
-	say "$size: summary, $RUNS runs after a warm-up"
-	"$TOOL" summary "$core" >/dev/null 2>&1 || true
-	wall=(); rss=()
-	for ((i = 0; i < RUNS; i++)); do
-		t0=$EPOCHREALTIME
-		/usr/bin/time -f %M -o "$dir/time.txt" "$TOOL" summary "$core" >/dev/null 2>&1 || true
-		t1=$EPOCHREALTIME
-		wall+=("$(elapsed "$t0" "$t1")"); rss+=("$(tail -1 "$dir/time.txt")")
-	done
+	# RUNS timed runs of the tool's COMMAND: wall clock into wall[], peak
+	# RSS (time -f %M) into rss[].
+	tool_runs() {
+		say "$size: $1, $RUNS runs"
+		warm "$TOOL" "$1" "$core"
+		wall=(); rss=()
+		for ((i = 0; i < RUNS; i++)); do
+			t0=$EPOCHREALTIME
+			/usr/bin/time -f %M -o "$dir/time-$1.txt" "$TOOL" "$1" "$core" >/dev/null 2>&1 || true
+			t1=$EPOCHREALTIME
+			wall+=("$(elapsed "$t0" "$t1")"); rss+=("$(tail -1 "$dir/time-$1.txt")")
+		done
+	}
+	tool_runs summary
 
 	say "$size: one more run with PCA_TIMING=1 (phase times)"
 	PCA_TIMING=1 "$TOOL" summary "$core" 2>"$dir/phases.txt" >/dev/null || true
 
-	say "$size: one more run under the RSS probe (bench/rss_shim.c)"
+	say "$size: one more summary under the RSS probe (bench/rss_shim.c)"
 	PCA_BENCH_CORE=$core PCA_BENCH_OUT=$dir/shim.txt LD_PRELOAD=$SHIM \
 		"$TOOL" summary "$core" >/dev/null 2>&1 || true
+
+	# report: every analysis (census with references, graph, collector,
+	# roots, dominators, retained sizes, owner paths, cycles, caches).
+	swall=("${wall[@]}"); srss=("${rss[@]}")
+	tool_runs report
+	rwall=("${wall[@]}"); rrss=("${rss[@]}")
+	wall=("${swall[@]}"); rss=("${srss[@]}")
+	say "$size: one more report under the RSS probe, with the phases (PCA_TIMING=1)"
+	PCA_TIMING=1 PCA_BENCH_PHASES=1 PCA_BENCH_CORE=$core PCA_BENCH_OUT=$dir/shim-report.txt \
+		LD_PRELOAD=$SHIM "$TOOL" report "$core" 2>"$dir/report-phases.txt" >/dev/null || true
 
 	{
 		printf 'size\t%s\n' "$size"
@@ -140,14 +169,19 @@ for size in "${SIZES[@]}"; do
 		printf 'wall_runs\t%s\n' "${wall[*]}"
 		printf 'peak_rss_kb\t%s\n' "$(printf '%s\n' "${rss[@]}" | median)"
 		printf 'shim\t%s\n' "$(cat "$dir/shim.txt")"
+		printf 'report_wall_s\t%s\n' "$(printf '%s\n' "${rwall[@]}" | median)"
+		printf 'report_wall_runs\t%s\n' "${rwall[*]}"
+		printf 'report_peak_rss_kb\t%s\n' "$(printf '%s\n' "${rrss[@]}" | median)"
+		printf 'report_shim\t%s\n' "$(cat "$dir/shim-report.txt")"
+		printf 'report_phases\t%s\n' "$dir/report-phases.txt"
 		printf 'census_json\t%s\n' "$dir/census.json"
 		printf 'summary_json\t%s\n' "$dir/summary.json"
 		printf 'end\t\n'
 	} >>"$RESULTS"
 done
 
-echo "pycore-analyze summary at scale: $TREE, Release; $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; $(uname -r)"
-echo "cores: $PYTHON ($PYVER) running bench/make_core.py; medians of $RUNS runs after a warm-up, core in the page cache"
+echo "pycore-analyze summary and report at scale: $TREE, Release; $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; $(uname -r)"
+echo "cores: $PYTHON ($PYVER) running bench/make_core.py; medians of $RUNS runs$([ "$RUNS" -le 1 ] || echo " after a warm-up"), core in the page cache"
 python3 "$BENCH/table.py" "$RESULTS"
 echo
 echo "summary phases (one run each, PCA_TIMING=1):"
@@ -155,30 +189,3 @@ for size in "${SIZES[@]}"; do
 	echo "  $size: $(grep -v '^$' "$(core_of "$size")/phases.txt" | tr '\n' ' ')"
 done
 
-# The full report beside it (issue: at most 5x the summary time, 128 B of RSS
-# per object beyond the mapped core): wall and peak RSS of each run, and the
-# phase times the tool prints with PCA_TIMING=1, from one more run.
-echo
-echo "report (all analyses: census, graph, collector, roots, dominators, owner paths):"
-printf '| %-6s | %-22s | %-16s | %-14s | %s\n' size "report wall, s (median)" "report / summary" "peak RSS, MiB" "RSS - touched core, B/object"
-for size in "${SIZES[@]}"; do
-	dir=$(core_of "$size")
-	core=$dir/core
-	wall=(); rss=()
-	"$TOOL" report "$core" >/dev/null 2>&1 || true
-	for ((i = 0; i < RUNS; i++)); do
-		t0=$EPOCHREALTIME
-		/usr/bin/time -f %M -o "$dir/time-report.txt" "$TOOL" report "$core" >/dev/null 2>&1 || true
-		t1=$EPOCHREALTIME
-		wall+=("$(elapsed "$t0" "$t1")"); rss+=("$(tail -1 "$dir/time-report.txt")")
-	done
-	w=$(printf '%s\n' "${wall[@]}" | median)
-	r=$(printf '%s\n' "${rss[@]}" | median)
-	s=$(awk -F'\t' -v size="$size" '$1 == "size" {cur = $2} $1 == "wall_s" && cur == size {v = $2} END {print v}' "$RESULTS")
-	touched=$(awk -F'\t' -v size="$size" '$1 == "size" {cur = $2} $1 == "shim" && cur == size {v = $2} END {print v}' "$RESULTS" | grep -o '[0-9]*' | head -1)
-	objects=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['totals']['objects'])" "$dir/summary.json")
-	printf '| %-6s | %22s | %15.1fx | %14.1f | %s\n' "$size" "$w" "$(awk -v a="$w" -v b="$s" 'BEGIN {print a / b}')" \
-		"$(awk -v r="$r" 'BEGIN {print r / 1024}')" \
-		"$(awk -v r="$r" -v t="${touched:-0}" -v n="$objects" 'BEGIN {printf "%.1f", (r - t) * 1024 / n}')"
-	echo "  phases ($size): $(PCA_TIMING=1 "$TOOL" report "$core" 2>&1 >/dev/null | tr '\n' ' ')"
-done

@@ -1,5 +1,8 @@
 #include "analyses/caches.h"
 
+#include "base/log.h"
+#include "base/progress.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +56,7 @@ struct pca_error *pca_caches_compute(struct pca_objects *o, const struct pca_hea
 				     const struct pca_refgraph *g, struct pca_caches *ret)
 {
 	memset(ret, 0, sizeof(*ret));
+	double t0 = pca_now_seconds();
 	size_t cap = 0, containers = 0;
 	for (uint32_t v = 0; v < h->count; v++) {
 		const struct pca_type_info *t = &o->infos[h->type[v]];
@@ -109,6 +113,7 @@ struct pca_error *pca_caches_compute(struct pca_objects *o, const struct pca_hea
 		ret->count--;
 		free(ret->items[ret->count].function);
 	}
+	pca_log_timing("caches: %.3f s (%zu)\n", pca_now_seconds() - t0, ret->count);
 	return NULL;
 nomem:
 	pca_caches_deinit(ret);

@@ -30,11 +30,9 @@ void pca_object_view_compute(struct pca_objects *objects, const struct pca_heap 
 	struct referent_list refs = {heap, ret};
 	pca_objects_referents(objects, heap->addr[id], &objects->infos[heap->type[id]],
 			      collect_referent, &refs);
-	const struct pca_graph *gr = &g->graph;
-	ret->referrers_total = gr->in_start[id + 1] - gr->in_start[id];
-	ret->nreferrers = 0;
-	for (uint64_t e = gr->in_start[id]; e < gr->in_start[id + 1] && ret->nreferrers < PCA_OBJECT_LISTED; e++)
-		ret->referrers[ret->nreferrers++] = gr->in[e];
+	ret->referrers_total = pca_graph_referrers(&g->graph, id, ret->referrers, PCA_OBJECT_LISTED);
+	ret->nreferrers = ret->referrers_total < PCA_OBJECT_LISTED ? (size_t)ret->referrers_total
+								  : PCA_OBJECT_LISTED;
 }
 
 void pca_object_path_compute(struct pca_objects *objects, const struct pca_heap *heap,
@@ -77,13 +75,21 @@ void pca_neighbourhood_compute(struct pca_objects *objects, const struct pca_hea
 	for (uint64_t e = g->out_start[id]; e < g->out_start[id + 1] && e - g->out_start[id] < PCA_HOOD_FANOUT; e++)
 		hood_add(ret, g->out[e]);
 	size_t first_referrer = ret->n;
-	for (uint64_t e = g->in_start[id]; e < g->in_start[id + 1] && e - g->in_start[id] < PCA_HOOD_FANOUT; e++)
-		hood_add(ret, g->in[e]);
+	/* referrers by a scan of every edge each (no reverse edges are kept) */
+	uint32_t referrers[PCA_HOOD_FANOUT];
+	uint64_t nref = pca_graph_referrers(g, id, referrers, PCA_HOOD_FANOUT);
+	for (uint64_t i = 0; i < nref && i < PCA_HOOD_FANOUT; i++)
+		hood_add(ret, referrers[i]);
 	size_t referrers_end = ret->n;
-	for (size_t i = first_referrer; i < referrers_end; i++) {
-		uint32_t r = ret->ids[i];
-		for (uint64_t e = g->in_start[r]; e < g->in_start[r + 1] && e - g->in_start[r] < PCA_HOOD_FANIN2; e++)
-			hood_add(ret, g->in[e]);
+	/* their referrers, all in one more scan */
+	uint32_t second[PCA_HOOD_FANOUT * PCA_HOOD_FANIN2];
+	uint64_t totals[PCA_HOOD_FANOUT];
+	size_t nfirst = referrers_end - first_referrer;
+	if (pca_graph_referrers_many(g, ret->ids + first_referrer, nfirst, second, PCA_HOOD_FANIN2,
+				     totals)) {
+		for (size_t i = 0; i < nfirst; i++)
+			for (uint64_t k = 0; k < totals[i] && k < PCA_HOOD_FANIN2; k++)
+				hood_add(ret, second[i * PCA_HOOD_FANIN2 + k]);
 	}
 	for (size_t i = 0; i < ret->n; i++)
 		pca_owner_path(objects, heap, rg, ret->ids[i], ret->owners[i], sizeof(ret->owners[i]));

@@ -194,8 +194,9 @@ static void frame_roots(void *ctx, uint64_t frame)
 			add_frame_root(rb, p, code, globals, -1);
 }
 
+/* indegree: the graph's in-degree of each object (scratch of the caller). */
 static struct pca_error *find_roots(struct pca_objects *objects, const struct pca_heap *heap,
-				    struct pca_refgraph *g)
+				    struct pca_refgraph *g, const uint32_t *indegree)
 {
 	struct root_builder rb = {.g = g, .objects = objects, .heap = heap};
 	g->root_kind = calloc((size_t)heap->count + 1, 1);
@@ -210,15 +211,14 @@ static struct pca_error *find_roots(struct pca_objects *objects, const struct pc
 	bool dump = pca_log_dump_begin(PCA_LOG_DUMP_EXTERNAL);
 	for (uint32_t v = 0; v < heap->count && !rb.err; v++) {
 		uint64_t refcnt = 0;
-		uint64_t indegree = g->graph.in_start[v + 1] - g->graph.in_start[v];
 		if (pca_interp_read_field(objects->interp, heap->addr[v], PCA_F_OB_REFCNT, &refcnt) &&
-		    (int64_t)refcnt > (int64_t)indegree) {
+		    (int64_t)refcnt > (int64_t)indegree[v]) {
 			add_root(&rb, v, PCA_ROOT_EXTERNAL);
 			if (dump)
 				pca_log_dump(PCA_LOG_DUMP_EXTERNAL, "%llx %s %lld\n",
 					     (unsigned long long)heap->addr[v],
 					     objects->infos[heap->type[v]].name,
-					     (long long)refcnt - (long long)indegree);
+					     (long long)refcnt - (long long)indegree[v]);
 		}
 	}
 	if (dump)
@@ -285,27 +285,42 @@ struct pca_error *pca_refgraph_build(struct pca_objects *objects, struct pca_hea
 	if (!err)
 		err = collector_verdict(objects, heap, g);
 	double t2 = pca_now_seconds();
-	if (!err)
-		err = find_roots(objects, heap, g);
 	size_t n = (size_t)heap->count + 1;
+	uint32_t *idom = NULL;
 	if (!err) {
-		g->idom = malloc(n * sizeof(*g->idom));
 		g->retained = malloc(n * sizeof(*g->retained));
 		g->parent = malloc(n * sizeof(*g->parent));
-		if (!g->idom || !g->retained || !g->parent)
+		if (!g->retained || !g->parent)
+			err = &pca_error_nomem;
+	}
+	/* parent[] holds the in-degrees until the roots are found */
+	if (!err) {
+		pca_graph_in_degrees(&g->graph, g->parent);
+		err = find_roots(objects, heap, g, g->parent);
+	}
+	if (!err) {
+		idom = malloc(n * sizeof(*idom));
+		if (!idom)
 			err = &pca_error_nomem;
 	}
 	double t3 = pca_now_seconds();
+	/* Until they are filled, retained and parent are the dominator
+	 * algorithm's scratch (three of its five arrays), and parent that of
+	 * the retained sums: memory reused across phases, not added. */
+	struct pca_graph_lent lent = {{g->retained, g->parent}, {n * sizeof(*g->retained), n * sizeof(*g->parent)}, 2};
 	if (!err)
-		err = pca_graph_dominators(&g->graph, g->roots, g->nroots, g->idom);
+		err = pca_graph_dominators_lent(&g->graph, g->roots, g->nroots, idom, &lent);
 	double t4 = pca_now_seconds();
+	struct pca_graph_lent lent_parent = {{g->parent}, {n * sizeof(*g->parent)}, 1};
 	if (!err)
-		err = pca_graph_retained(&g->graph, g->idom, heap->size, g->retained);
+		err = pca_graph_retained_lent(&g->graph, idom, heap->size, g->retained, &lent_parent);
+	free(idom);
+	double t5 = pca_now_seconds();
 	if (!err)
 		err = owner_tree(g);
-	pca_log_timing("graph: edges %.3f s (%llu), collector %.3f s, roots %.3f s (%zu), dominators %.3f s, retained+paths %.3f s\n",
+	pca_log_timing("graph: edges %.3f s (%llu), collector %.3f s, roots %.3f s (%zu), dominators %.3f s, retained %.3f s, paths %.3f s\n",
 		       t1 - t0, (unsigned long long)g->graph.nedges, t2 - t1, t3 - t2, g->nroots,
-		       t4 - t3, pca_now_seconds() - t4);
+		       t4 - t3, t5 - t4, pca_now_seconds() - t5);
 	if (err)
 		pca_refgraph_deinit(g);
 	return err;
@@ -317,7 +332,6 @@ void pca_refgraph_deinit(struct pca_refgraph *g)
 	free(g->roots);
 	free(g->root_kind);
 	free(g->unreachable);
-	free(g->idom);
 	free(g->retained);
 	free(g->parent);
 	free(g->frame_roots);

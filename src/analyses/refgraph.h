@@ -41,8 +41,7 @@ struct pca_refgraph {
 	uint8_t *root_kind;       /* per id: enum pca_root_kind */
 	bool *unreachable;        /* per id: the collector would free it */
 	uint64_t unreachable_count, unreachable_size;
-	uint32_t *idom;
-	uint64_t *retained;
+	uint64_t *retained;       /* the dominator tree is freed once these are summed */
 	uint32_t *parent;         /* shortest-path tree from the roots */
 	struct pca_frame_root *frame_roots;
 	size_t nframe_roots;

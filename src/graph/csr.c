@@ -1,5 +1,8 @@
-/* csr.c: building the compressed sparse row arrays (forward and reverse). */
+/* csr.c: building the compressed sparse row arrays (forward edges only),
+ * and the reverse questions answered by scanning them. */
 #include "graph/graph.h"
+
+#include "base/vector.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,41 @@ void *pca_graph_alloc_array(uint64_t count, size_t size)
 	if (count > SIZE_MAX || __builtin_mul_overflow((size_t)count, size, &bytes))
 		return NULL;
 	return malloc(bytes ? bytes : 1);
+}
+
+bool pca_graph_scratch(const struct pca_graph_lent *lent, uint64_t count, size_t size,
+		       size_t narrays, void **out, bool *owned)
+{
+	size_t bytes;
+	if (count > SIZE_MAX || __builtin_mul_overflow((size_t)count, size, &bytes))
+		return false;
+	size_t buf = 0, used = 0, i = 0;
+	for (; lent && i < narrays && buf < lent->count;) {
+		if (lent->mem[buf] && used + bytes <= lent->bytes[buf]) {
+			out[i] = (unsigned char *)lent->mem[buf] + used;
+			owned[i++] = false;
+			used += bytes;
+		} else {
+			buf++;
+			used = 0;
+		}
+	}
+	for (; i < narrays; i++) {
+		owned[i] = true;
+		out[i] = pca_graph_alloc_array(count, size);
+		if (!out[i]) {
+			pca_graph_scratch_free(i, out, owned);
+			return false;
+		}
+	}
+	return true;
+}
+
+void pca_graph_scratch_free(size_t narrays, void **arrays, const bool *owned)
+{
+	for (size_t i = 0; i < narrays; i++)
+		if (owned[i])
+			free(arrays[i]);
 }
 
 struct pca_error *pca_graph_check_roots(const struct pca_graph *g, const uint32_t *roots,
@@ -47,7 +85,6 @@ struct fill_ctx {
 	uint32_t *out;
 	uint64_t pos, end;
 	bool overflow;
-	uint64_t *in_count; /* in_start, shifted by one: in_count[t] is t's in-degree */
 };
 
 static void fill_emit(void *emit_ctx, uint32_t target)
@@ -60,60 +97,116 @@ static void fill_emit(void *emit_ctx, uint32_t target)
 		return;
 	}
 	f->out[f->pos++] = target;
-	f->in_count[target]++;
 }
 
 void pca_graph_deinit(struct pca_graph *g)
 {
 	free(g->out_start);
 	free(g->out);
-	free(g->in_start);
-	free(g->in);
 	memset(g, 0, sizeof(*g));
 }
 
-/* Reverse edges from the forward arrays; in_start[t + 1] holds t's
- * in-degree on entry. in_start[t] becomes t's first slot and serves as its
- * fill cursor; after the fill each cursor has reached the next node's start,
- * so shifting by one restores the starts without a second cursor array. */
-static void fill_reverse(struct pca_graph *g)
+void pca_graph_in_degrees(const struct pca_graph *g, uint32_t *ret)
 {
-	uint32_t n = g->n;
-	for (uint32_t t = 0; t < n; t++)
-		g->in_start[t + 1] += g->in_start[t];
-	for (uint32_t v = 0; v < n; v++) {
-		for (uint64_t p = g->out_start[v]; p < g->out_start[v + 1]; p++)
-			g->in[g->in_start[g->out[p]]++] = v;
+	memset(ret, 0, (size_t)g->n * sizeof(*ret));
+	for (uint64_t e = 0; e < g->nedges; e++)
+		ret[g->out[e]]++;
+}
+
+uint64_t pca_graph_referrers(const struct pca_graph *g, uint32_t target, uint32_t *ret,
+			     size_t max)
+{
+	uint64_t total = 0;
+	for (uint32_t v = 0; v < g->n; v++)
+		for (uint32_t e = g->out_start[v]; e < g->out_start[v + 1]; e++)
+			if (g->out[e] == target && total++ < max)
+				ret[total - 1] = v;
+	return total;
+}
+
+static struct pca_error *too_many_edges(uint64_t m)
+{
+	return pca_error_create(PCA_ERROR_OTHER,
+				"graph of %llu references: at most %llu supported (32-bit edge offsets)",
+				(unsigned long long)m, (unsigned long long)PCA_GRAPH_MAX_EDGES);
+}
+
+struct target_slot {
+	uint32_t target;
+	size_t index;
+};
+
+static int by_target(const void *a, const void *b)
+{
+	const struct target_slot *x = a, *y = b;
+	return x->target < y->target ? -1 : x->target > y->target;
+}
+
+bool pca_graph_referrers_many(const struct pca_graph *g, const uint32_t *targets, size_t ntargets,
+			      uint32_t *ret, size_t max, uint64_t *totals)
+{
+	struct target_slot *slots = pca_graph_alloc_array(ntargets, sizeof(*slots));
+	if (!slots)
+		return false;
+	for (size_t i = 0; i < ntargets; i++) {
+		slots[i] = (struct target_slot){targets[i], i};
+		totals[i] = 0;
 	}
-	for (uint32_t t = n; t > 0; t--)
-		g->in_start[t] = g->in_start[t - 1];
-	g->in_start[0] = 0;
+	pca_sort(slots, ntargets, sizeof(*slots), by_target);
+	for (uint32_t v = 0; v < g->n; v++) {
+		for (uint32_t e = g->out_start[v]; e < g->out_start[v + 1]; e++) {
+			size_t lo = 0, hi = ntargets;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (slots[mid].target < g->out[e])
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			/* every slot of this target (a target may be asked twice) */
+			for (; lo < ntargets && slots[lo].target == g->out[e]; lo++) {
+				size_t i = slots[lo].index;
+				if (totals[i]++ < max)
+					ret[i * max + totals[i] - 1] = v;
+			}
+		}
+	}
+	free(slots);
+	return true;
 }
 
 struct pca_error *pca_graph_adopt(uint32_t n, uint64_t *out_start, uint32_t *out,
 				  struct pca_graph *ret)
 {
-	struct pca_graph g = {.n = n, .out_start = out_start, .out = out};
-	if (n > PCA_GRAPH_MAX_NODES) {
+	struct pca_graph g = {.n = n, .out = out};
+	if (n > PCA_GRAPH_MAX_NODES || out_start[n] > PCA_GRAPH_MAX_EDGES) {
+		struct pca_error *err = n > PCA_GRAPH_MAX_NODES
+			? pca_error_create(PCA_ERROR_OTHER, "graph of %u nodes: at most %u supported",
+					   n, PCA_GRAPH_MAX_NODES)
+			: too_many_edges(out_start[n]);
+		free(out_start);
 		pca_graph_deinit(&g);
-		return pca_error_create(PCA_ERROR_OTHER, "graph of %u nodes: at most %u supported",
-					n, PCA_GRAPH_MAX_NODES);
+		return err;
 	}
 	g.nedges = out_start[n];
-	g.in_start = calloc((size_t)n + 1, sizeof(*g.in_start));
-	g.in = pca_graph_alloc_array(g.nedges, sizeof(*g.in));
-	if (!g.in_start || !g.in) {
-		pca_graph_deinit(&g);
-		return &pca_error_nomem;
+	/* The offsets to 32 bits in place: entry i is read (8 bytes at 8i)
+	 * before it is written (4 bytes at 4i <= 8i), then the array shrinks
+	 * to half (a failed shrink keeps the larger block). */
+	unsigned char *bytes = (unsigned char *)out_start;
+	for (uint64_t v = 0; v <= n; v++) {
+		uint64_t wide;
+		memcpy(&wide, bytes + 8 * v, sizeof(wide)); /* memcpy: no aliasing of types */
+		uint32_t offset = (uint32_t)wide;
+		memcpy(bytes + 4 * v, &offset, sizeof(offset));
 	}
+	g.out_start = (uint32_t *)(void *)bytes;
+	PCA_ARRAY_RESIZE(&g.out_start, (size_t)n + 1); /* a failed shrink keeps the block */
 	for (uint64_t e = 0; e < g.nedges; e++) {
 		if (out[e] >= n) { /* ALWAYS: the caller's ids are in range */
 			pca_graph_deinit(&g);
 			return pca_error_create(PCA_ERROR_OTHER, "graph edge to node %u of %u", out[e], n);
 		}
-		g.in_start[out[e] + 1]++;
 	}
-	fill_reverse(&g);
 	*ret = g;
 	return NULL;
 }
@@ -129,33 +222,36 @@ struct pca_error *pca_graph_build(uint32_t n, pca_graph_edges_fn edges, void *ct
 					n, PCA_GRAPH_MAX_NODES);
 
 	g.out_start = pca_graph_alloc_array((uint64_t)n + 1, sizeof(*g.out_start));
-	g.in_start = calloc((size_t)n + 1, sizeof(*g.in_start));
-	if (!g.out_start || !g.in_start)
+	if (!g.out_start)
 		goto nomem;
 
 	/* Count pass: out_start[v + 1] = out-degree of v, then prefix sums. */
 	g.out_start[0] = 0;
+	uint64_t total = 0;
 	for (uint32_t v = 0; v < n; v++) {
 		struct count_ctx c = { .n = n };
 		edges(ctx, v, count_emit, &c);
-		g.out_start[v + 1] = g.out_start[v] + c.count;
+		total += c.count;
+		if (total > PCA_GRAPH_MAX_EDGES) {
+			err = too_many_edges(total);
+			goto fail;
+		}
+		g.out_start[v + 1] = (uint32_t)total;
 		g.dropped += c.dropped;
 	}
-	g.nedges = g.out_start[n];
+	g.nedges = total;
 
 	g.out = pca_graph_alloc_array(g.nedges, sizeof(*g.out));
-	g.in = pca_graph_alloc_array(g.nedges, sizeof(*g.in));
-	if (!g.out || !g.in)
+	if (!g.out)
 		goto nomem;
 
-	/* Fill pass, counting in-degrees at in_start[t + 1] as edges land. */
+	/* Fill pass. */
 	for (uint32_t v = 0; v < n; v++) {
 		struct fill_ctx f = {
 			.n = n,
 			.out = g.out,
 			.pos = g.out_start[v],
 			.end = g.out_start[v + 1],
-			.in_count = g.in_start + 1,
 		};
 		edges(ctx, v, fill_emit, &f);
 		if (f.overflow || f.pos != f.end) {
@@ -167,7 +263,6 @@ struct pca_error *pca_graph_build(uint32_t n, pca_graph_edges_fn edges, void *ct
 		}
 	}
 
-	fill_reverse(&g);
 	*ret = g;
 	return NULL;
 

@@ -210,15 +210,17 @@ static void check_build(const struct test_graph *t, const struct pca_graph *g)
     assert_int_equal(g->n, t->n);
     assert_int_equal(g->nedges, t->m);
     assert_int_equal(g->out_start[0], 0);
-    assert_int_equal(g->in_start[0], 0);
     for (uint32_t v = 0; v < t->n; v++) {
         assert_int_equal(g->out_start[v + 1], t->start[v + 1]);
-        assert_int_equal(g->in_start[v + 1], t->rstart[v + 1]);
         for (size_t i = t->start[v]; i < t->start[v + 1]; i++)
             assert_int_equal(g->out[i], t->dst[i]);
         /* Sources of in-edges in increasing order, as in the reference. */
+        uint64_t indeg = t->rstart[v + 1] - t->rstart[v];
+        uint32_t *src = xcalloc(indeg + 1, sizeof(*src));
+        assert_int_equal(pca_graph_referrers(g, v, src, indeg), indeg);
         for (size_t i = t->rstart[v]; i < t->rstart[v + 1]; i++)
-            assert_int_equal(g->in[i], t->rsrc[i]);
+            assert_int_equal(src[i - t->rstart[v]], t->rsrc[i]);
+        free(src);
     }
 }
 
@@ -663,12 +665,28 @@ static void test_build_edges(void **state)
     for (int i = 0; i < 6; i++)
         assert_int_equal(g.out[i], out[i]);
     /* node 0 is the target of (0,0) twice, (1,0), (2,0): sources sorted */
-    const uint64_t in_start[] = { 0, 4, 5, 6 };
-    const uint32_t in[] = { 0, 0, 1, 2, 1, 2 };
+    const uint32_t in0[] = { 0, 0, 1, 2 };
+    uint32_t src[4], indeg[3];
+    assert_int_equal(pca_graph_referrers(&g, 0, src, 4), 4);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(g.in_start[i], in_start[i]);
-    for (int i = 0; i < 6; i++)
-        assert_int_equal(g.in[i], in[i]);
+        assert_int_equal(src[i], in0[i]);
+    /* at most `max` listed, all counted */
+    assert_int_equal(pca_graph_referrers(&g, 0, src, 1), 4);
+    assert_int_equal(src[0], 0);
+    /* several targets in one scan, the first `max` sources of each */
+    const uint32_t targets[] = { 2, 0 };
+    uint32_t many[4];
+    uint64_t totals[2];
+    assert_true(pca_graph_referrers_many(&g, targets, 2, many, 2, totals));
+    assert_int_equal(totals[0], 1);
+    assert_int_equal(totals[1], 4);
+    assert_int_equal(many[0], 2);
+    assert_int_equal(many[2], 0);
+    assert_int_equal(many[3], 0);
+    pca_graph_in_degrees(&g, indeg);
+    assert_int_equal(indeg[0], 4);
+    assert_int_equal(indeg[1], 1);
+    assert_int_equal(indeg[2], 1);
     pca_graph_deinit(&g);
 
     for (int change = -1; change <= 1; change += 2) {
