@@ -7,21 +7,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "graph/graph.h"
 #include "target/cgroup.h"
 
-/* The per-object costs, in one place. Measured on this branch with
- * /usr/bin/time (maximum RSS) on real cores: `summary` minus `stacks` for
- * the census (heap index, objects' type table, summary, pymalloc walk,
- * unreferenced objects), `report` minus `summary` for the graph (CSR edges
- * both ways, SCC, dominators, retained sizes, caches). The h-mem branch
- * shrinks these: align them when merging. Rounded up: a census that is
- * refused for want of memory is better than one that is killed. */
+/* The per-object costs. The graph's are graph/'s own measured peaks
+ * (graph.h); the census index is 26 B/object in `summary` at 1M-200M
+ * objects (docs/performance.md), rounded up; references per object are
+ * 1.96 on bench heaps and more in real services (dicts, code), so 3. An
+ * object per 64 bytes of saved memory is the densest heap measured (the
+ * bench cores: 66 B/object at 200M); real cores hold libraries, stacks and
+ * buffers too, so the estimate errs on the side of refusing: a graph that is
+ * refused for want of memory is better than one that is killed, and
+ * --max-memory overrides it. */
 enum {
-	bytes_per_object = 64,          /* saved memory per object, a typical heap */
+	bytes_per_object = 64,
 	references_per_object = 3,
-	census_per_object = 96,
-	graph_per_object = 96,
-	graph_per_reference = 16,       /* 4-byte ids, forward and reverse, plus room */
+	census_per_object = 32,
 };
 
 static uint64_t mem_available(void)
@@ -60,7 +61,7 @@ void pca_budget_estimate(const struct pca_target *t, uint64_t max_memory, struct
 	ret->objects = ret->saved / bytes_per_object;
 	ret->references = ret->objects * references_per_object;
 	ret->census = ret->objects * census_per_object;
-	ret->graph = ret->objects * graph_per_object + ret->references * graph_per_reference;
+	ret->graph = ret->objects * PCA_GRAPH_PEAK_BYTES_PER_NODE + ret->references * PCA_GRAPH_PEAK_BYTES_PER_EDGE;
 	if (max_memory) {
 		limit_to(ret, max_memory, "--max-memory");
 		return; /* the user's word: a machine they know better than we do */
