@@ -149,6 +149,15 @@ def run(name, serve, per_round, packages, failures, ids_env, extra):
     gc.disable()          # no collection from here to the core
     serve(REQUESTS, 0)
     truth = compute_truth(mode, ids_env, per_round, packages, extra)
+    # Last: the objects in the collector's lists at the core (gc.get_objects()
+    # leaves out its own result list, freed at once; the permanent
+    # generation is apart).
+    # json.dumps below makes tracked objects only while it runs (its caches
+    # were made by the probe's), so the count is the core's.
+    tracked = len(gc.get_objects())
+    if hasattr(gc, "get_freeze_count"):
+        tracked += gc.get_freeze_count()
+    truth["gc_tracked"] = tracked
     write_file(path, json.dumps(truth, sort_keys=True).encode("ascii"))
     if mode == "abort":
         os.abort()

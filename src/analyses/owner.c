@@ -221,6 +221,16 @@ static void put_step(struct pca_objects *objects, const struct pca_heap *heap, u
 		if (kind_of(objects, heap, v) == PCA_KIND_DICT)
 			return; /* the namespace: its keys follow as attributes */
 		break;
+	case PCA_KIND_LRU_CACHE: {
+		/* The wrapper's C members have no Python name: say which
+		 * (`f.cache_info()` is how a user knows the cache). */
+		uint64_t cache;
+		if (pca_interp_read_field(in, ua, PCA_F_LRU_CACHE, &cache) && cache == va) {
+			put(o, " (lru_cache).cache");
+			return;
+		}
+		break;
+	}
 	case PCA_KIND_DICT:
 	case PCA_KIND_ODICT:; /* C11: a label cannot precede a declaration (clang) */
 		bool is_key;

@@ -20,6 +20,9 @@ Pass/fail:
   - the tool exits 0 with no warnings (notes are allowed) and does not crash;
   - totals.unreachable of `report` == the collector's verdict (len(gc.garbage)
     under DEBUG_SAVEALL in a forked child at the moment of the core);
+  - totals.gc_tracked of `summary` == the objects in the collector's lists
+    (len(gc.get_objects()) + gc.get_freeze_count(), the last thing
+    counted before the core);
   - the census (`summary`) counts the scenario's types (KeptFailure,
     DroppedFailure, Payload), traceback and every class of the framework's
     packages exactly as gc.get_objects() does (their instances are all
@@ -92,6 +95,11 @@ def main():
                             % (want, got, (got or 0) - want,
                                json.dumps(truth["unreachable"]["types"], sort_keys=True)))
     if "summary" in runs:
+        got = runs["summary"].get("totals", {}).get("gc_tracked")
+        if got != truth["gc_tracked"]:
+            problems.append("totals.gc_tracked: the collector's lists hold %d objects "
+                            "(gc.get_objects() + the permanent generation), the tool says %r"
+                            % (truth["gc_tracked"], got))
         counts = dict((t["type"], t["count"]) for t in runs["summary"].get("types", []))
         for name, want in sorted(truth["counts"].items()):
             if counts.get(name, 0) != want:
