@@ -127,6 +127,7 @@ import platform
 import sys
 import time
 import types
+import weakref
 
 from scenario_truth import (HAS_CO_QUALNAME, code_members,
                             ready_line, type_name, write_file)
@@ -693,12 +694,37 @@ def measure(extra_roots, bigs, labels):
             "owner_checks": [] if CONFIG is None else [
                 {"address": "0x%x" % id(CONFIG.registry["users"]),
                  "owner": "__main__.CONFIG.registry['users']"},
-                {"address": "0x%x" % id(HOLDER.payload), "owner": "__main__.HOLDER.payload"}],
+                {"address": "0x%x" % id(HOLDER.payload), "owner": "__main__.HOLDER.payload"}]
+            + c_held_owner_checks(),
             "other_lru_caches": other_lru,
             "getsizeof_failures": dict((type_name(t), n) for t, n in failures.items()),
             "seconds": {"base": round(base_seconds, 3), "retained": round(retained_seconds, 3),
                         "scc": round(scc_seconds, 3),
                         "total": round(time.perf_counter() - t0, 3)}}
+
+
+def c_held_owner_checks():
+    """Owner paths of objects only C members hold, named as the user knows
+    them: an lru_cache's entries dict (the wrapper's `cache`, found among
+    what lru_cache_tp_traverse visits) and object.__subclasses__'s dict
+    (tp_subclasses: {id(cls): weakref}, in the collector's lists)."""
+    wrapper = LRU_WRAPPERS[0][0]
+    size = wrapper.cache_info().currsize
+    cache = [d for d in gc.get_referents(wrapper)
+             if type(d) is dict and d is not wrapper.__dict__ and len(d) == size]
+    n = len(object.__subclasses__())
+    subs = [d for d in gc.get_objects()
+            if type(d) is dict and len(d) == n and
+            all(type(v) is weakref.ref and v() is not None and object in v().__bases__
+                for v in d.values())]
+    out = []
+    if len(cache) == 1:
+        out.append({"address": "0x%x" % id(cache[0]),
+                    "owner": "__main__.%s (lru_cache).cache" % wrapper.__wrapped__.__name__})
+    if len(subs) == 1:
+        out.append({"address": "0x%x" % id(subs[0]), "owner": "object.__subclasses__"})
+    del cache[:], subs[:]
+    return out
 
 
 LRU_TYPE = type(get_template)

@@ -321,7 +321,7 @@ def check_show_path(tool, core, truth, r):
             or "fillcolor" not in dot or not dot.rstrip().endswith("}"):
         r.problems.append("graph %s: not a DOT graph around the object (exit %s): %r"
                           % (big["address"], run.returncode, dot[:300]))
-    if len(truth.get("owner_checks") or []) != 2:
+    if len(truth.get("owner_checks") or []) != 4:
         r.problems.append("the truth has no owner_checks (scenario and test out of step)")
     for check in truth.get("owner_checks") or []:
         run = corelib.run_tool([tool, "--json", "show", check["address"], core])
