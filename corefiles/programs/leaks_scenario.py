@@ -67,6 +67,7 @@ The truth (keys of TRUTH.json):
   caches: one row per lru_cache wrapper the scenario made: kind
       "lru_cache", function ("__main__.get_template": wrapped __module__ +
       "." + __qualname__), owner, address, maxsize (null = unbounded), typed,
+      retained (bounded ones: what the wrapper solely owns, lru_retained()),
       entries (cache_info().currsize), hits, misses; and the CACHE dict:
       kind "dict", owner "__main__.CACHE", address, entries, retained.
       other_lru_caches: the stdlib's wrappers found in the heap (informative).
@@ -733,9 +734,52 @@ CYCLE_TYPES_SET = frozenset(["list", "dict", type_name(Node), type_name(Pair)])
 
 # --- the truth: the scenario's facts -----------------------------------------------
 
+def lru_retained(wrapper):
+    """What an lru_cache wrapper solely owns, in bytes (its dominator
+    subtree): grown from the wrapper, an object joins when every reference
+    its reference count says it has comes from members (gc.get_referents,
+    plus a dict's keys where dict_traverse does not visit them; a bounded
+    cache's links are also held by the wrapper's list). What the wrapper
+    shares (interned names other code uses, the module's globals) never
+    joins, so the walk stays inside the cache."""
+    getrefcount = sys.getrefcount
+    size = wrapper.cache_info().currsize
+    found = [d for d in gc.get_referents(wrapper)
+             if type(d) is dict and d is not wrapper.__dict__ and len(d) == size]
+    count = dict.fromkeys([id(v) for v in found[0].values()], 1)
+    found = None
+    members = {id(wrapper): wrapper}
+    stack = [wrapper]
+    total = 0
+    while stack:
+        o = stack.pop()
+        total += sys.getsizeof(o)
+        refs = {}
+        for r in gc.get_referents(o):
+            refs[id(r)] = [r, refs.get(id(r), [None, 0])[1] + 1]
+        if isinstance(o, dict):
+            for r in o.keys():
+                if id(r) not in refs:
+                    refs[id(r)] = [r, 1]
+        o = None
+        for i, (r, times) in refs.items():
+            if i in members:
+                continue
+            c = count.get(i, 0) + times
+            count[i] = c
+            # references we hold: refs' list, r, getrefcount's argument
+            if getrefcount(r) - 3 == c:
+                members[i] = r
+                stack.append(r)
+        refs = r = None
+    return total, len(members)
+
+
 def lru_rows():
     rows = []
     for wrapper, maxsize, typed in LRU_WRAPPERS:
+        # first: a local holding the wrapped function would keep it out
+        retained = lru_retained(wrapper)[0] if maxsize is not None else None
         info = wrapper.cache_info()
         wrapped = wrapper.__wrapped__
         rows.append({"kind": "lru_cache",
@@ -744,6 +788,9 @@ def lru_rows():
                      "address": "0x%x" % id(wrapper),
                      "maxsize": maxsize, "typed": typed,
                      "entries": info.currsize, "hits": info.hits, "misses": info.misses})
+        if retained is not None:
+            rows[-1]["retained"] = retained
+    wrapped = None
     return rows
 
 
