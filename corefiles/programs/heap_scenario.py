@@ -498,6 +498,8 @@ def compute_truth():
     for x in (seen_add, push, extend, pop):
         seen_add(id(x))
     get_referents = gc.get_referents
+    is_tracked = gc.is_tracked
+    tracked_closure = 0                  # objects of the closure gc.is_tracked() is true for
     getsizeof = sys.getsizeof
     dict_keys = dict.keys
     type_bases = type.__dict__["__bases__"].__get__
@@ -543,6 +545,8 @@ def compute_truth():
             rec = per_type[t] = [0, 0, issubclass(t, dict), issubclass(t, type)]
         rec[0] += 1
         rec[1] += size
+        if is_tracked(o):
+            tracked_closure += 1
         extend(get_referents(o))
         push(t)
         if t is CodeType:
@@ -604,7 +608,7 @@ def compute_truth():
         total_size += size
     return {"types": types_out,
             "totals": {"objects": total_objects, "size": total_size,
-                       "gc_tracked": gc_tracked},
+                       "gc_tracked": gc_tracked, "is_tracked": tracked_closure},
             "getsizeof_failures": dict((type_name(t), n) for t, n in failures.items()),
             "truth_seconds": round(walk_seconds, 3)}
 

@@ -67,6 +67,7 @@ The truth (keys of TRUTH.json):
   caches: one row per lru_cache wrapper the scenario made: kind
       "lru_cache", function ("__main__.get_template": wrapped __module__ +
       "." + __qualname__), owner, address, maxsize (null = unbounded), typed,
+      retained (bounded ones: what the wrapper solely owns, lru_retained()),
       entries (cache_info().currsize), hits, misses; and the CACHE dict:
       kind "dict", owner "__main__.CACHE", address, entries, retained.
       other_lru_caches: the stdlib's wrappers found in the heap (informative).
@@ -127,6 +128,7 @@ import platform
 import sys
 import time
 import types
+import weakref
 
 from scenario_truth import (HAS_CO_QUALNAME, code_members,
                             ready_line, type_name, write_file)
@@ -693,12 +695,37 @@ def measure(extra_roots, bigs, labels):
             "owner_checks": [] if CONFIG is None else [
                 {"address": "0x%x" % id(CONFIG.registry["users"]),
                  "owner": "__main__.CONFIG.registry['users']"},
-                {"address": "0x%x" % id(HOLDER.payload), "owner": "__main__.HOLDER.payload"}],
+                {"address": "0x%x" % id(HOLDER.payload), "owner": "__main__.HOLDER.payload"}]
+            + c_held_owner_checks(),
             "other_lru_caches": other_lru,
             "getsizeof_failures": dict((type_name(t), n) for t, n in failures.items()),
             "seconds": {"base": round(base_seconds, 3), "retained": round(retained_seconds, 3),
                         "scc": round(scc_seconds, 3),
                         "total": round(time.perf_counter() - t0, 3)}}
+
+
+def c_held_owner_checks():
+    """Owner paths of objects only C members hold, named as the user knows
+    them: an lru_cache's entries dict (the wrapper's `cache`, found among
+    what lru_cache_tp_traverse visits) and object.__subclasses__'s dict
+    (tp_subclasses: {id(cls): weakref}, in the collector's lists)."""
+    wrapper = LRU_WRAPPERS[0][0]
+    size = wrapper.cache_info().currsize
+    cache = [d for d in gc.get_referents(wrapper)
+             if type(d) is dict and d is not wrapper.__dict__ and len(d) == size]
+    n = len(object.__subclasses__())
+    subs = [d for d in gc.get_objects()
+            if type(d) is dict and len(d) == n and
+            all(type(v) is weakref.ref and v() is not None and object in v().__bases__
+                for v in d.values())]
+    out = []
+    if len(cache) == 1:
+        out.append({"address": "0x%x" % id(cache[0]),
+                    "owner": "__main__.%s (lru_cache).cache" % wrapper.__wrapped__.__name__})
+    if len(subs) == 1:
+        out.append({"address": "0x%x" % id(subs[0]), "owner": "object.__subclasses__"})
+    del cache[:], subs[:]
+    return out
 
 
 LRU_TYPE = type(get_template)
@@ -707,9 +734,52 @@ CYCLE_TYPES_SET = frozenset(["list", "dict", type_name(Node), type_name(Pair)])
 
 # --- the truth: the scenario's facts -----------------------------------------------
 
+def lru_retained(wrapper):
+    """What an lru_cache wrapper solely owns, in bytes (its dominator
+    subtree): grown from the wrapper, an object joins when every reference
+    its reference count says it has comes from members (gc.get_referents,
+    plus a dict's keys where dict_traverse does not visit them; a bounded
+    cache's links are also held by the wrapper's list). What the wrapper
+    shares (interned names other code uses, the module's globals) never
+    joins, so the walk stays inside the cache."""
+    getrefcount = sys.getrefcount
+    size = wrapper.cache_info().currsize
+    found = [d for d in gc.get_referents(wrapper)
+             if type(d) is dict and d is not wrapper.__dict__ and len(d) == size]
+    count = dict.fromkeys([id(v) for v in found[0].values()], 1)
+    found = None
+    members = {id(wrapper): wrapper}
+    stack = [wrapper]
+    total = 0
+    while stack:
+        o = stack.pop()
+        total += sys.getsizeof(o)
+        refs = {}
+        for r in gc.get_referents(o):
+            refs[id(r)] = [r, refs.get(id(r), [None, 0])[1] + 1]
+        if isinstance(o, dict):
+            for r in o.keys():
+                if id(r) not in refs:
+                    refs[id(r)] = [r, 1]
+        o = None
+        for i, (r, times) in refs.items():
+            if i in members:
+                continue
+            c = count.get(i, 0) + times
+            count[i] = c
+            # references we hold: refs' list, r, getrefcount's argument
+            if getrefcount(r) - 3 == c:
+                members[i] = r
+                stack.append(r)
+        refs = r = None
+    return total, len(members)
+
+
 def lru_rows():
     rows = []
     for wrapper, maxsize, typed in LRU_WRAPPERS:
+        # first: a local holding the wrapped function would keep it out
+        retained = lru_retained(wrapper)[0] if maxsize is not None else None
         info = wrapper.cache_info()
         wrapped = wrapper.__wrapped__
         rows.append({"kind": "lru_cache",
@@ -718,6 +788,9 @@ def lru_rows():
                      "address": "0x%x" % id(wrapper),
                      "maxsize": maxsize, "typed": typed,
                      "entries": info.currsize, "hits": info.hits, "misses": info.misses})
+        if retained is not None:
+            rows[-1]["retained"] = retained
+    wrapped = None
     return rows
 
 

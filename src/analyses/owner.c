@@ -221,6 +221,16 @@ static void put_step(struct pca_objects *objects, const struct pca_heap *heap, u
 		if (kind_of(objects, heap, v) == PCA_KIND_DICT)
 			return; /* the namespace: its keys follow as attributes */
 		break;
+	case PCA_KIND_LRU_CACHE: {
+		/* The wrapper's C members have no Python name: say which
+		 * (`f.cache_info()` is how a user knows the cache). */
+		uint64_t cache;
+		if (pca_interp_read_field(in, ua, PCA_F_LRU_CACHE, &cache) && cache == va) {
+			put(o, " (lru_cache).cache");
+			return;
+		}
+		break;
+	}
 	case PCA_KIND_DICT:
 	case PCA_KIND_ODICT:; /* C11: a label cannot precede a declaration (clang) */
 		bool is_key;
@@ -303,6 +313,74 @@ static void put_step(struct pca_objects *objects, const struct pca_heap *heap, u
 	put(o, "->%s", objects->infos[heap->type[v]].name);
 }
 
+/* Which class a dict held only by C is the tp_subclasses of (add_subclass,
+ * Objects/typeobject.c, 3.6-3.13: {id(subclass): weakref to it}; 3.12+
+ * keeps a static builtin type's in the interpreter, not in the type): the
+ * one base every listed subclass has in its __bases__. Looks at the first
+ * few entries; no name when they are not weak references to classes or
+ * share more than one base. */
+enum { SUBCLASS_SAMPLE = 8, MAX_BASES = 16 };
+
+struct subclasses {
+	struct pca_objects *objects;
+	uint64_t bases[MAX_BASES];
+	size_t nbases, seen;
+	bool bad;
+};
+
+static bool weakref_type(const char *name)
+{
+	/* 3.6-3.11 "weakref", 3.12+ "weakref.ReferenceType" */
+	return strcmp(name, "weakref") == 0 || strcmp(name, "weakref.ReferenceType") == 0;
+}
+
+static bool match_subclass(void *ctx, uint64_t key, uint64_t value)
+{
+	(void)key;
+	struct subclasses *sc = ctx;
+	struct pca_interp *in = sc->objects->interp;
+	uint64_t wt, cls, ct, bases, n;
+	struct pca_type_info *t;
+	if (!pca_interp_read_field(in, value, PCA_F_OB_TYPE, &wt) ||
+	    !(t = pca_objects_type(sc->objects, wt)) || !weakref_type(t->name) ||
+	    !pca_interp_read_field(in, value, PCA_F_WEAKREF_OBJECT, &cls) ||
+	    !pca_interp_read_field(in, cls, PCA_F_OB_TYPE, &ct) ||
+	    !(t = pca_objects_type(sc->objects, ct)) || t->kind != PCA_KIND_TYPE ||
+	    !pca_interp_read_field(in, cls, PCA_F_TP_BASES, &bases) || !bases ||
+	    !pca_interp_read_field(in, bases, PCA_F_OB_SIZE, &n)) {
+		sc->bad = true;
+		return false;
+	}
+	uint64_t items = bases + pca_layout_offset(in->layout, PCA_F_TUPLE_ITEMS);
+	if (sc->seen++ == 0) {
+		for (uint64_t i = 0; i < n && sc->nbases < MAX_BASES; i++)
+			if (pca_target_try_read_u64(in->target, items + i * 8, &sc->bases[sc->nbases]))
+				sc->nbases++;
+	} else {
+		size_t kept = 0;
+		for (size_t b = 0; b < sc->nbases; b++)
+			if (index_in(in, items, n, sc->bases[b]) >= 0)
+				sc->bases[kept++] = sc->bases[b];
+		sc->nbases = kept;
+	}
+	return sc->seen < SUBCLASS_SAMPLE && sc->nbases > 0;
+}
+
+static bool put_subclasses_owner(struct pca_objects *objects, uint64_t dict, struct out *o)
+{
+	if (!pca_layout_has(objects->interp->layout, PCA_F_WEAKREF_OBJECT))
+		return false;
+	struct subclasses sc = {.objects = objects};
+	pca_objects_dict_items(objects, dict, match_subclass, &sc);
+	if (sc.bad || !sc.seen || sc.nbases != 1)
+		return false;
+	struct pca_type_info *base = pca_objects_type(objects, sc.bases[0]);
+	if (!base)
+		return false;
+	put(o, "%s.__subclasses__", base->name);
+	return true;
+}
+
 void pca_owner_path(struct pca_objects *objects, const struct pca_heap *heap,
 		    const struct pca_refgraph *g, uint32_t id, char *buf, size_t size)
 {
@@ -344,6 +422,9 @@ void pca_owner_path(struct pca_objects *objects, const struct pca_heap *heap,
 		break;
 	}
 	default:
+		if (kind_of(objects, heap, root) == PCA_KIND_DICT &&
+		    put_subclasses_owner(objects, heap->addr[root], &o))
+			break;
 		put(&o, "<%s 0x%" PRIx64 ">", objects->infos[heap->type[root]].name, heap->addr[root]);
 		break;
 	}

@@ -55,6 +55,7 @@ static const struct struct_spec struct_specs[] = {
 	{PCA_S_LRU, "lru_cache_object"},
 	{PCA_S_LRU_ELEM, "lru_list_elem"},
 	{PCA_S_FUNCTION, "PyFunctionObject"},
+	{PCA_S_WEAKREF, "_PyWeakReference"},
 };
 
 static const struct pca_member_role field_specs[] = {
@@ -194,6 +195,7 @@ static const struct pca_member_role field_specs[] = {
 	{PCA_F_LRU_ELEM_NEXT, PCA_S_LRU_ELEM, true, {"next"}},
 	{PCA_F_LRU_ELEM_KEY, PCA_S_LRU_ELEM, true, {"key"}},
 	{PCA_F_LRU_ELEM_RESULT, PCA_S_LRU_ELEM, true, {"result"}},
+	{PCA_F_WEAKREF_OBJECT, PCA_S_WEAKREF, false, {"wr_object"}},
 	{PCA_F_FUNC_QUALNAME, PCA_S_FUNCTION, true, {"func_qualname"}},
 	{PCA_F_FUNC_MODULE, PCA_S_FUNCTION, true, {"func_module"}},
 	{PCA_F_SET_USED, PCA_S_SET, true, {"used"}},

@@ -63,6 +63,7 @@ enum pca_struct {
 	PCA_S_OPCACHE,          /* _PyOpcache (3.8-3.10) */
 	PCA_S_LRU,              /* lru_cache_object */
 	PCA_S_LRU_ELEM,         /* lru_list_elem */
+	PCA_S_WEAKREF,          /* PyWeakReference */
 	PCA_STRUCT_COUNT
 };
 
@@ -205,6 +206,7 @@ enum pca_field {
 	PCA_F_LRU_ELEM_KEY,
 	PCA_F_LRU_ELEM_RESULT,
 	PCA_F_FUNC_QUALNAME,         /* PyFunctionObject.func_qualname */
+	PCA_F_WEAKREF_OBJECT,        /* PyWeakReference.wr_object (owner names tp_subclasses) */
 	PCA_F_FUNC_MODULE,
 	PCA_F_SET_USED,
 	PCA_F_DEQUE_MAXLEN,

@@ -205,6 +205,11 @@ def compare(truth, result, strict):
     if totals.get("gc_tracked") != truth["totals"].get("gc_tracked"):
         problems.append("gc_tracked: expected %s, got %r"
                         % (truth["totals"].get("gc_tracked"), totals.get("gc_tracked")))
+    # ... and object by object: gc.is_tracked() over the census's objects.
+    if "is_tracked" in truth["totals"] and \
+            totals.get("gc_tracked") != truth["totals"]["is_tracked"]:
+        problems.append("gc_tracked: gc.is_tracked() is true for %s of the census's objects, "
+                        "got %r" % (truth["totals"]["is_tracked"], totals.get("gc_tracked")))
     # Report only: numbers the summary carries that this test does not prove.
     notes.append("unreachable: a full collection would free %s tracked objects (the garbage "
                  "ring), tool %r" % (truth.get("expected_unreachable"), totals.get("unreachable")))
