@@ -19,6 +19,7 @@ import resource
 import selectors
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -363,6 +364,22 @@ class ToolRun(object):
             " ".join(self.argv), self.returncode, self.seconds,
             " (TIMED OUT, killed)" if self.timed_out else "",
             len(self.stdout), self.stdout[:1500], self.stderr[-3000:])
+
+
+def pt_loads(path):
+    """(vaddr, offset, filesz, memsz) of each PT_LOAD of an x86-64 ELF core."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    loads = []
+    for i in range(phnum):
+        p_type, _, p_offset, p_vaddr, _, p_filesz, p_memsz = struct.unpack_from("<IIQQQQQ", table, i * phentsize)
+        if p_type == 1:
+            loads.append((p_vaddr, p_offset, p_filesz, p_memsz))
+    return loads
 
 
 def run_tool(argv, timeout=TOOL_TIMEOUT, env=None):

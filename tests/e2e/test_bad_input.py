@@ -229,7 +229,7 @@ class CoreImage(object):
 
     def __init__(self, path):
         self.path = path
-        self.loads = [(vaddr, off, size) for vaddr, off, size in pt_loads(path)]
+        self.loads = [(vaddr, off, size) for vaddr, off, size, _ in corelib.pt_loads(path) if size]
         self.f = open(path, "r+b")
 
     def offset(self, addr):
@@ -247,31 +247,27 @@ class CoreImage(object):
         self.f.write(struct.pack("<" + fmt, value))
 
 
-def pt_loads(path):
-    with open(path, "rb") as f:
-        head = f.read(64)
-        phoff, = struct.unpack_from("<Q", head, 0x20)
-        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
-        f.seek(phoff)
-        table = f.read(phentsize * phnum)
-    for i in range(phnum):
-        p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from("<IIQQQQ", table, i * phentsize)
-        if p_type == 1 and p_filesz:
-            yield p_vaddr, p_offset, p_filesz
+def patchable_core(c, name, program):
+    """A Debian 3.11 core of PROGRAM (which writes the ids of its objects to
+    NAME-ids.json) and those ids; None when no core could be made."""
+    prog, ids_path = c.path(name + ".py"), c.path(name + "-ids.json")
+    with open(prog, "w") as f:
+        f.write(program)
+    made = c.make("a core for the " + name, corelib.make_core,
+                  [corelib.DEBIAN_PYTHON, prog, ids_path], c.path(name), "abort")
+    if not made:
+        return None
+    with open(ids_path) as f:
+        return made[0], json.load(f)
 
 
 def hostile_bounds(c, env):
     """Claims the core cannot back: bounded work, a warning, no huge allocation."""
-    prog, ids_path = c.path("bounds.py"), c.path("bounds-ids.json")
-    with open(prog, "w") as f:
-        f.write(BOUNDS_PROGRAM)
-    made = c.make("a core for the bounds", corelib.make_core,
-                  [corelib.DEBIAN_PYTHON, prog, ids_path], c.path("bounds"), "abort")
+    made = patchable_core(c, "bounds", BOUNDS_PROGRAM)
     if not made:
         return True
-    with open(ids_path) as f:
-        ids = json.load(f)
-    img = CoreImage(made[0])
+    core, ids = made
+    img = CoreImage(core)
     # Debian 3.11 (x86-64): PyDictObject.ma_keys at 32; PyDictKeysObject
     # dk_log2_size at 8, dk_log2_index_bytes at 9, dk_nentries at 24;
     # PyListObject ob_size at 16, ob_item at 24, allocated at 32.
@@ -287,7 +283,7 @@ def hostile_bounds(c, env):
         img.put(addr + 24, "Q", items)
         img.put(addr + 32, "Q", 40000)
     img.f.close()
-    ok = c.run("bounds report", [made[0]], (0, 1), env=env, keep=[made[0]], command="report")
+    ok = c.run("bounds report", [core], (0, 1), env=env, keep=[core], command="report")
     if ok and "references dropped" not in c.last.stdout:
         print("FAIL bounds report: no warning that references were dropped")
         c.failed += 1
@@ -369,19 +365,14 @@ def hostile_chains(c, env):
     """Chains from the core that loop (frames, thread states, interpreters,
     a collector list that never returns to its head) and a type name as
     long as memory: each a warning (exit 1), in bounded time."""
-    prog, ids_path = c.path("chains.py"), c.path("chains-ids.json")
-    with open(prog, "w") as f:
-        f.write(CHAINS_PROGRAM)
-    made = c.make("a core for the chains", corelib.make_core,
-                  [corelib.DEBIAN_PYTHON, prog, ids_path], c.path("chains"), "abort")
+    made = patchable_core(c, "chains", CHAINS_PROGRAM)
     if not made:
         return True
-    with open(ids_path) as f:
-        ids = json.load(f)
+    core, ids = made
     ok = True
     for case, what, word in CHAIN_CASES:
         dst = c.path(case.replace(" ", "-"))
-        shutil.copyfile(made[0], dst)
+        shutil.copyfile(core, dst)
         img = CoreImage(dst)
         try:
             patch_chain(img, case, ids)

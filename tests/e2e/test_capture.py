@@ -18,7 +18,6 @@ rather than finding zeros; capture and `-p` say so and exit 1.
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 
@@ -91,22 +90,6 @@ sys.stdin.read()
 """
 
 
-def load_segments(path):
-    """(vaddr, filesz, memsz) of each PT_LOAD of an ELF64 core."""
-    with open(path, "rb") as f:
-        eh = f.read(64)
-        phoff, = struct.unpack_from("<Q", eh, 32)
-        phentsize, phnum = struct.unpack_from("<HH", eh, 54)
-        f.seek(phoff)
-        table = f.read(phentsize * phnum)
-    loads = []
-    for i in range(phnum):
-        p_type, _, _, vaddr, _, filesz, memsz, _ = struct.unpack_from("<IIQQQQQQ", table, i * phentsize)
-        if p_type == 1:
-            loads.append((vaddr, filesz, memsz))
-    return loads
-
-
 def check_unreadable(args, rundir):
     """The pages beyond the file's end are not in the core; the first is."""
     problems = []
@@ -130,7 +113,8 @@ def check_unreadable(args, rundir):
         return problems
 
     def covering(a):
-        return [s for s in load_segments(out) if s[0] <= a < s[0] + s[2]]
+        return [(vaddr, filesz, memsz) for vaddr, _, filesz, memsz in corelib.pt_loads(out)
+                if vaddr <= a < vaddr + memsz]
     if [s[1] for s in covering(addr)] != [4096] or \
             [s[1] for s in covering(addr + 4096)] != [0] or [s[1] for s in covering(addr + 8191 + 4096)] != [0]:
         problems.append("segments of the mapping at %#x: %r, %r" % (addr, covering(addr), covering(addr + 4096)))
