@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/hashmap.h"
+#include "base/log.h"
 #include "base/vector.h"
 #include "objects/kinds.h"
 
@@ -35,7 +36,39 @@ struct scan {
 	size_t capacity; /* types beyond this index are not counted */
 	struct candidate_vector found;
 	bool nomem;
+	/* the segment of the last block (blocks come pool by pool) */
+	uint64_t seg_vaddr, seg_saved, seg_bit;
 };
+
+/* pca_heap_any_in for a block, the segment kept from the previous block's:
+ * one look at the heap's bitmap, without a segment search. */
+static bool any_object_in(struct scan *s, uint64_t addr, uint64_t len)
+{
+	const struct pca_heap *h = s->heap;
+	if (addr - s->seg_vaddr >= s->seg_saved || len > s->seg_saved - (addr - s->seg_vaddr)) {
+		int64_t seg = pca_target_segment_index(h->target, addr);
+		if (seg < 0)
+			return pca_heap_any_in(h, addr, len);
+		pca_target_segment(h->target, (size_t)seg, &s->seg_vaddr, &s->seg_saved);
+		s->seg_bit = h->seg_bit[seg];
+		if (len > s->seg_saved - (addr - s->seg_vaddr))
+			return pca_heap_any_in(h, addr, len);
+	}
+	uint64_t first = s->seg_bit + (addr - s->seg_vaddr + 7) / 8;
+	uint64_t end = s->seg_bit + (addr - s->seg_vaddr + len + 7) / 8; /* exclusive */
+	for (uint64_t bit = first; bit < end;) {
+		uint64_t word = h->bits[bit / 64] >> (bit & 63);
+		uint64_t span = 64 - (bit & 63);
+		if (span > end - bit)
+			span = end - bit;
+		if (span < 64)
+			word &= (1ull << span) - 1;
+		if (word)
+			return true;
+		bit += span;
+	}
+	return false;
+}
 
 /* The object a block holds, if any: its address and type. */
 static bool block_object(struct scan *s, uint64_t block, uint32_t block_size, uint64_t *ret_addr,
@@ -96,7 +129,7 @@ static bool check_block(void *ctx, uint64_t block, uint32_t block_size)
 	uint32_t id;
 	/* Most blocks hold an object of the census: one look at the bitmap of
 	 * object starts, without touching the block. */
-	if (pca_heap_any_in(s->heap, block, block_size))
+	if (any_object_in(s, block, block_size))
 		return true;
 	if (!block_object(s, block, block_size, &addr, &t) || pca_heap_find(s->heap, addr, &id))
 		return true;
@@ -161,17 +194,28 @@ static void claim(struct explain *e, uint64_t word)
 		e->nomem = true;
 }
 
-/* Every aligned word of [addr, addr + len) that points at a candidate. */
+/* Every aligned word of [addr, addr + len) that points at a candidate.
+ * Read in place (pca_target_view) when a chunk lies in one segment; a copy
+ * otherwise (a chunk across adjacent segments or in an attached file), and
+ * a chunk that is not all saved is skipped either way. */
 static void scan_words(struct explain *e, uint64_t addr, uint64_t len)
 {
+	struct pca_target *t = e->objects->interp->target;
 	uint64_t buf[512];
 	for (uint64_t off = 0; off < len; off += sizeof(buf)) {
 		uint64_t n = len - off < sizeof(buf) ? len - off : sizeof(buf);
-		if (!pca_target_try_read(e->objects->interp->target, addr + off, buf, (size_t)n))
-			continue;
-		for (uint64_t k = 0; k < n / 8; k++)
-			if (buf[k] && !(buf[k] & 7))
-				claim(e, buf[k]);
+		const void *p = pca_target_view(t, addr + off, (size_t)n);
+		if (!p) {
+			if (!pca_target_try_read(t, addr + off, buf, (size_t)n))
+				continue;
+			p = buf;
+		}
+		for (uint64_t k = 0; k < n / 8; k++) {
+			uint64_t w;
+			memcpy(&w, (const uint8_t *)p + k * 8, 8);
+			if (w && !(w & 7))
+				claim(e, w);
+		}
 	}
 }
 
@@ -227,9 +271,145 @@ static void holder_pending(struct explain *e, enum pca_holder_kind kind, const c
 	e->pending_name = name;
 }
 
+/* str's basicsize runs into its inline characters, and variable objects
+ * (tuple, int, bytes) hold no hidden pointers; type objects (itemsize:
+ * their PyMemberDefs) do. */
+static bool scans_fields(const struct pca_type_info *t)
+{
+	return t->kind != PCA_KIND_STR && (!t->itemsize || t->kind == PCA_KIND_TYPE);
+}
+
+static uint64_t field_scan_bytes(const struct pca_type_info *t)
+{
+	return t->basicsize < max_field_scan ? t->basicsize : max_field_scan;
+}
+
+/* Candidates at a glance, before the map: their address range and a
+ * 2^16-bit filter of their addresses. */
+struct glance {
+	uint64_t lo, hi;
+	uint64_t bits[1024];
+};
+
+static inline uint32_t glance_bit(uint64_t addr)
+{
+	return (uint32_t)((addr * 0x9e3779b97f4a7c15ull) >> 48);
+}
+
+static void glance_init(struct glance *g, const struct candidate_vector *c)
+{
+	memset(g, 0, sizeof(*g));
+	g->lo = UINT64_MAX;
+	for (size_t i = 0; i < c->size; i++) {
+		uint64_t a = c->data[i].addr;
+		g->lo = a < g->lo ? a : g->lo;
+		g->hi = a > g->hi ? a : g->hi;
+		g->bits[glance_bit(a) / 64] |= 1ull << (glance_bit(a) & 63);
+	}
+}
+
+/* Whether one of the words at p points at a candidate. */
+static bool words_hit(const struct explain *e, const struct glance *g, const uint8_t *p, uint64_t nwords)
+{
+	for (uint64_t k = 0; k < nwords; k++) {
+		uint64_t w;
+		memcpy(&w, p + k * 8, 8);
+		if (w - g->lo > g->hi - g->lo || (w & 7))
+			continue;
+		uint32_t b = glance_bit(w);
+		if ((g->bits[b / 64] >> (b & 63)) & 1 && candidate_at(e, w))
+			return true;
+	}
+	return false;
+}
+
+static void mark_id(const struct pca_heap *heap, uint64_t addr, uint64_t *hit)
+{
+	uint32_t id;
+	if (pca_heap_find(heap, addr, &id))
+		hit[id / 64] |= 1ull << (id & 63);
+}
+
+/* Set hit[id] for every census object whose scanned fields (as step 3 of
+ * explain scans them) hold a word that points at a candidate, and for every
+ * module (whose state step 2 scans). Reads the objects in address order,
+ * in place, from the heap's bitmap of object starts; the type from the
+ * object's own ob_type, as the census did. Whatever cannot be decided so
+ * (an object across segments, one outside saved memory) is marked: step 3
+ * scans it the usual way. */
+static void mark_census_hits(struct explain *e, const struct pca_heap *heap, uint64_t *hit)
+{
+	struct pca_objects *o = e->objects;
+	struct pca_target *t = o->interp->target;
+	uint64_t type_off = pca_layout_offset(o->interp->layout, PCA_F_OB_TYPE);
+	struct glance *g = malloc(sizeof(*g));
+	if (!g) {
+		e->nomem = true;
+		return;
+	}
+	glance_init(g, e->c);
+	/* type address -> index into infos, direct-mapped */
+	struct {
+		uint64_t addr;
+		uint32_t idx;
+	} types[256];
+	memset(types, 0, sizeof(types));
+	for (size_t seg = 0; seg < heap->nsegments; seg++) {
+		uint64_t vaddr, saved, end = heap->seg_bit[seg + 1];
+		pca_target_segment(t, seg, &vaddr, &saved);
+		for (uint64_t bit = heap->seg_bit[seg]; bit < end;) {
+			uint64_t word = heap->bits[bit / 64] >> (bit & 63);
+			if (!word) {
+				bit = (bit | 63) + 1;
+				continue;
+			}
+			bit += (uint64_t)__builtin_ctzll(word);
+			if (bit >= end)
+				break;
+			uint64_t addr = vaddr + (bit - heap->seg_bit[seg]) * 8;
+			bit++;
+			const uint8_t *p = pca_target_view(t, addr, type_off + 8);
+			if (!p) {
+				mark_id(heap, addr, hit);
+				continue;
+			}
+			uint64_t type_addr;
+			memcpy(&type_addr, p + type_off, 8);
+			size_t slot = (size_t)((type_addr >> 4) % (sizeof(types) / sizeof(types[0])));
+			if (types[slot].addr != type_addr || !type_addr) {
+				const struct pca_type_info *ti = pca_objects_type(o, type_addr);
+				if (!ti) {
+					mark_id(heap, addr, hit);
+					continue;
+				}
+				types[slot].addr = type_addr;
+				types[slot].idx = (uint32_t)(ti - o->infos);
+			}
+			const struct pca_type_info *ti = &o->infos[types[slot].idx];
+			if (ti->kind == PCA_KIND_MODULE) {
+				mark_id(heap, addr, hit);
+				continue;
+			}
+			uint64_t len = scans_fields(ti) ? field_scan_bytes(ti) : 0;
+			if (len < 8)
+				continue;
+			p = pca_target_view(t, addr, (size_t)len);
+			if (!p || words_hit(e, g, p, len / 8))
+				mark_id(heap, addr, hit);
+		}
+	}
+	/* outside saved memory (pages of attached files): few */
+	for (size_t k = 0; k < heap->noutside; k++)
+		mark_id(heap, heap->outside[k], hit);
+	free(g);
+}
+
 static void explain(struct explain *e, const struct pca_heap *heap)
 {
 	struct pca_objects *o = e->objects;
+	/* Nothing to explain: nothing below would claim anything. */
+	if (!e->c->size)
+		return;
 	/* 1. The interpreter's static data and that of the extension modules:
 	 * every saved file mapping, and the anonymous one right after a file's
 	 * last (its .bss). Only saved memory is read; text is not in a core. */
@@ -260,25 +440,35 @@ static void explain(struct explain *e, const struct pca_heap *heap)
 	propagate(e);
 	/* 2. Module states (PyModuleDef.m_size bytes at md_state) and 3. the
 	 * fixed part of every census object: fields the collector does not
-	 * visit (a heap type's __slots__, name and qualname). */
-	for (uint32_t v = 0; v < heap->count && !e->nomem; v++) {
-		const struct pca_type_info *t = &o->infos[heap->type[v]];
-		uint64_t def, state, size;
-		if (t->kind == PCA_KIND_MODULE && pca_rd(o, heap->addr[v], PCA_F_MODULE_DEF, &def) && def &&
-		    pca_rd(o, heap->addr[v], PCA_F_MODULE_STATE, &state) && state &&
-		    pca_rd(o, def, PCA_F_MODULEDEF_SIZE, &size) && size > 0 && size <= max_state_scan) {
-			holder_pending(e, PCA_HOLDER_MODULE_STATE, "extension modules");
-			scan_words(e, state, size);
-		}
-		/* str's basicsize runs into its inline characters, and variable
-		 * objects (tuple, int, bytes) hold no hidden pointers; type objects
-		 * (itemsize: their PyMemberDefs) do */
-		if (t->kind != PCA_KIND_STR && (!t->itemsize || t->kind == PCA_KIND_TYPE)) {
-			holder_pending(e, PCA_HOLDER_FIELD, t->name);
-			scan_words(e, heap->addr[v], t->basicsize < max_field_scan ? t->basicsize : max_field_scan);
-		}
-		propagate(e);
+	 * visit (a heap type's __slots__, name and qualname). In id order, as
+	 * the first claim decides a candidate's holder; but only the objects
+	 * that mark_census_hits found pointing at a candidate (and the
+	 * modules): the others claim nothing here. */
+	uint64_t *hit = calloc((size_t)heap->count / 64 + 1, sizeof(*hit));
+	if (!hit) {
+		e->nomem = true;
+		return;
 	}
+	mark_census_hits(e, heap, hit);
+	for (uint32_t w = 0; w <= heap->count / 64 && !e->nomem; w++) {
+		for (uint64_t bits = hit[w]; bits && !e->nomem; bits &= bits - 1) {
+			uint32_t v = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			const struct pca_type_info *t = &o->infos[heap->type[v]];
+			uint64_t def, state, size;
+			if (t->kind == PCA_KIND_MODULE && pca_rd(o, heap->addr[v], PCA_F_MODULE_DEF, &def) && def &&
+			    pca_rd(o, heap->addr[v], PCA_F_MODULE_STATE, &state) && state &&
+			    pca_rd(o, def, PCA_F_MODULEDEF_SIZE, &size) && size > 0 && size <= max_state_scan) {
+				holder_pending(e, PCA_HOLDER_MODULE_STATE, "extension modules");
+				scan_words(e, state, size);
+			}
+			if (scans_fields(t)) {
+				holder_pending(e, PCA_HOLDER_FIELD, t->name);
+				scan_words(e, heap->addr[v], field_scan_bytes(t));
+			}
+			propagate(e);
+		}
+	}
+	free(hit);
 	/* 4. Of the rest, which another candidate refers to. */
 	for (size_t i = 0; i < e->c->size && !e->nomem; i++)
 		pca_objects_referents(o, e->c->data[i].addr, &o->infos[e->c->data[i].type], visit_mark, e);
@@ -364,8 +554,10 @@ struct pca_error *pca_unreferenced_compute(struct pca_objects *objects, const st
 	struct scan s = {.objects = objects, .heap = heap, .capacity = cap};
 	candidate_vector_init(&s.found);
 	uint64_t skipped = 0;
+	double t0 = pca_now_seconds();
 	/* objects->infos may move when types are added: indices, not pointers */
 	struct pca_error *err = pca_arenas_for_each_used_block(objects->interp, arenas, check_block, &s, &skipped);
+	double t1 = pca_now_seconds();
 	if (!err && s.nomem)
 		err = &pca_error_nomem;
 	struct explain e = {.objects = objects, .c = &s.found};
@@ -382,6 +574,8 @@ struct pca_error *pca_unreferenced_compute(struct pca_objects *objects, const st
 		if (e.nomem)
 			err = &pca_error_nomem;
 	}
+	pca_log_timing("unreferenced: blocks %.3f s (%llu checked, %zu candidates), holders %.3f s\n", t1 - t0,
+		       (unsigned long long)s.checked, s.found.size, pca_now_seconds() - t1);
 	if (cap > objects->ninfos)
 		cap = objects->ninfos;
 	if (!err && (!type_rows(objects, &s.found, cap, false, &ret->rows, &ret->nrows, &ret->objects, &ret->size) ||
