@@ -11,8 +11,9 @@
 #include "target/cgroup.h"
 
 /* The per-object costs. The graph's are graph/'s own measured peaks
- * (graph.h); the census index is 26 B/object in `summary` at 1M-200M
- * objects (docs/performance.md), rounded up; references per object are
+ * (graph.h); the census index is 22 B/object in `summary` at 10M and 50M
+ * objects (docs/performance.md; 26 before sizes took 4 bytes), rounded up
+ * as before; references per object are
  * 1.96 on bench heaps and more in real services (dicts, code), so 3. An
  * object per 64 bytes of saved memory is the densest heap measured (the
  * bench cores: 66 B/object at 200M); real cores hold libraries, stacks and
@@ -22,7 +23,7 @@
 enum {
 	bytes_per_object = 64,
 	references_per_object = 3,
-	census_per_object = 32,
+	census_per_object = 28,
 };
 
 static uint64_t mem_available(void)

@@ -135,7 +135,7 @@ struct pca_error *pca_cycles_compute(const struct pca_objects *objects, const st
 		for (uint64_t i = start[c]; i < start[c + 1]; i++) {
 			uint32_t v = members[i];
 			const char *name = objects->infos[heap->type[v]].name;
-			cy->size += heap->size[v];
+			cy->size += pca_heap_size(heap, v);
 			cy->unreachable &= g->unreachable[v];
 			enum pca_kind kind = objects->infos[heap->type[v]].kind;
 			structure |= kind == PCA_KIND_TYPE || kind == PCA_KIND_MODULE;

@@ -116,7 +116,7 @@ static struct pca_error *collector_verdict(struct pca_objects *objects, const st
 	for (uint32_t v = 0; v < tracked; v++)
 		if (g->unreachable[v]) {
 			g->unreachable_count++;
-			g->unreachable_size += heap->size[v];
+			g->unreachable_size += pca_heap_size(heap, v);
 		}
 	free(gc_refs);
 	free(queue);
@@ -312,8 +312,11 @@ struct pca_error *pca_refgraph_build(struct pca_objects *objects, struct pca_hea
 		err = pca_graph_dominators_lent(&g->graph, g->roots, g->nroots, idom, &lent);
 	double t4 = pca_now_seconds();
 	struct pca_graph_lent lent_parent = {{g->parent}, {n * sizeof(*g->parent)}, 1};
+	/* the sizes, widened in place: the dominators' scratch is done with it */
+	for (uint32_t v = 0; !err && v < heap->count; v++)
+		g->retained[v] = pca_heap_size(heap, v);
 	if (!err)
-		err = pca_graph_retained_lent(&g->graph, idom, heap->size, g->retained, &lent_parent);
+		err = pca_graph_retained_lent(&g->graph, idom, g->retained, g->retained, &lent_parent);
 	free(idom);
 	double t5 = pca_now_seconds();
 	if (!err)

@@ -30,8 +30,8 @@ struct pca_error *pca_summary_compute(const struct pca_heap *heap,
 	for (uint32_t i = 0; i < heap->count; i++) {
 		struct pca_summary_row *r = &rows[heap->type[i]];
 		r->count++;
-		r->size += heap->size[i];
-		ret->size += heap->size[i];
+		r->size += pca_heap_size(heap, i);
+		ret->size += pca_heap_size(heap, i);
 	}
 	size_t n = 0;
 	for (size_t t = 0; t < objects->ninfos; t++) {

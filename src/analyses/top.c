@@ -12,11 +12,11 @@ static size_t largest_ids(const struct pca_heap *heap, size_t n, uint32_t *out)
 {
 	size_t have = 0;
 	for (uint32_t v = 0; v < heap->count; v++) {
-		uint64_t sz = heap->size[v];
-		if (have == n && (n == 0 || sz <= heap->size[out[have - 1]]))
+		uint64_t sz = pca_heap_size(heap, v);
+		if (have == n && (n == 0 || sz <= pca_heap_size(heap, out[have - 1])))
 			continue;
 		size_t pos = have < n ? have++ : n - 1;
-		while (pos > 0 && heap->size[out[pos - 1]] < sz) {
+		while (pos > 0 && pca_heap_size(heap, out[pos - 1]) < sz) {
 			out[pos] = out[pos - 1];
 			pos--;
 		}

@@ -74,8 +74,8 @@ static const uint64_t PCA_GRAPH_MAX_EDGES = UINT32_MAX;
  *     per edge (half of them on make_core.py heaps).
  * The census recording the references (heap/ PCA_HEAP_EDGES) costs 8 B/node
  * + 8 B/edge at its end, less than this. Measured on bench/make_core.py
- * heaps (3.12, m = 1.96 n): 66 B/object of anonymous memory in all at 10M
- * objects, 26 of them the census's index (docs/performance.md). */
+ * heaps (3.12, m = 1.96 n): 62 B/object of anonymous memory in all at 10M
+ * objects, 22 of them the census's index (docs/performance.md). */
 static const uint64_t PCA_GRAPH_PEAK_BYTES_PER_NODE = 30;
 static const uint64_t PCA_GRAPH_PEAK_BYTES_PER_EDGE = 8;
 /* References per object, for an estimate before the census has counted
@@ -161,6 +161,7 @@ struct pca_error *pca_graph_dominators_lent(const struct pca_graph *g, const uin
 					    const struct pca_graph_lent *lent);
 
 /* retained[v] = size[v] + sum of retained of the nodes v immediately
+ * dominates (size may be retained itself, holding the sizes on entry)
  * dominates (unreachable nodes: retained = size). One pass bottom-up over
  * the dominator tree, each node added to its idom once all of its own
  * children are in; no recursion. Fails if idom is not a forest (a cycle, or

@@ -143,7 +143,7 @@ static bool append(struct builder *b, uint64_t addr, uint32_t type, uint64_t siz
 		}
 		bool a = PCA_ARRAY_RESIZE(&h->addr, cap);
 		bool t = PCA_ARRAY_RESIZE(&h->type, cap);
-		bool s = PCA_ARRAY_RESIZE(&h->size, cap);
+		bool s = PCA_ARRAY_RESIZE(&h->size32, cap);
 		if (!a || !t || !s) {
 			b->err = &pca_error_nomem;
 			return false;
@@ -152,7 +152,15 @@ static bool append(struct builder *b, uint64_t addr, uint32_t type, uint64_t siz
 	}
 	h->addr[h->count] = addr;
 	h->type[h->count] = type;
-	h->size[h->count] = size;
+	h->size32[h->count] = size < PCA_HEAP_BIG_SIZE ? (uint32_t)size : PCA_HEAP_BIG_SIZE;
+	if (size >= PCA_HEAP_BIG_SIZE) {
+		if (!PCA_VECTOR_GROW(&h->big, &h->big_capacity, h->nbig + 1, 16)) {
+			b->err = &pca_error_nomem;
+			return false;
+		}
+		/* ids only grow: `big` stays sorted by id */
+		h->big[h->nbig++] = (struct pca_heap_big){h->count, size};
+	}
 	h->count++;
 	return true;
 }
@@ -564,7 +572,8 @@ void pca_heap_deinit(struct pca_heap *h)
 {
 	free(h->addr);
 	free(h->type);
-	free(h->size);
+	free(h->size32);
+	free(h->big);
 	free(h->by_address);
 	free(h->bits);
 	free(h->seg_bit);
@@ -620,4 +629,18 @@ bool pca_heap_any_in(const struct pca_heap *h, uint64_t addr, uint64_t len)
 		bit += span;
 	}
 	return false;
+}
+
+uint64_t pca_heap_big_size(const struct pca_heap *h, uint32_t id)
+{
+	size_t lo = 0, hi = h->nbig;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->big[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ALWAYS found: only append marks a size as big */
+	return lo < h->nbig && h->big[lo].id == id ? h->big[lo].size : PCA_HEAP_BIG_SIZE;
 }

@@ -23,7 +23,14 @@ struct pca_heap {
 	uint32_t count;
 	uint64_t *addr;     /* by id; ids in discovery order */
 	uint32_t *type;     /* index into objects->infos */
-	uint64_t *size;     /* sys.getsizeof */
+	/* sys.getsizeof through pca_heap_size: 4 bytes per object, and the
+	 * rare size >= 4 GiB (a huge list or bytes) in `big`, by id */
+	uint32_t *size32;
+	struct pca_heap_big {
+		uint32_t id;
+		uint64_t size;
+	} *big;
+	size_t nbig, big_capacity;
 	uint32_t *by_address; /* ids in address order: by_address[rank] = id */
 	/* address -> id (pca_heap_find): one bit per 8 bytes of saved memory,
 	 * set for each object, counted per 64-bit word in `prefix`; objects
@@ -52,5 +59,15 @@ void pca_heap_deinit(struct pca_heap *h);
 bool pca_heap_any_in(const struct pca_heap *h, uint64_t addr, uint64_t len);
 /* The id of the object that starts at addr. */
 bool pca_heap_find(const struct pca_heap *h, uint64_t addr, uint32_t *ret);
+
+/* size32's mark of a size kept in `big`. */
+#define PCA_HEAP_BIG_SIZE UINT32_MAX
+uint64_t pca_heap_big_size(const struct pca_heap *h, uint32_t id);
+/* sys.getsizeof of object id. */
+static inline uint64_t pca_heap_size(const struct pca_heap *h, uint32_t id)
+{
+	uint32_t s = h->size32[id];
+	return s != PCA_HEAP_BIG_SIZE ? s : pca_heap_big_size(h, id);
+}
 
 #endif

@@ -6,7 +6,7 @@ static void object_line_text(FILE *out, const struct pca_report_model *m, uint32
 			     const char *indent)
 {
 	fprintf(out, "%s%#llx  %-28s %llu bytes\n", indent, (unsigned long long)m->heap->addr[id],
-		pca_text(m->objects->infos[m->heap->type[id]].name), (unsigned long long)m->heap->size[id]);
+		pca_text(m->objects->infos[m->heap->type[id]].name), (unsigned long long)pca_heap_size(m->heap, id));
 }
 
 /* The members every object's JSON starts with. */
@@ -14,7 +14,7 @@ static void object_members_json(struct pca_json *j, const struct pca_report_mode
 {
 	pca_json_member_address(j, "address", m->heap->addr[id]);
 	pca_json_member_string(j, "type", m->objects->infos[m->heap->type[id]].name);
-	pca_json_member_uint(j, "size", m->heap->size[id]);
+	pca_json_member_uint(j, "size", pca_heap_size(m->heap, id));
 }
 
 /* "key": [{address, type, size}, ...], in order or backwards. */
@@ -36,12 +36,12 @@ void pca_report_object_text(FILE *out, const struct pca_report_model *m)
 	const struct pca_object_view *o = m->object;
 	uint32_t id = o->id;
 	char size[32], retained[32];
-	pca_format_bytes(m->heap->size[id], size, sizeof(size));
+	pca_format_bytes(pca_heap_size(m->heap, id), size, sizeof(size));
 	pca_format_bytes(m->graph->retained[id], retained, sizeof(retained));
 	fprintf(out, "%#llx  %s\n", (unsigned long long)m->heap->addr[id],
 		pca_text(m->objects->infos[m->heap->type[id]].name));
 	fprintf(out, "  size      %s (%llu bytes), retained %s\n", size,
-		(unsigned long long)m->heap->size[id], retained);
+		(unsigned long long)pca_heap_size(m->heap, id), retained);
 	fprintf(out, "  owner     %s\n", o->owner[0] ? pca_text(o->owner)
 				  : m->graph->unreachable[id] ? "(unreachable garbage)" : "(none)");
 	fprintf(out, "  value     %s\n", pca_text(o->preview));
@@ -109,7 +109,7 @@ void pca_report_graph_dot(FILE *out, const struct pca_report_model *m)
 	for (size_t i = 0; i < h->n; i++) {
 		uint32_t v = h->ids[i];
 		char size[32];
-		pca_format_bytes(m->heap->size[v], size, sizeof(size));
+		pca_format_bytes(pca_heap_size(m->heap, v), size, sizeof(size));
 		fprintf(out, "\tn%u [label=\"", v);
 		put_dot_string(out, pca_text(m->objects->infos[m->heap->type[v]].name));
 		fprintf(out, "\\n%#llx\\n%s", (unsigned long long)m->heap->addr[v], size);

@@ -127,7 +127,7 @@ static void largest_text(FILE *out, const struct pca_report_model *m)
 	for (size_t i = 0; i < n; i++) {
 		uint32_t v = t->ids[i];
 		char size[32], retained[32];
-		pca_format_bytes(m->heap->size[v], size, sizeof(size));
+		pca_format_bytes(pca_heap_size(m->heap, v), size, sizeof(size));
 		pca_format_bytes(m->graph->retained[v], retained, sizeof(retained));
 		fprintf(out, "%#18llx %12s %12s  %-28s %s\n", (unsigned long long)m->heap->addr[v], size,
 			retained, pca_text(m->objects->infos[m->heap->type[v]].name),
@@ -148,7 +148,7 @@ static void largest_json(struct pca_json *j, const struct pca_report_model *m)
 		pca_json_key(j, "type");
 		pca_json_string(j, m->objects->infos[m->heap->type[v]].name);
 		pca_json_key(j, "size");
-		pca_json_uint(j, m->heap->size[v]);
+		pca_json_uint(j, pca_heap_size(m->heap, v));
 		pca_json_key(j, "retained");
 		pca_json_uint(j, m->graph->retained[v]);
 		pca_json_key(j, "owner");
