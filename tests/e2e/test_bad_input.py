@@ -292,13 +292,14 @@ def hostile_bounds(c, env):
 
 
 CHAINS_PROGRAM = r"""
-import ctypes, json, os, sys
+import ctypes, gc, json, os, sys
 ctypes.pythonapi.PyThreadState_Get.restype = ctypes.c_void_p
 ctypes.pythonapi.PyInterpreterState_Get.restype = ctypes.c_void_p
 Named = type("Named", (), {})
 named = [Named() for _ in range(100)]
 ranges = [range(i) for i in range(100)]
 name = b"N" * (16 << 20)      # a static type's name, 16 MB long
+gc.collect(); gc.disable()   # the 50 lists stay together in one collector list
 tracked = [[i] for i in range(50)]
 frames = []
 def f1(): frames.append(sys._getframe()); f2()
