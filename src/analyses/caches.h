@@ -3,7 +3,11 @@
  * structure of the running version), and the big containers (dict, list,
  * set, deque, OrderedDict) that a module global, a class attribute or a
  * running frame's local holds, by retained size. Unbounded: an lru_cache
- * without maxsize, any dict/list/set, a deque without maxlen. */
+ * without maxsize, any dict/list/set, a deque without maxlen, unless the
+ * library that owns it bounds it (re._cache by re._MAXCACHE: the bound is
+ * read from the module). Each row says whose it is: the interpreter's own
+ * state (sys, the import system, abc, typing, ...: docs/usage.md lists the
+ * modules), by the module or class that holds it, or the program's. */
 #ifndef PCA_ANALYSES_CACHES_H
 #define PCA_ANALYSES_CACHES_H
 
@@ -18,6 +22,13 @@ struct pca_cache {
 	bool typed;
 	uint64_t entries, hits, misses;
 	bool unbounded;
+	/* held in a namespace of the interpreter's own modules (sys.modules,
+	 * sys.path_importer_cache, typing's caches): never a leak suspect */
+	bool interpreter;
+	/* the library's limit that bounds this container ("re._MAXCACHE") and
+	 * its value read from the core; NULL: none */
+	const char *bounded_by;
+	int64_t bound;
 	uint64_t retained;
 };
 
