@@ -16,19 +16,29 @@ static const size_t max_reported = 500;
  * input: a row's classification reads its namespace once). */
 static const size_t max_namespace_items = 100000;
 
-/* Modules whose namespaces hold the interpreter's own state and the
- * standard library's internal tables: the import system (sys.modules,
- * sys.path_importer_cache, sys.meta_path, importlib's module locks), abc's
- * and typing's caches, the codec search cache, warnings' filters,
- * linecache's source lines, inspect's file maps, re's compiled patterns. A
- * program does not keep its data there, and what they hold grows with the
- * program's modules, files and patterns, not with its work: never a leak
- * suspect. A class of one of them holds its state for it too
- * ("typing._GenericAlias.x"). docs/usage.md lists them. */
+/* Modules whose namespaces hold the interpreter's own state: the import
+ * system (sys.modules, sys.path_importer_cache, sys.meta_path, importlib's
+ * module locks), abc's and typing's caches, the codec search cache,
+ * warnings' filters, linecache's source lines. A program does not keep its
+ * data there, and what they hold grows with the program's modules and
+ * files, not with its work: never a leak suspect. A class of one of them
+ * holds its state for it too ("typing._GenericAlias.x"). */
 static const char *const interpreter_modules[] = {
 	"sys", "builtins", "_imp", "importlib", "_frozen_importlib", "_frozen_importlib_external",
 	"zipimport", "site", "abc", "_abc", "_py_abc", "typing", "codecs", "encodings", "copyreg",
-	"warnings", "linecache", "inspect", "re",
+	"warnings", "linecache",
+};
+
+/* Standard library modules whose module-level containers are their own
+ * tables: constant data made at import (html's 2231 HTML5 entities,
+ * stringprep's, locale's aliases, mimetypes', the help topics), or caches
+ * of what the program's modules and patterns are (inspect's file maps,
+ * re's compiled patterns). Not leak suspects either. Registries that grow
+ * with the program's own objects (weakref.finalize._registry,
+ * multiprocessing.util._finalizer_registry) stay the program's. */
+static const char *const stdlib_modules[] = {
+	"html", "stringprep", "locale", "mimetypes", "pydoc_data", "unicodedata", "keyword", "token",
+	"opcode", "inspect", "re", "sre_compile", "sre_parse", "sre_constants", "tokenize", "ssl", "_ssl",
 };
 
 /* Standard library caches that evict or clear themselves beyond a limit
@@ -74,12 +84,37 @@ static bool in_module(const char *name, const char *module)
 	return strncmp(name, module, n) == 0 && (name[n] == '\0' || name[n] == '.');
 }
 
-static bool interpreter_name(const char *name)
+static bool in_any(const char *name, const char *const *modules, size_t n)
 {
-	for (size_t i = 0; i < sizeof(interpreter_modules) / sizeof(interpreter_modules[0]); i++)
-		if (in_module(name, interpreter_modules[i]))
+	for (size_t i = 0; i < n; i++)
+		if (in_module(name, modules[i]))
 			return true;
 	return false;
+}
+
+/* Whose a namespace `name` is: a module, or a class in one. */
+static enum pca_cache_holder holder_of(const char *name)
+{
+	if (!name || !name[0])
+		return PCA_HELD_BY_PROGRAM;
+	if (in_any(name, interpreter_modules, sizeof(interpreter_modules) / sizeof(interpreter_modules[0])))
+		return PCA_HELD_BY_INTERPRETER;
+	if (in_any(name, stdlib_modules, sizeof(stdlib_modules) / sizeof(stdlib_modules[0])))
+		return PCA_HELD_BY_STDLIB;
+	return PCA_HELD_BY_PROGRAM;
+}
+
+const char *pca_cache_holder_name(enum pca_cache_holder h)
+{
+	switch (h) {
+	case PCA_HELD_BY_INTERPRETER:
+		return "interpreter";
+	case PCA_HELD_BY_STDLIB:
+		return "stdlib";
+	case PCA_HELD_BY_PROGRAM:
+		break;
+	}
+	return "program";
 }
 
 /* A str object into buf; false when it is not one or does not fit. */
@@ -144,8 +179,8 @@ static bool small_int(struct pca_objects *o, uint64_t obj, int64_t *ret)
 }
 
 /* Whose a container is, by the namespace that holds it (long_lived_holder
- * found it in a module's or a class's): the interpreter's own modules', or
- * a library cache with its limit. A frame's local is the program's. */
+ * found it in a module's or a class's): the interpreter's, the standard
+ * library's or the program's, and a library cache's limit. A frame's local is the program's. */
 static void classify_container(struct pca_objects *o, const struct pca_heap *h,
 			       const struct pca_refgraph *g, struct pca_cache *c)
 {
@@ -164,7 +199,7 @@ static void classify_container(struct pca_objects *o, const struct pca_heap *h,
 	} else if (o->infos[h->type[pp]].kind != PCA_KIND_MODULE) {
 		return;
 	}
-	c->interpreter = holder[0] && interpreter_name(holder);
+	c->held_by = holder_of(holder);
 	if (holder != s.module || !s.key[0])
 		return;
 	for (size_t i = 0; i < sizeof(library_bounds) / sizeof(library_bounds[0]); i++) {
@@ -261,7 +296,7 @@ struct pca_error *pca_caches_compute(struct pca_objects *o, const struct pca_hea
 	for (size_t i = 0; i < ret->count; i++) {
 		struct pca_cache *k = &ret->items[i];
 		if (k->lru)
-			k->interpreter = k->function && interpreter_name(k->function);
+			k->held_by = holder_of(k->function);
 		else
 			classify_container(o, h, g, k);
 	}

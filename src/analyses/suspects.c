@@ -2,7 +2,7 @@
 
 static bool is_suspect(const struct pca_cache *k, uint64_t heap_size)
 {
-	return k->unbounded && !k->interpreter && k->entries >= PCA_SUSPECT_MIN_ENTRIES &&
+	return k->unbounded && k->held_by == PCA_HELD_BY_PROGRAM && k->entries >= PCA_SUSPECT_MIN_ENTRIES &&
 	       k->retained * 100 >= heap_size;
 }
 

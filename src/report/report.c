@@ -433,13 +433,16 @@ void pca_report_json_cycles(struct pca_json *j, const struct pca_cycles *c, cons
 }
 
 /* What bounds a row, or whose it is: a library's limit, the interpreter's
- * own state, or nothing (the program's unbounded containers). */
+ * or the standard library's, or nothing (the program's unbounded
+ * containers). */
 static void cache_bound_text(const struct pca_cache *k, char *buf, size_t size)
 {
 	if (k->bounded_by)
 		snprintf(buf, size, ", bounded by %s (%lld)", k->bounded_by, (long long)k->bound);
-	else if (k->interpreter)
+	else if (k->held_by == PCA_HELD_BY_INTERPRETER)
 		snprintf(buf, size, ", the interpreter's own");
+	else if (k->held_by == PCA_HELD_BY_STDLIB)
+		snprintf(buf, size, ", the standard library's");
 	else
 		snprintf(buf, size, "%s", k->unbounded ? ", unbounded" : "");
 }
@@ -514,7 +517,7 @@ void pca_report_json_caches(struct pca_json *j, const struct pca_caches *c, cons
 			pca_json_int(j, k->bound);
 		}
 		pca_json_key(j, "held_by");
-		pca_json_string(j, k->interpreter ? "interpreter" : "program");
+		pca_json_string(j, pca_cache_holder_name(k->held_by));
 		pca_json_key(j, "retained");
 		pca_json_uint(j, k->retained);
 		pca_json_object_end(j);
