@@ -283,7 +283,7 @@ def check_suspects(truth, result, r):
                           % (truth["unreachable"]["count"], garbage))
     for x in caches:
         held = x.get("held_by")
-        if held not in ("interpreter", "program"):
+        if held not in ("interpreter", "stdlib", "program"):
             r.problems.append("caches: row %s has held_by %r" % (x.get("owner"), held))
         elif (x.get("owner") or "").startswith("sys.") and held != "interpreter":
             r.problems.append("caches: %s is the interpreter's, held_by says %r"
