@@ -36,7 +36,8 @@ docstring). Everything compared is EXACT:
     interpreter (caches[].held_by);
   - with --method abort, the README's demo (corefiles/demo/demo_app.py):
     its suspects are exactly __main__.CACHE and render_user's lru_cache
-    (2000 entries each), nothing of the interpreter's;
+    (2000 entries each), nothing of the interpreter's; and a core taken
+    inside running coroutines has a complete `summary` (exit 0, no warning);
   - largest: sorted by size, descending; the leading rows that the scenario
     made (BLOB, Registry.items, process_batch:batch, load_profile's cache
     dict, and CACHE where it ranks there) at the same rank, with address,
@@ -320,6 +321,39 @@ def check_demo(tool, python, rundir):
     return problems
 
 
+CORO_PROGRAM = """import asyncio, os
+async def handler(n):
+    os.abort()
+async def main():
+    await asyncio.gather(*[asyncio.sleep(0) for _ in range(3)])
+    await handler(1)
+asyncio.new_event_loop().run_until_complete(main())
+"""
+
+
+def check_coroutine(tool, python, rundir):
+    """A core taken inside running coroutines (the frame of a running
+    coroutine has stacktop -1): `summary` is complete, exit 0 and no
+    warning (it once read 2^31 slots of it and warned of 166k skipped
+    references). Returns a list of problems."""
+    os.makedirs(rundir, exist_ok=True)
+    prog = os.path.join(rundir, "coro.py")
+    with open(prog, "w") as f:
+        f.write(CORO_PROGRAM)
+    try:
+        core = corelib.make_core([python, prog], os.path.join(rundir, "coro"), "abort")[0]
+    except (corelib.CoreError, OSError) as e:
+        return ["coroutine: no core: %s" % e]
+    run = corelib.run_tool([tool, "--json", "summary", core])
+    try:
+        warnings = json.loads(run.stdout).get("warnings")
+    except ValueError:
+        warnings = "(no JSON)"
+    if run.returncode != 0 or warnings:
+        return ["coroutine: exit %s, warnings %s" % (run.returncode, warnings)]
+    return []
+
+
 def check_largest(truth, result, r):
     largest = result.get("largest")
     want_rows = truth["largest"]
@@ -573,6 +607,7 @@ def run_one(tool, python, method, workdir, truth_only, limit, stable_done):
         check_show_path(tool, core, truth, r)
     if method == "abort":
         r.problems.extend(check_demo(tool, python, rundir))
+        r.problems.extend(check_coroutine(tool, python, rundir))
 
     if r.failed():
         print("FAIL %s (Python %s, %s; truth: %s)" % (tag, version, method, facts))
