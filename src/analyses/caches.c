@@ -12,6 +12,46 @@
 static const uint64_t min_container_retained = 64 * 1024;
 static const size_t max_containers = 100000; /* a bound on hostile input */
 static const size_t max_reported = 500;
+/* A namespace read further is not one a program made (a bound on hostile
+ * input: a row's classification reads its namespace once). */
+static const size_t max_namespace_items = 100000;
+
+/* Modules whose namespaces hold the interpreter's own state: the import
+ * system (sys.modules, sys.path_importer_cache, sys.meta_path, importlib's
+ * module locks), abc's and typing's caches, the codec search cache,
+ * warnings' filters, linecache's source lines. A program does not keep its
+ * data there, and what they hold grows with the program's modules and
+ * files, not with its work: never a leak suspect. A class of one of them
+ * holds its state for it too ("typing._GenericAlias.x"). */
+static const char *const interpreter_modules[] = {
+	"sys", "builtins", "_imp", "importlib", "_frozen_importlib", "_frozen_importlib_external",
+	"zipimport", "site", "abc", "_abc", "_py_abc", "typing", "codecs", "encodings", "copyreg",
+	"warnings", "linecache",
+};
+
+/* Standard library modules whose module-level containers are their own
+ * tables: constant data made at import (html's 2231 HTML5 entities,
+ * stringprep's, locale's aliases, mimetypes', the help topics), or caches
+ * of what the program's modules and patterns are (inspect's file maps,
+ * re's compiled patterns). Not leak suspects either. Registries that grow
+ * with the program's own objects (weakref.finalize._registry,
+ * multiprocessing.util._finalizer_registry) stay the program's. */
+static const char *const stdlib_modules[] = {
+	"html", "stringprep", "locale", "mimetypes", "pydoc_data", "unicodedata", "keyword", "token",
+	"opcode", "inspect", "re", "sre_compile", "sre_parse", "sre_constants", "tokenize", "ssl", "_ssl",
+};
+
+/* Standard library caches that evict or clear themselves beyond a limit
+ * kept beside them in the module. The bound is read from the core: a
+ * module of that name without it bounds nothing. */
+static const struct library_bound {
+	const char *module, *cache, *limit, *shown;
+} library_bounds[] = {
+	{"re", "_cache", "_MAXCACHE", "re._MAXCACHE"},      /* re _compile, 3.6+ */
+	{"re", "_cache2", "_MAXCACHE2", "re._MAXCACHE2"},   /* 3.12+ */
+	{"_strptime", "_regex_cache", "_CACHE_MAX_SIZE", "_strptime._CACHE_MAX_SIZE"},
+	{"urllib.parse", "_parse_cache", "MAX_CACHE_SIZE", "urllib.parse.MAX_CACHE_SIZE"}, /* 3.6-3.10 */
+};
 
 /* Whether id is held where a cache lives: a value of a module's or a class's
  * namespace, or a running frame's local. Namespaces themselves are not
@@ -34,6 +74,146 @@ static bool long_lived_holder(struct pca_objects *o, const struct pca_heap *h,
 		return false;
 	enum pca_kind ppk = o->infos[h->type[pp]].kind;
 	return ppk == PCA_KIND_MODULE || ppk == PCA_KIND_TYPE;
+}
+
+/* Whether name is module `module` or something in it ("typing",
+ * "typing._caches", "typing._GenericAlias"). */
+static bool in_module(const char *name, const char *module)
+{
+	size_t n = strlen(module);
+	return strncmp(name, module, n) == 0 && (name[n] == '\0' || name[n] == '.');
+}
+
+static bool in_any(const char *name, const char *const *modules, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (in_module(name, modules[i]))
+			return true;
+	return false;
+}
+
+/* Whose a namespace `name` is: a module, or a class in one. */
+static enum pca_cache_holder holder_of(const char *name)
+{
+	if (!name || !name[0])
+		return PCA_HELD_BY_PROGRAM;
+	if (in_any(name, interpreter_modules, sizeof(interpreter_modules) / sizeof(interpreter_modules[0])))
+		return PCA_HELD_BY_INTERPRETER;
+	if (in_any(name, stdlib_modules, sizeof(stdlib_modules) / sizeof(stdlib_modules[0])))
+		return PCA_HELD_BY_STDLIB;
+	return PCA_HELD_BY_PROGRAM;
+}
+
+const char *pca_cache_holder_name(enum pca_cache_holder h)
+{
+	switch (h) {
+	case PCA_HELD_BY_INTERPRETER:
+		return "interpreter";
+	case PCA_HELD_BY_STDLIB:
+		return "stdlib";
+	case PCA_HELD_BY_PROGRAM:
+		break;
+	}
+	return "program";
+}
+
+/* A str object into buf; false when it is not one or does not fit. */
+static bool read_name(struct pca_objects *o, uint64_t str, char *buf, size_t size)
+{
+	char *text = NULL;
+	struct pca_error *err = pca_interp_read_str(o->interp, str, size, &text);
+	pca_error_destroy(err);
+	size_t n = text ? strlen(text) : size;
+	if (n < size)
+		memcpy(buf, text, n + 1);
+	free(text);
+	return n < size;
+}
+
+/* One pass over a namespace dict: the name it holds `value` under, its
+ * __name__ (a module's), and the value of the name `want`. */
+struct namespace_scan {
+	struct pca_objects *o;
+	uint64_t value;
+	const char *want;
+	uint64_t wanted;
+	size_t items;
+	char key[64];
+	char module[128];
+};
+
+static bool scan_item(void *ctx, uint64_t key, uint64_t value)
+{
+	struct namespace_scan *s = ctx;
+	char name[64];
+	if (!read_name(s->o, key, name, sizeof(name)))
+		return ++s->items < max_namespace_items;
+	if (value == s->value && !s->key[0])
+		strcpy(s->key, name);
+	if (!s->module[0] && strcmp(name, "__name__") == 0)
+		read_name(s->o, value, s->module, sizeof(s->module));
+	if (s->want && strcmp(name, s->want) == 0)
+		s->wanted = value;
+	return ++s->items < max_namespace_items;
+}
+
+static void scan_namespace(struct pca_objects *o, uint64_t dict, uint64_t value, const char *want,
+			   struct namespace_scan *ret)
+{
+	*ret = (struct namespace_scan){.o = o, .value = value, .want = want};
+	pca_objects_dict_items(o, dict, scan_item, ret);
+}
+
+/* A non-negative int of one digit (the limits are small constants). */
+static bool small_int(struct pca_objects *o, uint64_t obj, int64_t *ret)
+{
+	uint64_t type;
+	struct pca_type_info *t;
+	struct pca_int_value v;
+	if (!obj || !pca_interp_read_field(o->interp, obj, PCA_F_OB_TYPE, &type) ||
+	    !(t = pca_objects_type(o, type)) || t->kind != PCA_KIND_INT || !pca_objects_int(o, obj, &v) ||
+	    !v.small || v.negative)
+		return false;
+	*ret = v.digit;
+	return true;
+}
+
+/* Whose a container is, by the namespace that holds it (long_lived_holder
+ * found it in a module's or a class's): the interpreter's, the standard
+ * library's or the program's, and a library cache's limit. A frame's local is the program's. */
+static void classify_container(struct pca_objects *o, const struct pca_heap *h,
+			       const struct pca_refgraph *g, struct pca_cache *c)
+{
+	uint32_t p = g->parent[c->id];
+	if (p >= h->count || o->infos[h->type[p]].kind != PCA_KIND_DICT)
+		return;
+	uint32_t pp = g->parent[p];
+	if (pp >= h->count)
+		return;
+	struct namespace_scan s;
+	scan_namespace(o, h->addr[p], h->addr[c->id], NULL, &s);
+	const char *holder = s.module;
+	if (o->infos[h->type[pp]].kind == PCA_KIND_TYPE) {
+		struct pca_type_info *cls = pca_objects_type(o, h->addr[pp]);
+		holder = cls && cls->name ? cls->name : "";
+	} else if (o->infos[h->type[pp]].kind != PCA_KIND_MODULE) {
+		return;
+	}
+	c->held_by = holder_of(holder);
+	if (holder != s.module || !s.key[0])
+		return;
+	for (size_t i = 0; i < sizeof(library_bounds) / sizeof(library_bounds[0]); i++) {
+		const struct library_bound *b = &library_bounds[i];
+		if (strcmp(s.module, b->module) != 0 || strcmp(s.key, b->cache) != 0)
+			continue;
+		struct namespace_scan limit;
+		scan_namespace(o, h->addr[p], 0, b->limit, &limit);
+		if (small_int(o, limit.wanted, &c->bound)) {
+			c->bounded_by = b->shown;
+			c->unbounded = false;
+		}
+		return;
+	}
 }
 
 static int by_retained(const void *a, const void *b)
@@ -112,6 +292,13 @@ struct pca_error *pca_caches_compute(struct pca_objects *o, const struct pca_hea
 	while (ret->count > max_reported) {
 		ret->count--;
 		free(ret->items[ret->count].function);
+	}
+	for (size_t i = 0; i < ret->count; i++) {
+		struct pca_cache *k = &ret->items[i];
+		if (k->lru)
+			k->held_by = holder_of(k->function);
+		else
+			classify_container(o, h, g, k);
 	}
 	pca_log_timing("caches: %.3f s (%zu)\n", pca_now_seconds() - t0, ret->count);
 	return NULL;

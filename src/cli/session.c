@@ -293,11 +293,14 @@ static struct pca_error *session_build_heap(struct pca_session *s, bool edges)
 	if (err)
 		return err;
 	/* the census' roots come from every frame (pca_interp_for_each_frame) */
-	if (s->interp.chain_loops)
-		pca_warnings_add(&s->warnings, "a chain of interpreters, thread states or frames loops back on itself (corrupt core?): it was followed up to where it meets itself");
+	pca_interp_loop_warning(&s->interp, &s->warnings);
 	if (s->objects.types_refused)
 		pca_warnings_add(&s->warnings, "%llu more type objects than the %zu a heap may have: their objects are skipped (corrupt core?)",
 				 (unsigned long long)s->objects.types_refused, s->objects.infos_capacity);
+	/* A cut name loses no object: a note, and the name shows the cut. */
+	if (s->objects.names_cut)
+		pca_warnings_add(&s->notes, "%llu type names are longer than %d characters: they are shown cut, ending in \"\xe2\x80\xa6\"",
+				 (unsigned long long)s->objects.names_cut, PCA_TYPE_NAME_MAX);
 	/* An approximate size loses nothing: a note, not a warning (exit 0). */
 	for (size_t i = 0; i < s->summary.nrows; i++)
 		if (!s->summary.rows[i].size_exact)

@@ -417,10 +417,54 @@ static struct pca_error *push_frame(struct pca_pythread *th, size_t *cap, struct
 	return NULL;
 }
 
-static void loop_warning(struct pca_warnings *w, const struct pca_pythread *th, uint64_t frame)
+static void loop_warning(struct pca_warnings *w, uint64_t thread_id, uint64_t frame)
 {
 	pca_warnings_add(w, "thread %llu: the frame chain loops back to the frame at 0x%llx: cut there (corrupt core?)",
-			 (unsigned long long)th->thread_id, (unsigned long long)frame);
+			 (unsigned long long)thread_id, (unsigned long long)frame);
+}
+
+static void interp_loop_warning(struct pca_warnings *w, uint64_t interp)
+{
+	pca_warnings_add(w, "the interpreter list loops back to the interpreter at 0x%llx: cut there (corrupt core?)",
+			 (unsigned long long)interp);
+}
+
+static void thread_loop_warning(struct pca_warnings *w, uint64_t interp, uint64_t tstate)
+{
+	pca_warnings_add(w, "the thread list of interpreter 0x%llx loops back to the thread state at 0x%llx: cut there (corrupt core?)",
+			 (unsigned long long)interp, (unsigned long long)tstate);
+}
+
+void pca_interp_loop_warning(const struct pca_interp *in, struct pca_warnings *w)
+{
+	if (!in->chain_loops)
+		return;
+	switch (in->loop_chain) {
+	case PCA_CHAIN_INTERPRETERS:
+		interp_loop_warning(w, in->loop_node);
+		break;
+	case PCA_CHAIN_THREADS:
+		thread_loop_warning(w, in->loop_owner, in->loop_node);
+		break;
+	case PCA_CHAIN_FRAMES:
+		loop_warning(w, in->loop_owner, in->loop_node);
+		break;
+	case PCA_CHAIN_JOIN:
+		pca_warnings_add(w, "two chains of thread states or frames join at 0x%llx (corrupt core?): it was followed once",
+				 (unsigned long long)in->loop_node);
+		break;
+	}
+}
+
+/* The first chain that met itself (pca_interp_for_each_frame). */
+static void record_loop(struct pca_interp *in, enum pca_chain chain, uint64_t owner, uint64_t node)
+{
+	if (in->chain_loops)
+		return;
+	in->chain_loops = true;
+	in->loop_chain = chain;
+	in->loop_owner = owner;
+	in->loop_node = node;
 }
 
 /* 3.6-3.10: PyFrameObject chain through f_back. Line as PyFrame_GetLineNumber
@@ -462,7 +506,7 @@ static struct pca_error *walk_object_frames(struct pca_interp *in, uint64_t tsta
 			break;
 		}
 		if (node_seen(&seen, frame, &nomem)) {
-			loop_warning(w, th, frame);
+			loop_warning(w, th->thread_id, frame);
 			break;
 		}
 		uint64_t code, back;
@@ -538,7 +582,7 @@ static struct pca_error *walk_interpreter_frames(struct pca_interp *in, uint64_t
 			break;
 		}
 		if (node_seen(&seen, frame, &nomem)) {
-			loop_warning(w, th, frame);
+			loop_warning(w, th->thread_id, frame);
 			break;
 		}
 		uint64_t code, previous, instr, owner;
@@ -625,8 +669,7 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 	for (size_t ni = 0; interp && ni < max_interpreters && !nomem; ni++) {
 		uint64_t tstate, next_interp = 0;
 		if (node_seen(&seen_interps, interp, &nomem)) {
-			pca_warnings_add(w, "the interpreter list loops back to the interpreter at 0x%llx: cut there (corrupt core?)",
-					 (unsigned long long)interp);
+			interp_loop_warning(w, interp);
 			break;
 		}
 		if (!pca_interp_read_field(in, interp, PCA_F_INTERP_THREADS_HEAD, &tstate) ||
@@ -642,8 +685,7 @@ struct pca_error *pca_interp_threads(struct pca_interp *in, struct pca_warnings 
 				break;
 			}
 			if (node_seen(&seen_tstates, tstate, &nomem)) {
-				pca_warnings_add(w, "the thread list of interpreter 0x%llx loops back to the thread state at 0x%llx: cut there (corrupt core?)",
-						 (unsigned long long)interp, (unsigned long long)tstate);
+				thread_loop_warning(w, interp, tstate);
 				break;
 			}
 			uint64_t next, thread_id, native = 0, owner_interp;
@@ -709,7 +751,7 @@ struct pca_error *pca_interp_list(struct pca_interp *in, uint64_t **ret, size_t 
 	bool nomem = false;
 	for (uint64_t interp = in->first_interp; interp && count < max_interpreters;) {
 		if (node_seen(&seen, interp, &nomem)) {
-			in->chain_loops = true;
+			record_loop(in, PCA_CHAIN_INTERPRETERS, 0, interp);
 			break;
 		}
 		if (nomem || !PCA_VECTOR_GROW(&list, &cap, count + 1, 4)) {
@@ -730,6 +772,20 @@ struct pca_error *pca_interp_list(struct pca_interp *in, uint64_t **ret, size_t 
 	return NULL;
 }
 
+/* Whether node is among the first `steps` links of the chain from first:
+ * a chain that meets itself, not one that joins another. */
+static bool chain_holds(struct pca_interp *in, uint64_t first, enum pca_field previous, size_t steps,
+			uint64_t node)
+{
+	for (size_t i = 0; first && i < steps; i++) {
+		if (first == node)
+			return true;
+		if (!pca_interp_read_field(in, first, previous, &first))
+			return false;
+	}
+	return false;
+}
+
 void pca_interp_for_each_frame(struct pca_interp *in, pca_frame_fn fn, void *ctx)
 {
 	bool objects = in->layout->frame_model == PCA_FRAMES_OBJECTS;
@@ -744,14 +800,14 @@ void pca_interp_for_each_frame(struct pca_interp *in, pca_frame_fn fn, void *ctx
 	for (size_t ni = 0; interp && ni < max_interpreters; ni++) {
 		uint64_t tstate = 0, next_interp = 0;
 		if (node_seen(&seen, interp, &nomem)) {
-			in->chain_loops = true;
+			record_loop(in, PCA_CHAIN_INTERPRETERS, 0, interp);
 			break;
 		}
 		pca_interp_read_field(in, interp, PCA_F_INTERP_THREADS_HEAD, &tstate);
 		for (size_t nt = 0; tstate && nt < max_threads; nt++) {
 			uint64_t frame = 0, next = 0;
 			if (node_seen(&seen, tstate, &nomem)) {
-				in->chain_loops = true;
+				record_loop(in, PCA_CHAIN_THREADS, interp, tstate);
 				break;
 			}
 			if (objects) {
@@ -760,9 +816,14 @@ void pca_interp_for_each_frame(struct pca_interp *in, pca_frame_fn fn, void *ctx
 				struct pca_error *err = tstate_current_iframe(in, tstate, &frame);
 				pca_error_destroy(err);
 			}
+			uint64_t first = frame;
 			for (size_t depth = 0; frame && depth < max_frames; depth++) {
 				if (node_seen(&seen, frame, &nomem)) {
-					in->chain_loops = true;
+					uint64_t thread_id = 0;
+					pca_interp_read_field(in, tstate, PCA_F_TSTATE_THREAD_ID, &thread_id);
+					record_loop(in, chain_holds(in, first, previous, depth, frame) ? PCA_CHAIN_FRAMES
+												: PCA_CHAIN_JOIN,
+						    thread_id, frame);
 					break;
 				}
 				fn(ctx, frame);

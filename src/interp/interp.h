@@ -28,8 +28,12 @@ struct pca_interp {
 	uint64_t bytes_type;     /* &PyBytes_Type */
 	int owner_generator;     /* _PyInterpreterFrame.owner of generator frames, -1 none */
 	/* pca_interp_for_each_frame met a node of its chains twice (a loop in
-	 * corrupt data) and cut there: the caller's warning to give */
+	 * corrupt data) and cut there: the caller's warning to give
+	 * (pca_interp_loop_warning), about the first such node */
 	bool chain_loops;
+	enum pca_chain { PCA_CHAIN_JOIN, PCA_CHAIN_INTERPRETERS, PCA_CHAIN_THREADS, PCA_CHAIN_FRAMES } loop_chain;
+	uint64_t loop_owner;     /* the interpreter (threads) or thread id (frames) */
+	uint64_t loop_node;      /* where the chain meets itself */
 };
 
 struct pca_pyframe {
@@ -75,6 +79,11 @@ struct pca_error *pca_interp_list(struct pca_interp *in, uint64_t **ret, size_t 
  * where it meets itself, and in->chain_loops set). */
 typedef void (*pca_frame_fn)(void *ctx, uint64_t frame);
 void pca_interp_for_each_frame(struct pca_interp *in, pca_frame_fn fn, void *ctx);
+
+/* The warning for chain_loops, in the words pca_interp_threads uses for
+ * the same loop: one loop is one warning whichever walk met it first
+ * (pca_warnings_add keeps one of two equal texts). */
+void pca_interp_loop_warning(const struct pca_interp *in, struct pca_warnings *w);
 
 /* A str object as UTF-8 (heap copy), at most max_chars characters. */
 struct pca_error *pca_interp_read_str(struct pca_interp *in, uint64_t addr, size_t max_chars,

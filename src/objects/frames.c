@@ -119,9 +119,12 @@ static void visit_iframe(struct pca_objects *o, uint64_t iframe, pca_visit_fn vi
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (pca_rd(o, iframe, fields[i], &p) && p)
 			visit(ctx, p);
-	if (pca_rd(o, iframe, PCA_F_IFRAME_STACKTOP, &stacktop))
+	/* stacktop is an int, -1 while the frame runs
+	 * (_PyFrame_GetStackPointer): _PyFrame_Traverse's loop then visits
+	 * nothing (a running coroutine's locals are the running frame's) */
+	if (pca_rd(o, iframe, PCA_F_IFRAME_STACKTOP, &stacktop) && (int32_t)(uint32_t)stacktop > 0)
 		pca_objects_visit_array(o, iframe + pca_layout_offset(l, PCA_F_IFRAME_LOCALSPLUS),
-			    stacktop & 0x7fffffffu, visit, ctx);
+			    (uint32_t)stacktop, visit, ctx);
 }
 
 /* 3.11+ generators traverse their embedded frame until it is cleared. */

@@ -10,7 +10,6 @@
 #include "base/hashmap.h"
 #include "objects/kinds.h"
 
-static const size_t max_type_name = 512;
 /* More type objects than this in one heap is a hostile or corrupt core. */
 static const size_t max_types = 1u << 20;
 
@@ -188,6 +187,25 @@ static bool map_grow(struct pca_objects *o)
 	return true;
 }
 
+/* A str of a type's name, cut at PCA_TYPE_NAME_MAX characters with a
+ * visible "…" (U+2026) and counted, so that a cut name is never taken for
+ * the whole one (a hostile core can claim 2^30 characters). */
+static char *read_type_name(struct pca_objects *o, uint64_t str)
+{
+	char *s = NULL;
+	uint64_t length;
+	struct pca_error *err = pca_interp_read_str(o->interp, str, PCA_TYPE_NAME_MAX, &s);
+	pca_error_destroy(err);
+	if (!s || !pca_interp_read_field(o->interp, str, PCA_F_UNICODE_LENGTH, &length) ||
+	    length <= PCA_TYPE_NAME_MAX)
+		return s;
+	char *cut = pca_asprintf("%s\xe2\x80\xa6", s);
+	free(s);
+	if (cut)
+		o->names_cut++;
+	return cut;
+}
+
 /* Objects/typeobject.c type_qualname/type_module: heap types name themselves
  * by ht_qualname and their dict's __module__; static types by tp_name;
  * "builtins" is left out. */
@@ -197,18 +215,14 @@ static char *type_name(struct pca_objects *o, uint64_t type, uint64_t flags)
 	if (flags & o->ol.tpflags_heaptype) {
 		uint64_t qualname, dict;
 		char *q = NULL, *m = NULL;
-		if (pca_rd(o, type, PCA_F_HT_QUALNAME, &qualname)) {
-			struct pca_error *err = pca_interp_read_str(in, qualname, max_type_name, &q);
-			pca_error_destroy(err);
-		}
+		if (pca_rd(o, type, PCA_F_HT_QUALNAME, &qualname))
+			q = read_type_name(o, qualname);
 		if (!q)
 			return NULL;
 		if (pca_rd(o, type, PCA_F_TP_DICT, &dict)) {
 			uint64_t mod = pca_dict_get_str(o, dict, "__module__");
-			if (mod) {
-				struct pca_error *err = pca_interp_read_str(in, mod, max_type_name, &m);
-				pca_error_destroy(err);
-			}
+			if (mod)
+				m = read_type_name(o, mod);
 		}
 		if (!m || strcmp(m, "builtins") == 0) {
 			free(m);

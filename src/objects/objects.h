@@ -77,6 +77,10 @@ struct pca_type_info {
 
 struct pca_kind_ops;
 
+/* A heap type's __qualname__ and __module__ are read up to this many
+ * characters each; a longer one is shown cut, ending in "\u2026" (…). */
+enum { PCA_TYPE_NAME_MAX = 512 };
+
 struct pca_objects {
 	struct pca_interp *interp;
 	struct pca_object_layout ol;         /* C types, static objects, flag bits */
@@ -89,6 +93,7 @@ struct pca_objects {
 	struct pca_type_info *infos; /* fixed capacity: pointers stay valid */
 	size_t ninfos, infos_capacity;
 	uint64_t types_refused;      /* beyond the capacity */
+	uint64_t names_cut;          /* type names longer than PCA_TYPE_NAME_MAX, cut (a note) */
 };
 
 struct pca_error *pca_objects_init(struct pca_objects *o, struct pca_interp *interp);

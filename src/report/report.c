@@ -432,6 +432,21 @@ void pca_report_json_cycles(struct pca_json *j, const struct pca_cycles *c, cons
 	pca_json_array_end(j);
 }
 
+/* What bounds a row, or whose it is: a library's limit, the interpreter's
+ * or the standard library's, or nothing (the program's unbounded
+ * containers). */
+static void cache_bound_text(const struct pca_cache *k, char *buf, size_t size)
+{
+	if (k->bounded_by)
+		snprintf(buf, size, ", bounded by %s (%lld)", k->bounded_by, (long long)k->bound);
+	else if (k->held_by == PCA_HELD_BY_INTERPRETER)
+		snprintf(buf, size, ", the interpreter's own");
+	else if (k->held_by == PCA_HELD_BY_STDLIB)
+		snprintf(buf, size, ", the standard library's");
+	else
+		snprintf(buf, size, "%s", k->unbounded ? ", unbounded" : "");
+}
+
 void pca_report_caches_text(FILE *out, const struct pca_caches *c, const struct pca_heap *h,
 			    char *const *owners, long limit)
 {
@@ -442,6 +457,8 @@ void pca_report_caches_text(FILE *out, const struct pca_caches *c, const struct 
 		char retained[32];
 		pca_format_bytes(k->retained, retained, sizeof(retained));
 		const char *owner = owners && owners[i] && owners[i][0] ? pca_text(owners[i]) : "?";
+		char bound[96];
+		cache_bound_text(k, bound, sizeof(bound));
 		if (k->lru) {
 			char maxsize[32];
 			if (k->maxsize < 0)
@@ -451,11 +468,11 @@ void pca_report_caches_text(FILE *out, const struct pca_caches *c, const struct 
 			fprintf(out, "  %10s  %s lru_cache(maxsize=%s): %llu entries, %llu hits / %llu misses%s  [%s]\n",
 				retained, k->function ? pca_text(k->function) : "?", maxsize,
 				(unsigned long long)k->entries, (unsigned long long)k->hits,
-				(unsigned long long)k->misses, k->unbounded ? ", unbounded" : "", owner);
+				(unsigned long long)k->misses, bound, owner);
 		} else {
 			fprintf(out, "  %10s  %s (%s, %llu entries)%s  %#llx\n", retained, owner,
-				k->kind, (unsigned long long)k->entries,
-				k->unbounded ? ", unbounded" : "", (unsigned long long)h->addr[k->id]);
+				k->kind, (unsigned long long)k->entries, bound,
+				(unsigned long long)h->addr[k->id]);
 		}
 	}
 }
@@ -493,6 +510,14 @@ void pca_report_json_caches(struct pca_json *j, const struct pca_caches *c, cons
 		pca_json_uint(j, k->entries);
 		pca_json_key(j, "unbounded");
 		pca_json_bool(j, k->unbounded);
+		if (k->bounded_by) {
+			pca_json_key(j, "bounded_by");
+			pca_json_string(j, k->bounded_by);
+			pca_json_key(j, "bound");
+			pca_json_int(j, k->bound);
+		}
+		pca_json_key(j, "held_by");
+		pca_json_string(j, pca_cache_holder_name(k->held_by));
 		pca_json_key(j, "retained");
 		pca_json_uint(j, k->retained);
 		pca_json_object_end(j);

@@ -29,8 +29,14 @@ static void heap_text(FILE *out, const struct pca_report_model *m)
 	fprintf(out, "heap:        %llu objects, %s\n", (unsigned long long)m->summary->objects, total);
 }
 
-/* Leak suspects, for a person: the caches nothing bounds that retain the
- * most, then garbage the collector has not freed. */
+/* A cache row's owner path, NULL when it has none. */
+static const char *cache_owner(const struct pca_report_model *m, size_t i)
+{
+	return m->cache_owners && m->cache_owners[i] && m->cache_owners[i][0] ? m->cache_owners[i] : NULL;
+}
+
+/* Leak suspects, for a person: the program's caches nothing bounds that
+ * retain the most, then garbage the collector has not freed. */
 static void suspects_text(FILE *out, const struct pca_report_model *m)
 {
 	const struct pca_suspects *su = m->suspects;
@@ -41,8 +47,7 @@ static void suspects_text(FILE *out, const struct pca_report_model *m)
 		const struct pca_cache *k = &m->caches->items[i];
 		char retained[32];
 		pca_format_bytes(k->retained, retained, sizeof(retained));
-		const char *owner = m->cache_owners && m->cache_owners[i] && m->cache_owners[i][0]
-					    ? pca_text(m->cache_owners[i]) : "?";
+		const char *owner = cache_owner(m, i) ? pca_text(cache_owner(m, i)) : "?";
 		if (k->lru)
 			fprintf(out, "  %s lru_cache(maxsize=None): %llu entries, %llu hits / %llu misses, retains %s (%.0f%% of the heap)\n",
 				k->function ? pca_text(k->function) : owner, (unsigned long long)k->entries,
@@ -60,7 +65,48 @@ static void suspects_text(FILE *out, const struct pca_report_model *m)
 			(unsigned long long)su->garbage_objects, size);
 	}
 	if (!su->ncaches && !su->garbage_objects)
-		fprintf(out, "  none: no unbounded cache retains 1%% of the heap, no uncollected garbage\n");
+		fprintf(out, "  none: no unbounded cache of the program with %d entries or more retains 1%% of the heap, no uncollected garbage\n",
+			PCA_SUSPECT_MIN_ENTRIES);
+}
+
+/* The same in JSON: each suspect cache as its caches row names it, then
+ * the garbage as {"kind": "garbage"}. */
+static void suspects_json(struct pca_json *j, const struct pca_report_model *m)
+{
+	const struct pca_suspects *su = m->suspects;
+	pca_json_key(j, "suspects");
+	pca_json_array_begin(j);
+	for (size_t n = 0; n < su->ncaches; n++) {
+		size_t i = su->caches[n];
+		const struct pca_cache *k = &m->caches->items[i];
+		pca_json_object_begin(j);
+		pca_json_key(j, "kind");
+		pca_json_string(j, k->kind);
+		pca_json_key(j, "address");
+		pca_json_address(j, m->heap->addr[k->id]);
+		pca_json_key(j, "owner");
+		pca_json_string(j, cache_owner(m, i));
+		if (k->lru) {
+			pca_json_key(j, "function");
+			pca_json_string(j, k->function);
+		}
+		pca_json_key(j, "entries");
+		pca_json_uint(j, k->entries);
+		pca_json_key(j, "retained");
+		pca_json_uint(j, k->retained);
+		pca_json_object_end(j);
+	}
+	if (su->garbage_objects) {
+		pca_json_object_begin(j);
+		pca_json_key(j, "kind");
+		pca_json_string(j, "garbage");
+		pca_json_key(j, "objects");
+		pca_json_uint(j, su->garbage_objects);
+		pca_json_key(j, "size");
+		pca_json_uint(j, su->garbage_size);
+		pca_json_object_end(j);
+	}
+	pca_json_array_end(j);
 }
 
 /* totals.unreachable is part of "totals" (report/summary JSON); for other
@@ -193,7 +239,7 @@ static void threads_json(struct pca_json *j, const struct pca_report_model *m)
 const struct pca_section pca_sections[PCA_SECTION_COUNT] = {
 	[PCA_SECTION_FACTS] = {"facts", 0, facts_text, NULL},
 	[PCA_SECTION_HEAP] = {"heap", 0, heap_text, NULL},
-	[PCA_SECTION_SUSPECTS] = {"suspects", PCA_SECTION_NEEDS_SUSPECTS, suspects_text, NULL},
+	[PCA_SECTION_SUSPECTS] = {"suspects", PCA_SECTION_NEEDS_SUSPECTS, suspects_text, suspects_json},
 	[PCA_SECTION_GARBAGE_TOTALS] = {"garbage totals", 0, NULL, garbage_totals_json},
 	[PCA_SECTION_TYPES] = {"types", 0, types_text, types_json},
 	[PCA_SECTION_ARENAS] = {"arenas", 0, arenas_text, arenas_json},

@@ -297,6 +297,9 @@ ctypes.pythonapi.PyThreadState_Get.restype = ctypes.c_void_p
 ctypes.pythonapi.PyInterpreterState_Get.restype = ctypes.c_void_p
 Named = type("Named", (), {})
 named = [Named() for _ in range(100)]
+Long = type("Long", (), {})
+Long.__qualname__ = "Q" * 600    # a name longer than the 512 characters read
+longs = [Long() for _ in range(7)]
 ranges = [range(i) for i in range(100)]
 name = b"N" * (16 << 20)      # a static type's name, 16 MB long
 gc.collect(); gc.disable()   # the 50 lists stay together in one collector list
@@ -370,7 +373,7 @@ def hostile_chains(c, env):
     if not made:
         return True
     core, ids = made
-    ok = True
+    ok = long_type_name(c, core, env)
     for case, what, word in CHAIN_CASES:
         dst = c.path(case.replace(" ", "-"))
         shutil.copyfile(core, dst)
@@ -390,16 +393,45 @@ def hostile_chains(c, env):
                          command=command):
                 good = False
                 continue
-            warnings = " ".join(json.loads(c.last.stdout).get("warnings", []))
+            warning_list = json.loads(c.last.stdout).get("warnings", [])
+            warnings = " ".join(warning_list)
             if word not in warnings and command == "report":
                 print("FAIL %s %s: no warning about the %s (%s): %s" % (case, command, word, what,
                                                                      warnings[:300]))
+                c.failed += 1
+                good = False
+            # one loop, one warning: the census and the stacks walk the
+            # same chain and must not each warn about it
+            loops = [w for w in warning_list if "loops back" in w or "join" in w]
+            if "loop" in case and case != "gc loop" and len(loops) != 1:
+                print("FAIL %s %s: %d warnings about one loop: %s" % (case, command, len(loops),
+                                                                   loops))
                 c.failed += 1
                 good = False
         if good:
             os.unlink(dst)
         ok &= good
     return ok
+
+
+def long_type_name(c, core, env):
+    """A class whose __qualname__ is longer than the 512 characters read:
+    its name is shown cut, ending in "\u2026", with a note (nothing is lost:
+    exit 0)."""
+    if not c.run("long type name", [core], (0,), env=env, keep=[core], command="summary"):
+        return False
+    doc = json.loads(c.last.stdout)
+    want = "__main__." + "Q" * 512 + "\u2026"
+    counts = dict((t["type"], t["count"]) for t in doc.get("types", []))
+    notes = [n for n in doc.get("notes", []) if "cut" in n and "512" in n]
+    if counts.get(want) != 7 or not notes:
+        print("FAIL long type name: expected 7 objects of a type named __main__.Q*512 + "
+              "\\u2026 and a note: %s; notes %s"
+              % ([(k[:20] + "..." + k[-5:], v) for k, v in counts.items() if "QQQ" in k],
+                 doc.get("notes")))
+        c.failed += 1
+        return False
+    return True
 
 
 def private_temporary(c, env):

@@ -18,6 +18,9 @@ Flask or Django).
 
 Pass/fail:
   - the tool exits 0 with no warnings (notes are allowed) and does not crash;
+  - the report's leak suspects are at most __main__.FAILURES (what the
+    scenario keeps) and the garbage: nothing of the framework's or the
+    interpreter's; rows of sys.* in `caches` are held_by "interpreter";
   - totals.unreachable of `report` == the collector's verdict (len(gc.garbage)
     under DEBUG_SAVEALL in a forked child at the moment of the core);
   - totals.gc_tracked of `summary` == the objects in the collector's lists
@@ -94,6 +97,23 @@ def main():
                             "tool says %r (%+d); the collector's verdict by type: %s"
                             % (want, got, (got or 0) - want,
                                json.dumps(truth["unreachable"]["types"], sort_keys=True)))
+    if "report" in runs:
+        # No false alarm on a real application: the only leak suspect there
+        # may be is what the scenario keeps on purpose (FAILURES, the kept
+        # exceptions with their tracebacks) and the garbage; the framework's
+        # and the interpreter's tables are not leaks.
+        caches = dict((x.get("address"), x) for x in runs["report"].get("caches") or [])
+        for x in runs["report"].get("suspects") or []:
+            row = caches.get(x.get("address"), {})
+            if x.get("kind") != "garbage" and (x.get("owner") != "__main__.FAILURES" or
+                                                row.get("held_by") != "program"):
+                problems.append("suspects: %s (%s, %s entries, held by %s) is not a leak of the "
+                                "scenario" % (x.get("owner"), x.get("kind"), x.get("entries"),
+                                              row.get("held_by")))
+        for x in caches.values():
+            if (x.get("owner") or "").startswith("sys.") and x.get("held_by") != "interpreter":
+                problems.append("caches: %s is the interpreter's, held_by says %r"
+                                % (x.get("owner"), x.get("held_by")))
     if "summary" in runs:
         got = runs["summary"].get("totals", {}).get("gc_tracked")
         if got != truth["gc_tracked"]:

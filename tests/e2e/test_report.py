@@ -29,6 +29,15 @@ docstring). Everything compared is EXACT:
     maxsize (null when unbounded), entries, hits, misses; and the row of
     kind "dict" for __main__.CACHE: address, owner, entries (2000),
     retained; `caches` sorted by retained size, descending;
+  - suspects: exactly the scenario's unbounded containers (CACHE,
+    load_profile, Registry.items, process_batch:batch) that retain 1% of
+    the heap, most retained first, then one garbage entry of the truth's
+    unreachable count; no suspect and no sys.* row held by the
+    interpreter (caches[].held_by);
+  - with --method abort, the README's demo (corefiles/demo/demo_app.py):
+    its suspects are exactly __main__.CACHE and render_user's lru_cache
+    (2000 entries each), nothing of the interpreter's; and a core taken
+    inside running coroutines has a complete `summary` (exit 0, no warning);
   - largest: sorted by size, descending; the leading rows that the scenario
     made (BLOB, Registry.items, process_batch:batch, load_profile's cache
     dict, and CACHE where it ranks there) at the same rank, with address,
@@ -246,6 +255,105 @@ def check_caches(truth, result, r):
                                       for x in truth.get("other_lru_caches", [])])))
 
 
+def check_suspects(truth, result, r):
+    """Leak suspects (issue 14): exactly the scenario's unbounded containers
+    (CACHE, load_profile, Registry.items, process_batch:batch: each of 2000
+    entries or more) that retain 1% of the heap, most retained first, then
+    the garbage (the collector's count); none held by the interpreter, and
+    the interpreter's own rows (sys.*) say so."""
+    suspects = result.get("suspects")
+    caches = [x for x in result.get("caches") or [] if isinstance(x, dict)]
+    heap = (result.get("totals") or {}).get("size")
+    if not isinstance(suspects, list) or not isinstance(heap, int):
+        r.missing.append("suspects (and totals.size)")
+        return
+    leaks = set(c["address"] for c in truth["caches"]
+                if c["kind"] == "dict" or c["maxsize"] is None)
+    leaks |= set(b["address"] for b in truth["big_objects"] if b["type"] in ("list", "dict"))
+    rows = dict((x.get("address"), x) for x in caches)
+    want = sorted((a for a in leaks if a in rows and rows[a].get("retained", 0) * 100 >= heap),
+                  key=lambda a: -rows[a]["retained"])[:5]
+    got = [x.get("address") for x in suspects if isinstance(x, dict) and x.get("kind") != "garbage"]
+    if got != want:
+        r.problems.append("suspects: expected %s, got %s"
+                          % ([rows[a].get("owner") for a in want],
+                             [(x.get("owner"), x.get("kind"), x.get("entries")) for x in suspects]))
+    garbage = [x for x in suspects if isinstance(x, dict) and x.get("kind") == "garbage"]
+    if [x.get("objects") for x in garbage] != [truth["unreachable"]["count"]]:
+        r.problems.append("suspects: expected one garbage entry of %d objects, got %s"
+                          % (truth["unreachable"]["count"], garbage))
+    for x in caches:
+        held = x.get("held_by")
+        if held not in ("interpreter", "stdlib", "program"):
+            r.problems.append("caches: row %s has held_by %r" % (x.get("owner"), held))
+        elif (x.get("owner") or "").startswith("sys.") and held != "interpreter":
+            r.problems.append("caches: %s is the interpreter's, held_by says %r"
+                              % (x.get("owner"), held))
+        if x.get("address") in got and held != "program":
+            r.problems.append("suspects: %s is held by the %s" % (x.get("owner"), held))
+
+
+def check_demo(tool, python, rundir):
+    """The README's demo (corefiles/demo/demo_app.py), the first report a
+    user sees: its leak suspects are exactly __main__.CACHE (a dict of 2000
+    entries) and render_user's lru_cache(maxsize=None) (2000 entries),
+    nothing the interpreter owns. Returns a list of problems."""
+    demo = os.path.join(corelib.REPO, "corefiles", "demo", "demo_app.py")
+    try:
+        core = corelib.make_core([python, demo], os.path.join(rundir, "demo"), "abort")[0]
+    except (corelib.CoreError, OSError) as e:
+        return ["demo: no core: %s" % e]
+    run = corelib.run_tool([tool, "--json", "report", core])
+    try:
+        doc = json.loads(run.stdout)
+    except ValueError:
+        return ["demo: report is not JSON (exit %s)" % run.returncode]
+    got = sorted((x.get("kind"), x.get("function") or x.get("owner"), x.get("entries"))
+                 for x in doc.get("suspects") or [] if x.get("kind") != "garbage")
+    want = [("dict", "__main__.CACHE", 2000), ("lru_cache", "__main__.render_user", 2000)]
+    problems = []
+    if run.returncode != 0 or got != want:
+        problems.append("demo: exit %s, suspects %s, expected %s" % (run.returncode, got, want))
+    held = dict((x.get("owner"), x.get("held_by")) for x in doc.get("caches") or [])
+    for owner, by in sorted(held.items(), key=lambda i: str(i[0])):
+        if (owner or "").startswith("sys.") and by != "interpreter":
+            problems.append("demo: caches row %s is held_by %r" % (owner, by))
+    return problems
+
+
+CORO_PROGRAM = """import asyncio, os
+async def handler(n):
+    os.abort()
+async def main():
+    await asyncio.gather(*[asyncio.sleep(0) for _ in range(3)])
+    await handler(1)
+asyncio.new_event_loop().run_until_complete(main())
+"""
+
+
+def check_coroutine(tool, python, rundir):
+    """A core taken inside running coroutines (the frame of a running
+    coroutine has stacktop -1): `summary` is complete, exit 0 and no
+    warning (it once read 2^31 slots of it and warned of 166k skipped
+    references). Returns a list of problems."""
+    os.makedirs(rundir, exist_ok=True)
+    prog = os.path.join(rundir, "coro.py")
+    with open(prog, "w") as f:
+        f.write(CORO_PROGRAM)
+    try:
+        core = corelib.make_core([python, prog], os.path.join(rundir, "coro"), "abort")[0]
+    except (corelib.CoreError, OSError) as e:
+        return ["coroutine: no core: %s" % e]
+    run = corelib.run_tool([tool, "--json", "summary", core])
+    try:
+        warnings = json.loads(run.stdout).get("warnings")
+    except ValueError:
+        warnings = "(no JSON)"
+    if run.returncode != 0 or warnings:
+        return ["coroutine: exit %s, warnings %s" % (run.returncode, warnings)]
+    return []
+
+
 def check_largest(truth, result, r):
     largest = result.get("largest")
     want_rows = truth["largest"]
@@ -371,6 +479,7 @@ def compare(truth, result, limit):
     check_unreachable(truth, result, r)
     check_cycles(truth, result, r, limit)
     check_caches(truth, result, r)
+    check_suspects(truth, result, r)
     check_largest(truth, result, r)
     check_retained(truth, result, r)
     totals = result.get("totals") or {}
@@ -496,6 +605,9 @@ def run_one(tool, python, method, workdir, truth_only, limit, stable_done):
         if run.returncode == 1 and not result.get("warnings"):
             r.problems.append("exit 1 without warnings (contract: warnings says what was lost)")
         check_show_path(tool, core, truth, r)
+    if method == "abort":
+        r.problems.extend(check_demo(tool, python, rundir))
+        r.problems.extend(check_coroutine(tool, python, rundir))
 
     if r.failed():
         print("FAIL %s (Python %s, %s; truth: %s)" % (tag, version, method, facts))
