@@ -48,6 +48,7 @@ static const struct c_type_spec specs[] = {
 	{"staticmethod", "staticmethod", {"sm_callable", "sm_dict"}},
 	{"mappingproxy", "mappingproxyobject", {"mapping"}},
 	{"weakref", "_PyWeakReference", {"wr_callback"}},
+	{"weakref.ReferenceType", "_PyWeakReference", {"wr_callback"}}, /* 3.12+ name */
 	{"weakproxy", "_PyWeakReference", {"wr_callback"}},
 	{"weakcallableproxy", "_PyWeakReference", {"wr_callback"}},
 	{"module", "PyModuleObject", {"md_dict"}},
@@ -209,8 +210,15 @@ static const struct fixed_c_type_spec fixed_specs[] = {
 	{"_asyncio.Task", 11, 12, 176, {16, 24, 32, 40, 48, 56, 64, 72, 80, 104, 120, 128, 136, 144, 152}},
 	{"_asyncio.Future", 13, 13, 104, {16, 24, 32, 40, 48, 56, 64, 72, 80, 88}},
 	{"_asyncio.Task", 13, 13, 144, {16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 112, 120, 128, 136}},
+	/* 3.6-3.9: the callback a task leaves on the future it awaits. */
+	{"TaskWakeupMethWrapper", 6, 9, 24, {16}},
 	/* A future's iterator (the awaiting coroutine's yield-from target). */
 	{"_asyncio.FutureIter", 6, 13, 24, {16}},
+	/* Modules/_pickle.c: an unpickler's stack (a Pdata; its other members
+	 * are not followed). */
+	{"_pickle.Unpickler", 6, 7, 256, {16}},
+	{"_pickle.Unpickler", 8, 12, 272, {16}},
+	{"_pickle.Unpickler", 13, 13, 264, {16}},
 	/* Modules/_sqlite/row.c: data and description. */
 	{"sqlite3.Row", 6, 13, 32, {16, 24}},
 	/* Modules/_json.c scanner_traverse: strict (an object in 3.6),
