@@ -48,7 +48,7 @@ static const struct c_type_spec specs[] = {
 	{"staticmethod", "staticmethod", {"sm_callable", "sm_dict"}},
 	{"mappingproxy", "mappingproxyobject", {"mapping"}},
 	{"weakref", "_PyWeakReference", {"wr_callback"}},
-	{"weakref.ReferenceType", "_PyWeakReference", {"wr_callback"}}, /* 3.12+ name */
+	{"weakref.ReferenceType", "_PyWeakReference", {"wr_callback"}}, /* 3.10+ name */
 	{"weakproxy", "_PyWeakReference", {"wr_callback"}},
 	{"weakcallableproxy", "_PyWeakReference", {"wr_callback"}},
 	{"module", "PyModuleObject", {"md_dict"}},
