@@ -18,6 +18,9 @@ struct c_type_spec {
  * their own rules; a kind listed here too has these members visited as well. */
 static const struct c_type_spec specs[] = {
 	{"type", "_heaptypeobject", {"ht_type.tp_dict", "ht_type.tp_cache", "ht_type.tp_mro", "ht_type.tp_bases", "ht_type.tp_base", "ht_module"}},
+	/* 3.13: the base of ctypes' metatypes has its own kind (objects/types.c);
+	 * its instances are types with the members of type's. */
+	{"_ctypes.CType_Type", "_heaptypeobject", {"ht_type.tp_dict", "ht_type.tp_cache", "ht_type.tp_mro", "ht_type.tp_bases", "ht_type.tp_base", "ht_module"}},
 	{"collections.OrderedDict", "_odictobject", {"od_inst_dict"}},
 	{"collections.defaultdict", "defdictobject", {"default_factory"}},
 	/* Not visited by the collector, but held (docs/usage.md): every object
@@ -45,6 +48,7 @@ static const struct c_type_spec specs[] = {
 	{"staticmethod", "staticmethod", {"sm_callable", "sm_dict"}},
 	{"mappingproxy", "mappingproxyobject", {"mapping"}},
 	{"weakref", "_PyWeakReference", {"wr_callback"}},
+	{"weakref.ReferenceType", "_PyWeakReference", {"wr_callback"}}, /* 3.10+ name */
 	{"weakproxy", "_PyWeakReference", {"wr_callback"}},
 	{"weakcallableproxy", "_PyWeakReference", {"wr_callback"}},
 	{"module", "PyModuleObject", {"md_dict"}},
@@ -60,14 +64,22 @@ static const struct c_type_spec specs[] = {
 	/* "+memo": visited only since the type became a heap type (3.9). */
 	{"_json.Scanner", "PyScannerObject", {"strict", "object_hook", "object_pairs_hook", "parse_float", "parse_int", "parse_constant", "+memo"}},
 	{"types.SimpleNamespace", "_PyNamespaceObject", {"ns_dict"}},
+	/* Objects/typevarobject.c (3.12+) */
+	{"typing.TypeVar", "typevarobject", {"name", "bound", "evaluate_bound", "constraints", "evaluate_constraints", "default_value", "evaluate_default"}},
 	{"_io.TextIOWrapper", "textio", {"buffer", "encoding", "encoder", "decoder", "readnl", "errors", "decoded_chars", "pending_bytes", "snapshot", "dict"}},
 	{"_io.BufferedReader", "buffered", {"raw", "dict"}},
 	{"_io.BufferedWriter", "buffered", {"raw", "dict"}},
 	{"_io.BufferedRandom", "buffered", {"raw", "dict"}},
 	{"_io.FileIO", "fileio", {"dict"}},
 	{"_io.StringIO", "stringio", {"decoder", "readnl", "writenl", "dict"}},
-	{"_io.BytesIO", "bytesio", {"dict"}},
+	/* "+buf": bytesio_traverse visits the buffer since _io's types are heap types (3.12) */
+	{"_io.BytesIO", "bytesio", {"dict", "+buf"}},
 	{"re.Pattern", "PatternObject", {"groupindex", "indexgroup", "pattern"}},
+	/* A match and a scanner hold their pattern and string (3.12+:
+	 * visited by their traverse; before, held all the same). */
+	{"re.Match", "MatchObject", {"string", "regs", "pattern"}},
+	{"_sre.SRE_Match", "MatchObject", {"string", "regs", "pattern"}},
+	{"_sre.SRE_Scanner", "ScannerObject", {"pattern", "state.string"}},
 	{"_abc._abc_data", "_abc_data", {"_abc_registry", "_abc_cache", "_abc_negative_cache"}},
 	{"_struct.Struct", "PyStructObject", {"s_format"}},
 	{"operator.attrgetter", "attrgetterobject", {"attr"}},
@@ -120,15 +132,105 @@ static const struct c_type_spec specs[] = {
 	{"filter", "filterobject", {"func", "it"}},
 	{"super", "superobject", {"type", "obj", "obj_type"}},
 	{"itertools.chain", "chainobject", {"source", "active"}},
+	/* The other itertools (Modules/itertoolsmodule.c, built into libpython
+	 * everywhere): what each one's traverse visits (a tee's buffered
+	 * values apart). */
+	{"itertools.cycle", "cycleobject", {"it", "saved"}},
+	{"itertools.count", "countobject", {"long_cnt", "long_step"}},
+	{"itertools.groupby", "groupbyobject", {"it", "keyfunc", "tgtkey", "currkey", "currvalue"}},
+	{"itertools._grouper", "_grouperobject", {"parent", "tgtkey"}},
+	{"itertools._tee", "teeobject", {"dataobj"}},
+	{"itertools._tee_dataobject", "teedataobject", {"it", "nextlink"}},
+	{"itertools.islice", "isliceobject", {"it"}},
+	{"itertools.repeat", "repeatobject", {"element"}},
+	{"itertools.zip_longest", "ziplongestobject", {"ittuple", "result", "fillvalue"}},
+	{"itertools.starmap", "starmapobject", {"func", "it"}},
+	{"itertools.accumulate", "accumulateobject", {"total", "it", "binop", "initial"}},
+	{"itertools.compress", "compressobject", {"data", "selectors"}},
+	{"itertools.dropwhile", "dropwhileobject", {"func", "it"}},
+	{"itertools.takewhile", "takewhileobject", {"func", "it"}},
+	{"itertools.filterfalse", "filterfalseobject", {"func", "it"}},
+	{"itertools.pairwise", "pairwiseobject", {"it", "old", "result"}},
+	{"itertools.batched", "batchedobject", {"it"}},
+	{"itertools.product", "productobject", {"pools", "result"}},
+	{"itertools.combinations", "combinationsobject", {"pool", "result"}},
+	{"itertools.combinations_with_replacement", "cwrobject", {"pool", "result"}},
+	{"itertools.permutations", "permutationsobject", {"pool", "result"}},
+	/* Objects/memoryobject.c: a view holds its managed buffer, which holds
+	 * the exporter (memory_traverse, mbuf_traverse). */
+	{"memoryview", "PyMemoryViewObject", {"mbuf"}},
+	{"managedbuffer", "_PyManagedBufferObject", {"master.obj"}},
 	/* Python/context.c (3.7+): frameworks keep request state in context
 	 * variables. */
 	{"Context", "PyContext", {"ctx_prev", "ctx_vars"}},
 	{"ContextVar", "PyContextVar", {"var_name", "var_default", "var_cached"}},
 	{"Token", "PyContextToken", {"tok_ctx", "tok_var", "tok_oldval"}},
+	/* 3.12+ names */
+	{"_contextvars.Context", "PyContext", {"ctx_prev", "ctx_vars"}},
+	{"_contextvars.ContextVar", "PyContextVar", {"var_name", "var_default", "var_cached"}},
+	{"_contextvars.Token", "PyContextToken", {"tok_ctx", "tok_var", "tok_oldval"}},
+	/* Python/hamt.c: a context's mapping (the nodes: objects/containers.c) */
+	{"hamt", "PyHamtObject", {"h_root"}},
 	/* Python/traceback.c tb_traverse. */
 	{"traceback", "PyTracebackObject", {"tb_next", "tb_frame"}},
 };
 enum { NSPECS = sizeof(specs) / sizeof(specs[0]) };
+
+/* C types of extension modules that live in their own shared object
+ * (lib-dynload), whose debug info the layout does not read: the offsets of
+ * the PyObject * members their tp_traverse visits, for a range of minor
+ * versions, and the struct's size, from ptype/o of each pyenv build's
+ * module (x86-64). objects/ uses a row only for a C type whose tp_basicsize
+ * is that size: a build whose struct differs keeps no members. A row of
+ * the same tp_name above, resolved from DWARF (a module built into the
+ * interpreter), is used first. */
+struct fixed_c_type_spec {
+	const char *tp_name;
+	int minor_from, minor_to;
+	uint32_t basicsize;
+	uint32_t offsets[PCA_C_TYPE_MAX_MEMBERS];
+};
+static const struct fixed_c_type_spec fixed_specs[] = {
+	/* Modules/_asynciomodule.c FutureObj_traverse, TaskObj_traverse:
+	 * fut_loop, fut_callback0 and fut_context0 (3.7+), fut_callbacks,
+	 * fut_exception, fut_exception_tb (3.10+), fut_result, fut_source_tb,
+	 * fut_cancel_msg (3.9+), dict (3.6-3.12), fut_cancelled_exc (3.11+); a
+	 * Task adds task_fut_waiter, task_coro, task_name (3.8+) and
+	 * task_context (3.7+). */
+	{"_asyncio.Future", 6, 6, 88, {16, 24, 32, 40, 48, 72}},
+	{"_asyncio.Task", 6, 6, 112, {16, 24, 32, 40, 48, 72, 88, 96}},
+	{"_asyncio.Future", 7, 8, 104, {16, 24, 32, 40, 48, 56, 64, 88}},
+	{"_asyncio.Task", 7, 7, 136, {16, 24, 32, 40, 48, 56, 64, 88, 104, 112, 120}},
+	{"_asyncio.Task", 8, 8, 144, {16, 24, 32, 40, 48, 56, 64, 88, 104, 112, 120, 128}},
+	{"_asyncio.Future", 9, 9, 144, {16, 24, 32, 40, 48, 56, 64, 72, 96}},
+	{"_asyncio.Task", 9, 9, 184, {16, 24, 32, 40, 48, 56, 64, 72, 96, 144, 152, 160, 168}},
+	{"_asyncio.Future", 10, 10, 152, {16, 24, 32, 40, 48, 56, 64, 72, 80, 104}},
+	{"_asyncio.Task", 10, 10, 192, {16, 24, 32, 40, 48, 56, 64, 72, 80, 104, 152, 160, 168, 176}},
+	{"_asyncio.Future", 11, 12, 128, {16, 24, 32, 40, 48, 56, 64, 72, 80, 104, 120}},
+	{"_asyncio.Task", 11, 12, 176, {16, 24, 32, 40, 48, 56, 64, 72, 80, 104, 120, 128, 136, 144, 152}},
+	{"_asyncio.Future", 13, 13, 104, {16, 24, 32, 40, 48, 56, 64, 72, 80, 88}},
+	{"_asyncio.Task", 13, 13, 144, {16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 112, 120, 128, 136}},
+	/* 3.6-3.9: the callback a task leaves on the future it awaits. */
+	{"TaskWakeupMethWrapper", 6, 9, 24, {16}},
+	/* A future's iterator (the awaiting coroutine's yield-from target). */
+	{"_asyncio.FutureIter", 6, 13, 24, {16}},
+	/* Modules/_pickle.c: an unpickler's stack (a Pdata; its other members
+	 * are not followed). */
+	{"_pickle.Unpickler", 6, 7, 256, {16}},
+	{"_pickle.Unpickler", 8, 12, 272, {16}},
+	{"_pickle.Unpickler", 13, 13, 264, {16}},
+	/* Modules/_sqlite/row.c: data and description. */
+	{"sqlite3.Row", 6, 13, 32, {16, 24}},
+	/* Modules/_json.c scanner_traverse: strict (an object in 3.6),
+	 * object_hook, object_pairs_hook, parse_float, parse_int,
+	 * parse_constant, and memo once the type is a heap type (3.9-3.12;
+	 * 3.13 has none). */
+	{"_json.Scanner", 6, 6, 72, {16, 24, 32, 40, 48, 56}},
+	{"_json.Scanner", 7, 8, 72, {24, 32, 40, 48, 56}},
+	{"_json.Scanner", 9, 12, 72, {24, 32, 40, 48, 56, 64}},
+	{"_json.Scanner", 13, 13, 64, {24, 32, 40, 48, 56}},
+};
+enum { NFIXED = sizeof(fixed_specs) / sizeof(fixed_specs[0]) };
 
 static void resolve_members(const struct c_type_spec *spec, Dwarf_Die *die, struct pca_c_type *ret)
 {
@@ -170,10 +272,20 @@ struct pca_error *pca_object_layout_resolve(struct pca_symbols *symbols,
 	ret->managed_values_back = 32;
 	ret->member_t_object_ex = 16;
 
-	ret->c_types = calloc(NSPECS, sizeof(*ret->c_types));
+	ret->c_types = calloc(NSPECS + NFIXED, sizeof(*ret->c_types));
 	if (!ret->c_types)
 		return &pca_error_nomem;
 	ret->nc_types = NSPECS;
+	for (size_t i = 0; i < NFIXED; i++) {
+		const struct fixed_c_type_spec *f = &fixed_specs[i];
+		if (layout->major != 3 || layout->minor < f->minor_from || layout->minor > f->minor_to)
+			continue;
+		struct pca_c_type *c = &ret->c_types[ret->nc_types++];
+		c->tp_name = f->tp_name;
+		c->basicsize = f->basicsize;
+		for (size_t m = 0; m < PCA_C_TYPE_MAX_MEMBERS && f->offsets[m]; m++)
+			c->member_offsets[c->nmembers++] = f->offsets[m];
+	}
 	const char *names[NSPECS];
 	Dwarf_Die dies[NSPECS];
 	bool found[NSPECS];

@@ -31,6 +31,10 @@ struct pca_c_type {
 	/* bit i: member i is visited only once the C type is a heap type
 	 * (a "+member" of the table: its traverse changed with the move). */
 	uint32_t heap_only;
+	/* Nonzero: the members are fixed offsets recorded for this version
+	 * (an extension module's private struct), valid only for a C type
+	 * whose tp_basicsize is this struct size. */
+	uint32_t basicsize;
 };
 
 struct pca_object_layout {

@@ -201,3 +201,39 @@ const struct pca_kind_ops pca_deque_ops = {
 	.preview = pca_objects_preview_len,
 	.len = ob_size_len,
 };
+
+/* Python/hamt.c (3.7+), the immutable mapping of contextvars.Context: a
+ * bitmap node holds Py_SIZE keys and values (b_array at 32), a collision
+ * node Py_SIZE keys and values (c_array at 32), an array node 32 child
+ * nodes (a_array at 16); the same in 3.7-3.13 (ptype/o). Each node's
+ * traverse visits every non-NULL slot. */
+enum { hamt_bitmap_array = 32, hamt_array_array = 16, hamt_array_slots = 32 };
+
+static void hamt_sized_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *t,
+				 pca_visit_fn visit, void *ctx)
+{
+	uint64_t n;
+	/* tp_basicsize is the struct without its one-element array */
+	if (t->basicsize >= hamt_bitmap_array && pca_rd(o, obj, PCA_F_OB_SIZE, &n))
+		pca_objects_visit_array(o, obj + hamt_bitmap_array, n, visit, ctx);
+}
+
+static void hamt_array_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *t,
+				 pca_visit_fn visit, void *ctx)
+{
+	if (t->basicsize >= hamt_array_array + hamt_array_slots * 8)
+		pca_objects_visit_array(o, obj + hamt_array_array, hamt_array_slots, visit, ctx);
+}
+
+/* Default sizes (no __sizeof__); bitmap and collision nodes share the layout. */
+const struct pca_kind_ops pca_hamt_sized_ops = {
+	.kind = PCA_KIND_OBJECT,
+	.size = pca_objects_default_size,
+	.referents = hamt_sized_referents,
+};
+
+const struct pca_kind_ops pca_hamt_array_ops = {
+	.kind = PCA_KIND_OBJECT,
+	.size = pca_objects_default_size,
+	.referents = hamt_array_referents,
+};

@@ -238,3 +238,77 @@ const struct pca_kind_ops pca_odict_ops = {
 	.preview = pca_objects_preview_len,
 	.len = dict_len,
 };
+
+/* ctypes' type dicts, 3.6-3.12 (Modules/_ctypes/stgdict.c, StgDictObject
+ * in ctypes.h): a dict with the C type's storage info after it. The struct
+ * is private to the _ctypes extension module and the same in 3.6-3.12
+ * (x86-64, ptype/o of pyenv's _ctypes debug info): `Py_ssize_t length` at
+ * 64, `ffi_type_pointer.elements` at 88, `char *format` at 168, `int ndim`
+ * at 176, 192 bytes in all. Each read is checked against the struct's own
+ * invariants; a dict that fails them gets the plain dict's size (a floor). */
+enum { stg_length = 64, stg_elements = 88, stg_format = 168, stg_ndim = 176, stg_size = 192 };
+/* Beyond these a ctypes type is not one a program made (bounds corrupt reads). */
+static const uint64_t stg_max_fields = 1u << 20, stg_max_format = 1u << 16, stg_max_ndim = 64;
+
+/* The format string's strlen + 1, bounded; false when unreadable. */
+static bool cstr_size(struct pca_objects *o, uint64_t addr, uint64_t max, uint64_t *ret)
+{
+	char buf[256];
+	for (uint64_t done = 0; done < max; done += sizeof(buf) - 1) {
+		if (pca_target_read_cstr(o->interp->target, addr + done, buf, sizeof(buf))) {
+			*ret = done + strlen(buf) + 1;
+			return true;
+		}
+		/* no NUL in this chunk, or unreadable */
+		if (!pca_target_try_read(o->interp->target, addr + done, buf, sizeof(buf) - 1))
+			return false;
+	}
+	return false;
+}
+
+/* The memory beside a ctypes type's storage info that its __sizeof__
+ * counts: the PEP 3118 format string, the shape (ndim Py_ssize_t) and the
+ * ffi elements array (length + 1 pointers). Shared with types.c (3.13's
+ * StgInfo has the same members at other offsets). */
+bool pca_ctypes_stginfo_extra(struct pca_objects *o, uint64_t info, uint64_t length_at,
+			      uint64_t elements_at, uint64_t format_at, uint64_t ndim_at, uint64_t *ret)
+{
+	struct pca_target *tg = o->interp->target;
+	uint64_t length, elements, format, flen = 0;
+	uint32_t ndim;
+	if (!pca_target_try_read_u64(tg, info + length_at, &length) ||
+	    !pca_target_try_read_u64(tg, info + elements_at, &elements) ||
+	    !pca_target_try_read_u64(tg, info + format_at, &format) ||
+	    !pca_target_try_read(tg, info + ndim_at, &ndim, sizeof(ndim)) || length > stg_max_fields ||
+	    ndim > stg_max_ndim || (format && !cstr_size(o, format, stg_max_format, &flen)))
+		return false;
+	*ret = flen + ndim * 8 + (elements ? (length + 1) * 8 : 0);
+	return true;
+}
+
+/* PyCStgDict_sizeof: _PyDict_SizeOf (whose object part is the StgDict's
+ * basicsize) plus sizeof(StgDictObject) - sizeof(PyDictObject) once more,
+ * plus the memory beside it. */
+static bool stgdict_sizeof(struct pca_objects *o, uint64_t dict, const struct pca_type_info *t,
+			   uint64_t *res)
+{
+	uint64_t extra;
+	if (!dict_sizeof(o, dict, t, res))
+		return false;
+	if (t->basicsize < stg_size ||
+	    !pca_ctypes_stginfo_extra(o, dict, stg_length, stg_elements, stg_format, stg_ndim, &extra))
+		return true;
+	*res += stg_size - o->interp->layout->sizes[PCA_S_DICT] + extra;
+	return true;
+}
+
+/* A dict in every other respect (kind, referents, length); 3.6's StgDict
+ * has no __sizeof__ (PyCStgDict_sizeof came in 3.7): a dict's size. */
+const struct pca_kind_ops pca_stgdict_ops = {
+	.kind = PCA_KIND_DICT,
+	.size = stgdict_sizeof,
+	.referents = dict_referents,
+	.preview = pca_objects_preview_len,
+	.len = dict_len,
+	.without_sizeof = &pca_dict_ops,
+};

@@ -37,6 +37,9 @@ struct pca_kind_ops {
 	bool own_members;
 	/* Its owner's tp_traverse visits its references (pca_type_info). */
 	bool traversed_by_owner;
+	/* The rules when this C type has no __sizeof__ in its method table
+	 * (ctypes' StgDict before 3.7: a plain dict's size); NULL: always these. */
+	const struct pca_kind_ops *without_sizeof;
 };
 
 /* The kinds, by family. */
@@ -44,7 +47,9 @@ extern const struct pca_kind_ops pca_object_ops, pca_type_ops, pca_dict_ops, pca
 	pca_list_ops, pca_tuple_ops, pca_set_ops, pca_frozenset_ops, pca_deque_ops, pca_code_ops,
 	pca_frame_ops, pca_generator_ops, pca_int_ops, pca_str_ops, pca_bytearray_ops,
 	pca_module_ops, pca_lru_cache_ops, pca_lru_link_ops, pca_function_ops, pca_buffered_ops,
-	pca_struct_ops;
+	pca_struct_ops, pca_stgdict_ops, pca_ctype_type_ops, pca_bytesio_ops, pca_array_ops,
+	pca_element_ops, pca_decimal_ops, pca_combinations_ops, pca_permutations_ops,
+	pca_product_ops, pca_hamt_sized_ops, pca_hamt_array_ops;
 
 /* Bounds: no real type hierarchy is deeper; no real object larger; more
  * entries than this in one table is a corrupt core. */
@@ -83,6 +88,10 @@ void pca_objects_preview_default(struct pca_objects *o, uint64_t obj, const stru
 bool pca_dict_keys_size(struct pca_objects *o, uint64_t keys, uint64_t *size_ret,
 			uint64_t *value_slots);
 uint64_t pca_dict_get_str(struct pca_objects *o, uint64_t dict, const char *key);
+/* dict.c: what ctypes' __sizeof__ adds for a type's storage info at `info`
+ * (StgDictObject 3.6-3.12, 3.13 StgInfo), given its members' offsets. */
+bool pca_ctypes_stginfo_extra(struct pca_objects *o, uint64_t info, uint64_t length_at,
+			      uint64_t elements_at, uint64_t format_at, uint64_t ndim_at, uint64_t *ret);
 
 /* instances.c: what a Python class's instances hold (__slots__, __dict__,
  * 3.11+ managed values), resolved once per type. */

@@ -47,6 +47,19 @@ static const struct {
 	{"_io.BufferedRandom", &pca_buffered_ops},
 	{"Struct", &pca_struct_ops}, /* 3.6-3.8: a static type without its module */
 	{"_struct.Struct", &pca_struct_ops},
+	{"StgDict", &pca_stgdict_ops},                /* 3.6-3.12: ctypes' type dicts */
+	{"_ctypes.CType_Type", &pca_ctype_type_ops},  /* 3.13: ctypes' metatypes' base */
+	{"_io.BytesIO", &pca_bytesio_ops},
+	{"array.array", &pca_array_ops},
+	{"xml.etree.ElementTree.Element", &pca_element_ops},
+	{"decimal.Decimal", &pca_decimal_ops},
+	{"itertools.combinations", &pca_combinations_ops},
+	{"itertools.combinations_with_replacement", &pca_combinations_ops},
+	{"itertools.permutations", &pca_permutations_ops},
+	{"itertools.product", &pca_product_ops},
+	{"hamt_bitmap_node", &pca_hamt_sized_ops},
+	{"hamt_collision_node", &pca_hamt_sized_ops},
+	{"hamt_array_node", &pca_hamt_array_ops},
 };
 
 static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp *interp)
@@ -274,6 +287,8 @@ static enum pca_kind own_kind(struct pca_objects *o, uint64_t type, uint64_t fla
 	return ops ? ops->kind : PCA_KIND_OBJECT;
 }
 
+static bool methods_define_sizeof(struct pca_objects *o, uint64_t type);
+
 /* The first known C type up the tp_base chain (the builtin a class derives
  * from): its kind ops (the default ones when it has no kind) and its C type
  * index and flags. */
@@ -288,9 +303,13 @@ static void type_c_base(struct pca_objects *o, struct pca_type_info *t)
 		if (!pca_rd(o, cur, PCA_F_TP_FLAGS, &flags))
 			break;
 		if (own_c_type(o, cur, flags, &ops, &t->c_base)) {
+			if (ops && ops->without_sizeof && !methods_define_sizeof(o, cur))
+				ops = ops->without_sizeof;
 			if (ops)
 				t->ops = ops;
 			t->c_base_flags = flags;
+			if (!pca_rd(o, cur, PCA_F_TP_BASICSIZE, &t->c_base_basicsize))
+				t->c_base_basicsize = 0;
 			break;
 		}
 		if (!pca_rd(o, cur, PCA_F_TP_BASE, &base))
@@ -445,6 +464,9 @@ void pca_objects_prepare(struct pca_objects *o, struct pca_type_info *t)
 	/* The C type's members; "heap only" ones when the C type itself is a
 	 * heap type. */
 	const struct pca_c_type *c = &o->ol.c_types[t->c_base];
+	/* recorded offsets of another struct than this build's: none */
+	if (c->basicsize && c->basicsize != t->c_base_basicsize)
+		return;
 	for (uint32_t i = 0; i < c->nmembers; i++)
 		if (!(c->heap_only & (1u << i)) || (t->c_base_flags & o->ol.tpflags_heaptype))
 			t->member_offsets[t->nmembers++] = c->member_offsets[i];

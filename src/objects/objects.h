@@ -49,6 +49,11 @@ enum pca_kind {
 	PCA_KIND_FUNCTION,
 	PCA_KIND_BUFFERED, /* _io.BufferedReader, Writer, Random (io.c) */
 	PCA_KIND_STRUCT,   /* _struct.Struct (io.c) */
+	PCA_KIND_BYTESIO,  /* _io.BytesIO (io.c) */
+	PCA_KIND_ARRAY,    /* array.array (io.c) */
+	PCA_KIND_ELEMENT,  /* xml.etree.ElementTree.Element (io.c) */
+	PCA_KIND_DECIMAL,  /* decimal.Decimal (io.c) */
+	PCA_KIND_ITERTOOLS_INDICES, /* itertools' combinatoric iterators (io.c) */
 	PCA_KIND_COUNT
 };
 
@@ -61,6 +66,7 @@ struct pca_type_info {
 	const struct pca_kind_ops *ops; /* the rules of `kind` (objects/kinds.h) */
 	int c_base;           /* index in the object layout's c_types of the C type it derives from, -1 none */
 	uint64_t c_base_flags; /* tp_flags of that C type */
+	uint64_t c_base_basicsize; /* tp_basicsize of that C type */
 	bool size_exact;
 	/* Not tracked, but the collector visits its references through the
 	 * object that owns it (an lru_cache link: lru_cache_tp_traverse visits

@@ -148,4 +148,5 @@ def main():
                      % (version, "; ".join(summary)))
 
 
-main()
+if __name__ == "__main__":
+    main()
