@@ -48,6 +48,9 @@ static const struct {
 	{"_io.BufferedRandom", &pca_buffered_ops},
 	{"Struct", &pca_struct_ops}, /* 3.6-3.8: a static type without its module */
 	{"_struct.Struct", &pca_struct_ops},
+	{"numpy.ndarray", &pca_ndarray_ops},
+	{"numpy.generic", &pca_numpy_scalar_ops},
+	{"numpy.bytes_", &pca_numpy_scalar_ops}, /* its tp_base is bytes, generic comes later in its MRO */
 };
 
 static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp *interp)

@@ -49,6 +49,8 @@ enum pca_kind {
 	PCA_KIND_FUNCTION,
 	PCA_KIND_BUFFERED, /* _io.BufferedReader, Writer, Random (io.c) */
 	PCA_KIND_STRUCT,   /* _struct.Struct (io.c) */
+	PCA_KIND_NDARRAY,  /* numpy.ndarray and its subclasses (numpy.c) */
+	PCA_KIND_NUMPY_SCALAR, /* numpy.generic's subclasses, numpy.bytes_ (numpy.c) */
 	PCA_KIND_COUNT
 };
 
