@@ -44,7 +44,8 @@ extern const struct pca_kind_ops pca_object_ops, pca_type_ops, pca_dict_ops, pca
 	pca_list_ops, pca_tuple_ops, pca_set_ops, pca_frozenset_ops, pca_deque_ops, pca_code_ops,
 	pca_frame_ops, pca_generator_ops, pca_int_ops, pca_str_ops, pca_bytearray_ops,
 	pca_module_ops, pca_lru_cache_ops, pca_lru_link_ops, pca_function_ops, pca_buffered_ops,
-	pca_struct_ops, pca_ndarray_ops, pca_numpy_scalar_ops;
+	pca_struct_ops, pca_ndarray_ops, pca_numpy_scalar_ops,
+	pca_pandas_cython_ops;
 
 /* Bounds: no real type hierarchy is deeper; no real object larger; more
  * entries than this in one table is a corrupt core. */

@@ -151,9 +151,9 @@ static bool ndarray_sizeof(struct pca_objects *o, uint64_t obj, const struct pca
 			return false;
 		/* The check that elsize was read where this numpy keeps it: a
 		 * C-contiguous owner's last stride is its elsize (a length-1
-		 * axis may have any stride). */
+		 * axis, or any axis of an empty array, may have any stride). */
 		uint64_t stride;
-		if ((a.flags & npy_c_contiguous) && a.nd > 0 && dim > 1 &&
+		if ((a.flags & npy_c_contiguous) && a.nd > 0 && dim > 1 && n &&
 		    (!pca_target_try_read_u64(tg, a.strides + (uint64_t)(a.nd - 1) * 8, &stride) ||
 		     stride != (uint64_t)elsize))
 			return false;
@@ -206,7 +206,10 @@ static void ndarray_referents(struct pca_objects *o, uint64_t obj, struct pca_ty
 			return;
 		n *= dim;
 	}
-	pca_objects_visit_array(o, data, n, visit, ctx);
+	/* A corrupt count is not walked item by item: the last item must be
+	 * in the core. */
+	if (n && pca_target_try_read_u64(tg, data + (n - 1) * 8, &dim))
+		pca_objects_visit_array(o, data, n, visit, ctx);
 }
 
 /* "float64 (1000, 3)": the scalar type of its dtype and its shape. */
@@ -326,4 +329,40 @@ const struct pca_kind_ops pca_numpy_scalar_ops = {
 	.kind = PCA_KIND_NUMPY_SCALAR,
 	.size = scalar_size,
 	.referents = scalar_referents,
+};
+
+/* ---- pandas' Cython containers ---- */
+
+/* pandas keeps a DataFrame's columns in Cython classes (pandas/_libs/
+ * internals.pyx: BlockManager.blocks, a tuple of blocks; each block's
+ * `values`, the ndarray holding the data): `cdef` members whose offsets
+ * depend on the Cython and pandas versions and that only their tp_traverse
+ * visits, so without them a frame's data is not in the census. Each word of
+ * the C struct (the first static type up the chain: NumpyBlock, not
+ * SharedBlock) after the object header is a guess the caller validates as
+ * an object (an int or a vtable pointer is dropped). The size is the
+ * default formula (these classes define no __sizeof__). */
+static void cython_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *t, pca_visit_fn visit,
+			     void *ctx)
+{
+	const struct pca_type_info *c = t;
+	uint64_t type = t->addr;
+	for (int depth = 0; (c->flags & o->ol.tpflags_heaptype) && depth < pca_max_base_depth; depth++) {
+		if (!pca_rd(o, type, PCA_F_TP_BASE, &type) || !(c = pca_objects_type(o, type)))
+			return;
+	}
+	uint64_t words[32];
+	uint64_t n = (c->basicsize - 16) / 8;
+	if (c->basicsize < 16 || n > sizeof(words) / sizeof(words[0]) ||
+	    !pca_target_try_read(o->interp->target, obj + 16, words, n * 8))
+		return;
+	for (uint64_t i = 0; i < n; i++)
+		if (words[i] && !(words[i] & 7))
+			visit(ctx, words[i] | PCA_REFERENT_GUESS);
+}
+
+const struct pca_kind_ops pca_pandas_cython_ops = {
+	.kind = PCA_KIND_PANDAS_CYTHON,
+	.size = pca_objects_default_size,
+	.referents = cython_referents,
 };

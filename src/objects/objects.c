@@ -51,6 +51,9 @@ static const struct {
 	{"numpy.ndarray", &pca_ndarray_ops},
 	{"numpy.generic", &pca_numpy_scalar_ops},
 	{"numpy.bytes_", &pca_numpy_scalar_ops}, /* its tp_base is bytes, generic comes later in its MRO */
+	{"pandas._libs.internals.BlockManager", &pca_pandas_cython_ops},
+	{"pandas._libs.internals.SharedBlock", &pca_pandas_cython_ops},
+	{"pandas._libs.internals.BlockPlacement", &pca_pandas_cython_ops},
 };
 
 static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp *interp)

@@ -51,6 +51,7 @@ enum pca_kind {
 	PCA_KIND_STRUCT,   /* _struct.Struct (io.c) */
 	PCA_KIND_NDARRAY,  /* numpy.ndarray and its subclasses (numpy.c) */
 	PCA_KIND_NUMPY_SCALAR, /* numpy.generic's subclasses, numpy.bytes_ (numpy.c) */
+	PCA_KIND_PANDAS_CYTHON, /* pandas' BlockManager and blocks (numpy.c) */
 	PCA_KIND_COUNT
 };
 
