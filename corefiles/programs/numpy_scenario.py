@@ -24,7 +24,11 @@ The truth (TRUTH.json):
             not model);
   objects   {name: {address, size, base}} of the globals above (id,
             sys.getsizeof, id of .base or null);
-  numpy     numpy.__version__.
+  numpy     numpy.__version__;
+  pandas    with NUMPY_SCENARIO_PANDAS=1 (then without `types`: pandas'
+            Cython objects hold arrays in C members): {version, address,
+            deep (FRAME.memory_usage(deep=True).sum()), blocks: [{address,
+            size, dtype}] of the ndarray of each block's values}.
 
 Debugging aid (not used by the tests): NUMPY_SCENARIO_IDS=FILE makes the
 census write the address, type and size of every numpy object it counted
@@ -76,6 +80,10 @@ SCALARS = [np.float64(1.5), np.float32(2.5), np.float16(1), np.float128(2), np.i
            np.complex128(1j), np.complex64(2j), np.datetime64("2020-01-01"),
            np.timedelta64(5, "s"), np.str_("héllo"), np.bytes_(b"abc"), REC[3], np.longlong(5)]
 MEMMAP = None
+# With NUMPY_SCENARIO_PANDAS=1: a DataFrame (Debian's python3-pandas) of
+# float, int and str columns (the str column an object array of 50000
+# distinct strings).
+FRAME = None
 
 NAMES = ("BIG", "ORPHAN_VIEW", "F64", "I32", "U8", "BOOL", "C128", "F16", "F128", "DT", "TD",
          "STR", "BYTES", "OBJ", "REC", "M2", "FORTRAN", "ZERO_D", "EMPTY", "VIEW", "TRANSPOSED",
@@ -116,6 +124,26 @@ def census():
     return dict((k, list(v)) for k, v in out.items())
 
 
+def make_frame():
+    """FRAME and its truth: pandas' version, the frame's address, its
+    memory_usage(deep=True) and, per block, the ndarray holding its values
+    (address, sys.getsizeof)."""
+    global FRAME
+    try:
+        import pandas as pd
+    except ImportError as e:
+        sys.stderr.write("numpy_scenario: cannot import pandas (%s): install python3-pandas\n" % e)
+        sys.exit(3)
+    n = 50 * 1000
+    FRAME = pd.DataFrame({"x": np.arange(n, dtype=np.float64), "n": np.arange(n),
+                          "f": np.ones(n, dtype=np.float32),
+                          "s": ["row %d" % i for i in range(n)]})
+    blocks = [{"address": "0x%x" % id(b.values), "size": sys.getsizeof(b.values),
+               "dtype": str(b.values.dtype)} for b in FRAME._mgr.blocks]
+    return {"version": pd.__version__, "address": "0x%x" % id(FRAME),
+            "deep": int(FRAME.memory_usage(deep=True).sum()), "blocks": blocks}
+
+
 def main():
     global MEMMAP
     if len(sys.argv) != 3 or sys.argv[1] not in ("abort", "gcore"):
@@ -123,6 +151,9 @@ def main():
         sys.exit(64)
     mode, path = sys.argv[1], sys.argv[2]
     MEMMAP = np.memmap(path + ".memmap", dtype=np.int16, mode="w+", shape=(1000,))
+    frame = None
+    if os.environ.get("NUMPY_SCENARIO_PANDAS"):
+        frame = make_frame()
     gc.collect()
     gc.disable()
     objects = {}
@@ -138,7 +169,10 @@ def main():
     # what the loops left in this frame's locals: the stack's references
     del o, s
     truth = {"pid": os.getpid(), "mode": mode, "numpy": np.__version__, "objects": objects}
-    truth["types"] = census()
+    if frame is not None:
+        truth["pandas"] = frame
+    else:
+        truth["types"] = census()
     write_file(path, json.dumps(truth, sort_keys=True).encode("ascii"))
     if mode == "abort":
         os.abort()

@@ -28,6 +28,13 @@ Pass/fail:
   - `report` with PCA_DUMP_EXTERNAL: no array the scenario named, nor any
     base of its views, is held by references the graph does not see (a
     view's reference to its base is an edge).
+--pandas (NUMPY_SCENARIO_PANDAS=1; skipped without python3-pandas): the
+scenario also holds FRAME, a DataFrame of float, int and str columns; the
+per-type census is not compared (pandas' Cython objects hold arrays in C
+members beyond its blocks), but each block's values array must be in
+`top` with its size, owned through __main__.FRAME, and FRAME's retained
+size (`show`) must be its memory_usage(deep=True) plus at most 64 KiB of
+headers; named objects are checked only when among the 40 largest.
 Exit 0 pass, 1 differ, 2 when no core could be made, 77 (skip) when numpy
 is not importable by PY.
 """
@@ -50,17 +57,21 @@ def main():
         ap.add_argument("--python", required=True)
         ap.add_argument("--method", choices=("abort", "gcore"), default="abort")
         ap.add_argument("--dist-packages", action="store_true")
+        ap.add_argument("--pandas", action="store_true")
     args = corelib.parse_args(__doc__, add_arguments)
     env = dict(os.environ)
     if args.dist_packages:
         env["PYTHONPATH"] = DIST_PACKAGES
-    probe = subprocess.run([args.python, "-c", "import numpy"], env=env,
+    module, package = ("pandas", "python3-pandas") if args.pandas else ("numpy", "python3-numpy")
+    if args.pandas:
+        env["NUMPY_SCENARIO_PANDAS"] = "1"
+    probe = subprocess.run([args.python, "-c", "import " + module], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if probe.returncode != 0:
-        print("SKIP: %s cannot import numpy (install python3-numpy)" % args.python)
+        print("SKIP: %s cannot import %s (install %s)" % (args.python, module, package))
         sys.exit(77)
     version = corelib.python_version(args.python)
-    rundir = os.path.join(args.workdir, "numpy-%s-%s" % (version, args.method))
+    rundir = os.path.join(args.workdir, "%s-%s-%s" % (module, version, args.method))
     shutil.rmtree(rundir, ignore_errors=True)
     try:
         core, truth, _ = corelib.make_scenario_core(args.python, PROGRAM, rundir, args.method,
@@ -68,14 +79,22 @@ def main():
     except corelib.CoreError as e:
         print("ERROR: no core: %s" % e)
         sys.exit(2)
-    what = "Python %s %s (numpy %s)" % (version, args.method, truth["numpy"])
+    what = "Python %s %s (numpy %s%s)" % (version, args.method, truth["numpy"],
+                                           ", pandas %s" % truth["pandas"]["version"]
+                                           if args.pandas else "")
     problems = []
     runs = {}
     dump = os.path.join(rundir, "external.txt")
-    for command, argv, run_env in (
-            ("summary", ["summary"], None),
-            ("top", ["top", "-n", "1000000"], None),
-            ("report", ["report"], dict(os.environ, PCA_DUMP_EXTERNAL=dump))):
+    commands = [("summary", ["summary"], None),
+                ("top", ["top", "-n", "1000000"], None),
+                ("report", ["report"], dict(os.environ, PCA_DUMP_EXTERNAL=dump))]
+    if args.pandas:
+        # pandas' heap is large: every row of `top` (an owner path each)
+        # takes minutes under the sanitizers; the largest rows hold the
+        # frame's blocks, `show` the frame.
+        commands = [("top", ["top", "-n", "40"], None),
+                    ("show", ["show", truth["pandas"]["address"]], None)]
+    for command, argv, run_env in commands:
         run = corelib.run_tool([args.tool, "--json"] + argv + [core], env=run_env)
         if run.crashed() or run.returncode != 0:
             problems.append("%s: %s" % (command, run.describe()))
@@ -88,7 +107,7 @@ def main():
             problems.append("%s: notes about numpy types: %s" % (command, numpy_notes))
 
     objects = truth["objects"]
-    if "summary" in runs:
+    if "summary" in runs and "types" in truth:
         census = dict((t["type"], t) for t in runs["summary"]["types"])
         for name, (count, size) in sorted(truth["types"].items()):
             got = census.get(name, {})
@@ -107,6 +126,8 @@ def main():
         by_address = dict((r["address"], r) for r in largest)
         for name, want in sorted(objects.items()):
             got = by_address.get(want["address"])
+            if got is None and args.pandas:
+                continue
             if got is None:
                 problems.append("%s (%s at %s): not in `top`" % (name, want["type"], want["address"]))
             elif (got["type"], got["size"]) != (want["type"], want["size"]):
@@ -131,6 +152,23 @@ def main():
             problems.append("VIEW retains %d, its base is a global: only itself (%d)"
                             % (view["retained"], objects["VIEW"]["size"]))
 
+    if "top" in runs and "show" in runs:
+        frame = truth["pandas"]
+        row = runs["show"].get("object")
+        # What the frame retains: its blocks' arrays, an object column's
+        # strings (memory_usage(deep=True)), plus the headers of the
+        # frame's Python and Cython objects (the index, the manager, the
+        # blocks, their dicts): a few KiB.
+        if row is None or not frame["deep"] <= row["retained"] <= frame["deep"] + 64 * 1024:
+            problems.append("FRAME (%s) retains %s; memory_usage(deep=True) says %d"
+                            % (frame["address"], row and row["retained"], frame["deep"]))
+        for block in frame["blocks"]:
+            got = by_address.get(block["address"])
+            if got is None or got["size"] != block["size"] or \
+                    not got.get("owner", "").startswith("__main__.FRAME"):
+                problems.append("FRAME's %s block values (%s, %d bytes): %s"
+                                % (block["dtype"], block["address"], block["size"], got))
+
     if "report" in runs and os.path.exists(dump):
         excess = {}
         with open(dump) as f:
@@ -146,9 +184,12 @@ def main():
                 if o[key] and o[key] in excess:
                     problems.append("%s's %s %s is held by references the graph does not see "
                                     "(%s)" % (name, key, o[key], excess[o[key]]))
-    corelib.conclude(what, problems, [rundir],
-                     "%s: %d numpy types, %d named objects, BIG first" % (
-                         what, len(truth["types"]), len(objects)))
+    passed = "%s: %d numpy types, %d named objects, BIG first" % (
+        what, len(truth.get("types", ())), len(objects))
+    if "pandas" in truth:
+        passed += "; FRAME's %d blocks found, memory_usage(deep=True) %d" % (
+            len(truth["pandas"]["blocks"]), truth["pandas"]["deep"])
+    corelib.conclude(what, problems, [rundir], passed)
 
 
 main()
