@@ -74,6 +74,19 @@ static const struct pca_type_info *numpy_base(struct pca_objects *o, uint64_t ty
 	return NULL;
 }
 
+/* The first static type up t's chain: the C type a Python class derives
+ * from (t itself when static); NULL when the chain is unreadable. */
+static const struct pca_type_info *static_base(struct pca_objects *o, const struct pca_type_info *t)
+{
+	uint64_t type = t->addr;
+	for (int depth = 0; t && (t->flags & o->ol.tpflags_heaptype); depth++) {
+		if (depth == pca_max_base_depth || !pca_rd(o, type, PCA_F_TP_BASE, &type))
+			return NULL;
+		t = pca_objects_type(o, type);
+	}
+	return t;
+}
+
 static bool read_i32(struct pca_objects *o, uint64_t addr, int32_t *ret)
 {
 	return pca_target_try_read(o->interp->target, addr, ret, sizeof(*ret));
@@ -268,14 +281,10 @@ static const struct {
  * length for bytes_, the scalar's descr's for void. */
 static bool scalar_sizeof(struct pca_objects *o, uint64_t obj, const struct pca_type_info *t, uint64_t *ret)
 {
-	/* numpy's own type: the first static type up the chain (a Python
-	 * subclass of numpy.float64 is a float64). */
-	const struct pca_type_info *own = t;
-	uint64_t type = t->addr;
-	for (int depth = 0; (own->flags & o->ol.tpflags_heaptype) && depth < pca_max_base_depth; depth++) {
-		if (!pca_rd(o, type, PCA_F_TP_BASE, &type) || !(own = pca_objects_type(o, type)))
-			return false;
-	}
+	/* numpy's own type (a Python subclass of numpy.float64 is a float64) */
+	const struct pca_type_info *own = static_base(o, t);
+	if (!own)
+		return false;
 	uint64_t ob_size = 0;
 	if (t->itemsize && !pca_rd(o, obj, PCA_F_OB_SIZE, &ob_size))
 		return false;
@@ -345,16 +354,12 @@ const struct pca_kind_ops pca_numpy_scalar_ops = {
 static void cython_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *t, pca_visit_fn visit,
 			     void *ctx)
 {
-	const struct pca_type_info *c = t;
-	uint64_t type = t->addr;
-	for (int depth = 0; (c->flags & o->ol.tpflags_heaptype) && depth < pca_max_base_depth; depth++) {
-		if (!pca_rd(o, type, PCA_F_TP_BASE, &type) || !(c = pca_objects_type(o, type)))
-			return;
-	}
+	const struct pca_type_info *c = static_base(o, t);
 	uint64_t words[32];
+	if (!c || c->basicsize < 16)
+		return;
 	uint64_t n = (c->basicsize - 16) / 8;
-	if (c->basicsize < 16 || n > sizeof(words) / sizeof(words[0]) ||
-	    !pca_target_try_read(o->interp->target, obj + 16, words, n * 8))
+	if (n > sizeof(words) / sizeof(words[0]) || !pca_target_try_read(o->interp->target, obj + 16, words, n * 8))
 		return;
 	for (uint64_t i = 0; i < n; i++)
 		if (words[i] && !(words[i] & 7))
