@@ -7,7 +7,8 @@ set -eu
 PACKAGES="build-essential cmake pkg-config libdw-dev libelf-dev libcmocka-dev
   libzstd-dev liblzma-dev zlib1g-dev liblz4-dev elfutils gdb zstd xz-utils lz4
   python3.11 python3.11-minimal libpython3.11-minimal libpython3.11-stdlib
-  python3.11-dbg python3-flask python3-django"
+  python3.11-dbg python3-flask python3-django python3-numpy
+  python3-pandas"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

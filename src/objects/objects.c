@@ -60,6 +60,12 @@ static const struct {
 	{"hamt_bitmap_node", &pca_hamt_sized_ops},
 	{"hamt_collision_node", &pca_hamt_sized_ops},
 	{"hamt_array_node", &pca_hamt_array_ops},
+	{"numpy.ndarray", &pca_ndarray_ops},
+	{"numpy.generic", &pca_numpy_scalar_ops},
+	{"numpy.bytes_", &pca_numpy_scalar_ops}, /* its tp_base is bytes, generic comes later in its MRO */
+	{"pandas._libs.internals.BlockManager", &pca_pandas_cython_ops},
+	{"pandas._libs.internals.SharedBlock", &pca_pandas_cython_ops},
+	{"pandas._libs.internals.BlockPlacement", &pca_pandas_cython_ops},
 };
 
 static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp *interp)

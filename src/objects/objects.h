@@ -54,6 +54,9 @@ enum pca_kind {
 	PCA_KIND_ELEMENT,  /* xml.etree.ElementTree.Element (io.c) */
 	PCA_KIND_DECIMAL,  /* decimal.Decimal (io.c) */
 	PCA_KIND_ITERTOOLS_INDICES, /* itertools' combinatoric iterators (io.c) */
+	PCA_KIND_NDARRAY,  /* numpy.ndarray and its subclasses (numpy.c) */
+	PCA_KIND_NUMPY_SCALAR, /* numpy.generic's subclasses, numpy.bytes_ (numpy.c) */
+	PCA_KIND_PANDAS_CYTHON, /* pandas' BlockManager and blocks (numpy.c) */
 	PCA_KIND_COUNT
 };
 
