@@ -7,7 +7,7 @@
  *
  * PyArrayObject_fields and PyArray_Descr are numpy's public ABI
  * (numpy/core/include/numpy/ndarraytypes.h), so their offsets are fixed
- * here, as io.c does for the standard library's private structs. The
+ * here, as stdlib_ext.c does for the standard library's private structs. The
  * array's fields are the same in numpy 1.x and 2.x; the descr's elsize is an
  * int at 32 in 1.x and an npy_intp at 40 in 2.x (2.0 changed the layout).
  * Which layout a core holds is read from numpy itself: the basicsize of

@@ -47,13 +47,13 @@ enum pca_kind {
 	PCA_KIND_LRU_CACHE,
 	PCA_KIND_LRU_LINK,
 	PCA_KIND_FUNCTION,
-	PCA_KIND_BUFFERED, /* _io.BufferedReader, Writer, Random (io.c) */
-	PCA_KIND_STRUCT,   /* _struct.Struct (io.c) */
-	PCA_KIND_BYTESIO,  /* _io.BytesIO (io.c) */
-	PCA_KIND_ARRAY,    /* array.array (io.c) */
-	PCA_KIND_ELEMENT,  /* xml.etree.ElementTree.Element (io.c) */
-	PCA_KIND_DECIMAL,  /* decimal.Decimal (io.c) */
-	PCA_KIND_ITERTOOLS_INDICES, /* itertools' combinatoric iterators (io.c) */
+	PCA_KIND_BUFFERED, /* _io.BufferedReader, Writer, Random (stdlib_ext.c) */
+	PCA_KIND_STRUCT,   /* _struct.Struct (stdlib_ext.c) */
+	PCA_KIND_BYTESIO,  /* _io.BytesIO (stdlib_ext.c) */
+	PCA_KIND_ARRAY,    /* array.array (stdlib_ext.c) */
+	PCA_KIND_ELEMENT,  /* xml.etree.ElementTree.Element (stdlib_ext.c) */
+	PCA_KIND_DECIMAL,  /* decimal.Decimal (stdlib_ext.c) */
+	PCA_KIND_ITERTOOLS_INDICES, /* itertools' combinatoric iterators (stdlib_ext.c) */
 	PCA_KIND_NDARRAY,  /* numpy.ndarray and its subclasses (numpy.c) */
 	PCA_KIND_NUMPY_SCALAR, /* numpy.generic's subclasses, numpy.bytes_ (numpy.c) */
 	PCA_KIND_PANDAS_CYTHON, /* pandas' BlockManager and blocks (numpy.c) */

@@ -1,4 +1,4 @@
-/* io.c: C types of the standard library whose __sizeof__ counts memory
+/* stdlib_ext.c: C types of the standard library's modules whose __sizeof__ counts memory
  * beside the object: the _io buffered classes (their buffer), _io.BytesIO
  * (its bytes), _struct.Struct (its format codes), array.array (its items),
  * ElementTree's Element (its children), decimal.Decimal (its coefficient)
