@@ -768,12 +768,15 @@ def interpreter_held_owner_checks():
     get_template call is the link's, `cache[key]` of the wrapper."""
     if LAST_TEMPLATE is None:
         return []
+    # the cache's key: 3.7+ keep a lone int or str argument itself, 3.6 the
+    # arguments tuple (Modules/_functoolsmodule.c lru_cache_make_key)
+    key = ("(%d,)" if sys.version_info < (3, 7) else "%d") % LAST_TEMPLATE[0]
     return [{"address": "0x%x" % id(sys.modules[SETTINGS_NAME]),
              "owner": "sys.modules['%s']" % SETTINGS_NAME},
             {"address": "0x%x" % id(builtins.PCA_LEAKS_HOOKS), "owner": "builtins.PCA_LEAKS_HOOKS"},
             {"address": "0x%x" % INTERNED_ID, "owner": "sys.intern('pca_leaks_interned')"},
             {"address": "0x%x" % LAST_TEMPLATE[1],
-             "owner": "__main__.get_template (lru_cache).cache[%d]" % LAST_TEMPLATE[0]}]
+             "owner": "__main__.get_template (lru_cache).cache[%s]" % key}]
 
 
 LRU_TYPE = type(get_template)
