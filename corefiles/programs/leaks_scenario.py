@@ -119,6 +119,8 @@ tracked objects per type and every code object's size, "----" between runs.
 Must run unchanged on CPython 3.6 .. 3.13.
 """
 
+import builtins
+import ctypes
 import functools
 import gc
 import heapq
@@ -214,8 +216,12 @@ BUILD_SECONDS = None
 
 
 def fill_caches():
+    global LAST_TEMPLATE
     for i in range(TEMPLATE_CALLS):
-        get_template(1000 + (i * 7919) % TEMPLATE_DISTINCT)
+        key = 1000 + (i * 7919) % TEMPLATE_DISTINCT
+        result = get_template(key)
+    # the most recent entry stays cached: its result's owner is checked
+    LAST_TEMPLATE = (key, id(result))
     for i in range(PAGES):
         CACHE["/users/%d" % i] = render_user_page(i)
     for uid in range(100000, 100000 + PROFILE_DISTINCT):
@@ -278,13 +284,41 @@ class Holder(object):
         self.payload = payload
 
 
+class Settings(object):
+    """An object registered in sys.modules under a module name (the
+    settings-object idiom): its owner is sys.modules['...']."""
+
+
+SETTINGS_NAME = "pca_leaks_settings"
 CONFIG = None
 HOLDER = None
+LAST_TEMPLATE = None
+INTERNED_ID = None
+
+
+def make_interpreter_held():
+    """Objects the interpreter's own containers hold, named as the user
+    knows them: an object in sys.modules, a list in builtins, and an
+    interned string that only C holds (a reference leaked with Py_IncRef,
+    as a C extension's static cache would; the list that keeps it in the
+    census is leaked too). Its text is made at run time: a constant would
+    be the code object's."""
+    global INTERNED_ID
+    sys.modules[SETTINGS_NAME] = Settings()
+    builtins.PCA_LEAKS_HOOKS = ["hook"]
+    text = sys.intern("".join(["pca_leaks", "_interned"]))
+    holder = [text]
+    incref = ctypes.pythonapi.Py_IncRef
+    incref.argtypes = [ctypes.py_object]
+    incref(text)
+    incref(holder)
+    INTERNED_ID = id(text)
 
 
 def build():
     global BLOB, SESSIONS, RING, LIVE_PAIRS, SELF_REF, CONFIG, HOLDER
     fill_caches()
+    make_interpreter_held()
     CONFIG = AppConfig(list(range(5000, 8000)))
     HOLDER = Holder([b"held"] * 2000)
     BLOB = b"B" * BLOB_SIZE
@@ -725,7 +759,24 @@ def c_held_owner_checks():
     if len(subs) == 1:
         out.append({"address": "0x%x" % id(subs[0]), "owner": "object.__subclasses__"})
     del cache[:], subs[:]
-    return out
+    return out + interpreter_held_owner_checks()
+
+
+def interpreter_held_owner_checks():
+    """Owner paths through what the interpreter holds (make_interpreter_held)
+    and through a bounded lru_cache's links: the result of the most recent
+    get_template call is the link's, `cache[key]` of the wrapper."""
+    if LAST_TEMPLATE is None:
+        return []
+    # the cache's key: 3.7+ keep a lone int or str argument itself, 3.6 the
+    # arguments tuple (Modules/_functoolsmodule.c lru_cache_make_key)
+    key = ("(%d,)" if sys.version_info < (3, 7) else "%d") % LAST_TEMPLATE[0]
+    return [{"address": "0x%x" % id(sys.modules[SETTINGS_NAME]),
+             "owner": "sys.modules['%s']" % SETTINGS_NAME},
+            {"address": "0x%x" % id(builtins.PCA_LEAKS_HOOKS), "owner": "builtins.PCA_LEAKS_HOOKS"},
+            {"address": "0x%x" % INTERNED_ID, "owner": "sys.intern('pca_leaks_interned')"},
+            {"address": "0x%x" % LAST_TEMPLATE[1],
+             "owner": "__main__.get_template (lru_cache).cache[%s]" % key}]
 
 
 LRU_TYPE = type(get_template)

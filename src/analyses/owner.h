@@ -2,7 +2,11 @@
  * owner path): `module.NAME`, then `.attr`, `[key]`, `[i]`; a frame local
  * is `module.function:NAME`. Follows the shortest-path tree of the reference
  * graph from the roots back to the object and says how each step refers to
- * the next. */
+ * the next: C members by their Python names (PyMemberDef or getter), an
+ * lru_cache's entries by key. A path through one of the interpreter's own
+ * containers starts there (`sys.modules['x']`, `codecs.lookup('utf_8')`,
+ * `sys.intern('x')`; docs/usage.md lists them); it does not say which other
+ * references an object has. */
 #ifndef PCA_ANALYSES_OWNER_H
 #define PCA_ANALYSES_OWNER_H
 

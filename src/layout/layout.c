@@ -56,6 +56,11 @@ static const struct struct_spec struct_specs[] = {
 	{PCA_S_LRU_ELEM, "lru_list_elem"},
 	{PCA_S_FUNCTION, "PyFunctionObject"},
 	{PCA_S_WEAKREF, "_PyWeakReference"},
+	{PCA_S_CELL, "PyCellObject"},
+	{PCA_S_EXCEPTION, "PyBaseExceptionObject"},
+	{PCA_S_TRACEBACK, "PyTracebackObject"},
+	{PCA_S_DESCR, "PyDescrObject"},
+	{PCA_S_CFUNCTION, "PyCFunctionObject"},
 };
 
 static const struct pca_member_role field_specs[] = {
@@ -204,6 +209,37 @@ static const struct pca_member_role field_specs[] = {
 	{PCA_F_DK_ENTRY_VALUE, PCA_S_DICT_ENTRY, true, {"me_value"}},
 	{PCA_F_DK_UENTRY_KEY, PCA_S_DICT_UNICODE_ENTRY, true, {"me_key"}},
 	{PCA_F_DK_UENTRY_VALUE, PCA_S_DICT_UNICODE_ENTRY, true, {"me_value"}},
+	{PCA_F_INTERP_MODULES, PCA_S_INTERP, false, {"imports.modules", "modules"}},
+	{PCA_F_INTERP_MODULES_BY_INDEX, PCA_S_INTERP, false, {"imports.modules_by_index", "modules_by_index"}},
+	{PCA_F_INTERP_SYSDICT, PCA_S_INTERP, false, {"sysdict"}},
+	{PCA_F_INTERP_BUILTINS, PCA_S_INTERP, false, {"builtins"}},
+	{PCA_F_INTERP_IMPORTLIB, PCA_S_INTERP, false, {"imports.importlib", "importlib"}},
+	{PCA_F_INTERP_IMPORT_FUNC, PCA_S_INTERP, false, {"imports.import_func", "import_func"}},
+	{PCA_F_INTERP_CODEC_SEARCH_PATH, PCA_S_INTERP, false, {"codecs.search_path", "codec_search_path"}},
+	{PCA_F_INTERP_CODEC_SEARCH_CACHE, PCA_S_INTERP, false, {"codecs.search_cache", "codec_search_cache"}},
+	{PCA_F_INTERP_CODEC_ERROR_REGISTRY, PCA_S_INTERP, false, {"codecs.error_registry", "codec_error_registry"}},
+	{PCA_F_INTERP_DICT, PCA_S_INTERP, false, {"dict"}},
+	{PCA_F_INTERP_SYSDICT_COPY, PCA_S_INTERP, false, {"sysdict_copy"}},
+	{PCA_F_INTERP_BUILTINS_COPY, PCA_S_INTERP, false, {"builtins_copy"}},
+	{PCA_F_INTERP_INTERNED, PCA_S_INTERP, false, {"cached_objects.interned_strings"}},
+	{PCA_F_INTERP_AUDIT_HOOKS, PCA_S_INTERP, false, {"audit_hooks"}},
+	{PCA_F_UNICODE_INTERNED, PCA_S_ASCII, false, {"state.interned"}},
+	{PCA_F_TP_MEMBERS, PCA_S_TYPE, false, {"tp_members"}},
+	{PCA_F_FUNC_CODE, PCA_S_FUNCTION, false, {"func_code"}},
+	{PCA_F_FUNC_DEFAULTS, PCA_S_FUNCTION, false, {"func_defaults"}},
+	{PCA_F_FUNC_KWDEFAULTS, PCA_S_FUNCTION, false, {"func_kwdefaults"}},
+	{PCA_F_FUNC_NAME, PCA_S_FUNCTION, false, {"func_name"}},
+	{PCA_F_FUNC_ANNOTATIONS, PCA_S_FUNCTION, false, {"func_annotations"}},
+	{PCA_F_CELL_REF, PCA_S_CELL, false, {"ob_ref"}},
+	{PCA_F_EXC_ARGS, PCA_S_EXCEPTION, false, {"args"}},
+	{PCA_F_EXC_TRACEBACK, PCA_S_EXCEPTION, false, {"traceback"}},
+	{PCA_F_EXC_CONTEXT, PCA_S_EXCEPTION, false, {"context"}},
+	{PCA_F_EXC_CAUSE, PCA_S_EXCEPTION, false, {"cause"}},
+	{PCA_F_TB_NEXT, PCA_S_TRACEBACK, false, {"tb_next"}},
+	{PCA_F_DESCR_TYPE, PCA_S_DESCR, false, {"d_type"}},
+	{PCA_F_MODULEDEF_COPY, PCA_S_MODULEDEF, false, {"m_base.m_copy"}},
+	{PCA_F_CFUNC_SELF, PCA_S_CFUNCTION, false, {"m_self"}},
+	{PCA_F_TP_SUBCLASSES, PCA_S_TYPE, false, {"tp_subclasses"}},
 };
 
 /* Structures above this size are not CPython's; a DWARF reader bug or a
@@ -419,6 +455,13 @@ struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_tar
 	 * reading. */
 	if (l.debug_offsets_checked && !pca_symbols_layout_exact(symbols))
 		l.source = "debug_offsets";
+	/* 3.6-3.11 Objects/unicodeobject.c `static PyObject *interned` (with
+	 * LTO `interned.lto_priv.N`, which the sized lookup accepts); a
+	 * symbol of another size is not it. */
+	uint64_t addr, size;
+	if (!l.fields[PCA_F_INTERP_INTERNED].present &&
+	    pca_symbols_lookup_sized(symbols, "interned", &addr, &size) && (size == 8 || size == 0))
+		l.interned_static = addr;
 	*ret = l;
 	return NULL;
 }

@@ -64,6 +64,11 @@ enum pca_struct {
 	PCA_S_LRU,              /* lru_cache_object */
 	PCA_S_LRU_ELEM,         /* lru_list_elem */
 	PCA_S_WEAKREF,          /* PyWeakReference */
+	PCA_S_CELL,             /* PyCellObject */
+	PCA_S_EXCEPTION,        /* PyBaseExceptionObject */
+	PCA_S_TRACEBACK,        /* PyTracebackObject */
+	PCA_S_DESCR,            /* PyDescrObject */
+	PCA_S_CFUNCTION,        /* PyCFunctionObject */
 	PCA_STRUCT_COUNT
 };
 
@@ -214,6 +219,42 @@ enum pca_field {
 	PCA_F_DK_ENTRY_VALUE,
 	PCA_F_DK_UENTRY_KEY,         /* 3.11+ */
 	PCA_F_DK_UENTRY_VALUE,
+	/* The interpreter's own references (owner paths name them): members
+	 * of PyInterpreterState; 3.12+ moved some into `imports`, 3.13 the
+	 * codec state into `codecs`. */
+	PCA_F_INTERP_MODULES,        /* sys.modules */
+	PCA_F_INTERP_MODULES_BY_INDEX, /* single-phase extension modules by def index */
+	PCA_F_INTERP_SYSDICT,        /* sys.__dict__ */
+	PCA_F_INTERP_BUILTINS,       /* builtins.__dict__ */
+	PCA_F_INTERP_IMPORTLIB,      /* the _frozen_importlib module */
+	PCA_F_INTERP_IMPORT_FUNC,    /* builtins.__import__ as at start-up */
+	PCA_F_INTERP_CODEC_SEARCH_PATH,    /* codecs.register()'s functions */
+	PCA_F_INTERP_CODEC_SEARCH_CACHE,   /* codecs.lookup()'s cache */
+	PCA_F_INTERP_CODEC_ERROR_REGISTRY, /* codecs.register_error()'s handlers */
+	PCA_F_INTERP_DICT,           /* PyInterpreterState_GetDict() (3.8+) */
+	PCA_F_INTERP_SYSDICT_COPY,   /* 3.12+: sys.__dict__ as at start-up */
+	PCA_F_INTERP_BUILTINS_COPY,  /* builtins.__dict__ as at start-up (3.6+) */
+	PCA_F_INTERP_INTERNED,       /* 3.12+: the interned strings dict */
+	PCA_F_INTERP_AUDIT_HOOKS,    /* 3.8+: sys.addaudithook()'s hooks */
+	PCA_F_UNICODE_INTERNED,      /* PyASCIIObject.state.interned */
+	/* Members Python names by a getter, not a PyMemberDef (owner paths
+	 * name them: `f.__code__`, `cell.cell_contents`, `e.__traceback__`). */
+	PCA_F_TP_MEMBERS,            /* PyTypeObject.tp_members */
+	PCA_F_FUNC_CODE,
+	PCA_F_FUNC_DEFAULTS,
+	PCA_F_FUNC_KWDEFAULTS,
+	PCA_F_FUNC_NAME,
+	PCA_F_FUNC_ANNOTATIONS,
+	PCA_F_CELL_REF,
+	PCA_F_EXC_ARGS,
+	PCA_F_EXC_TRACEBACK,
+	PCA_F_EXC_CONTEXT,
+	PCA_F_EXC_CAUSE,
+	PCA_F_TB_NEXT,
+	PCA_F_DESCR_TYPE,            /* PyDescrObject.d_type (owner names a static type's dict) */
+	PCA_F_MODULEDEF_COPY,        /* PyModuleDef.m_base.m_copy: a single-phase module's dict copy */
+	PCA_F_CFUNC_SELF,            /* PyCFunctionObject.m_self (`__self__`) */
+	PCA_F_TP_SUBCLASSES,         /* PyTypeObject.tp_subclasses */
 	PCA_FIELD_COUNT
 };
 
@@ -270,6 +311,10 @@ struct pca_layout {
 	unsigned debug_offsets_checked;
 	/* Mask of flag bits in _gc_prev (3.8+: the two low bits), 0 before. */
 	uint64_t gc_prev_flag_mask;
+	/* 3.6-3.11: the address of Objects/unicodeobject.c's static `interned`
+	 * (PyObject *: the interned strings dict; 3.12+ keep it in the
+	 * interpreter, PCA_F_INTERP_INTERNED); 0 when absent. */
+	uint64_t interned_static;
 };
 
 struct pca_error *pca_layout_resolve(struct pca_symbols *symbols, struct pca_target *target,

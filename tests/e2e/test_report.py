@@ -423,7 +423,11 @@ def check_retained(truth, result, r):
 def check_show_path(tool, core, truth, r):
     """`show` at an address inside each big object (not its start) finds the
     object, its type, size and owner; `path` gives the same owner; owner paths
-    through an instance attribute and a __slots__ member."""
+    through an instance attribute and a __slots__ member, of what only C
+    members hold (an lru_cache's dict, object.__subclasses__), through the
+    interpreter's own containers (sys.modules['x'], builtins.X, an interned
+    string only C holds: sys.intern('x')) and of a bounded lru_cache's
+    entry (the result under `(lru_cache).cache[key]`)."""
     # graph: a DOT digraph around the first big object, the object highlighted
     big = truth["big_objects"][0]
     run = corelib.run_tool([tool, "graph", big["address"], core])
@@ -432,7 +436,7 @@ def check_show_path(tool, core, truth, r):
             or "fillcolor" not in dot or not dot.rstrip().endswith("}"):
         r.problems.append("graph %s: not a DOT graph around the object (exit %s): %r"
                           % (big["address"], run.returncode, dot[:300]))
-    if len(truth.get("owner_checks") or []) != 4:
+    if len(truth.get("owner_checks") or []) != 8:
         r.problems.append("the truth has no owner_checks (scenario and test out of step)")
     for check in truth.get("owner_checks") or []:
         run = corelib.run_tool([tool, "--json", "show", check["address"], core])
