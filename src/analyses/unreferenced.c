@@ -56,18 +56,7 @@ static bool any_object_in(struct scan *s, uint64_t addr, uint64_t len)
 	}
 	uint64_t first = s->seg_bit + (addr - s->seg_vaddr + 7) / 8;
 	uint64_t end = s->seg_bit + (addr - s->seg_vaddr + len + 7) / 8; /* exclusive */
-	for (uint64_t bit = first; bit < end;) {
-		uint64_t word = h->bits[bit / 64] >> (bit & 63);
-		uint64_t span = 64 - (bit & 63);
-		if (span > end - bit)
-			span = end - bit;
-		if (span < 64)
-			word &= (1ull << span) - 1;
-		if (word)
-			return true;
-		bit += span;
-	}
-	return false;
+	return pca_heap_any_bit(h, first, end);
 }
 
 /* The object a block holds, if any: its address and type. */

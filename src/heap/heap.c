@@ -606,17 +606,8 @@ bool pca_heap_find(const struct pca_heap *h, uint64_t addr, uint32_t *ret)
 	return true;
 }
 
-bool pca_heap_any_in(const struct pca_heap *h, uint64_t addr, uint64_t len)
+bool pca_heap_any_bit(const struct pca_heap *h, uint64_t first, uint64_t end)
 {
-	int64_t seg = pca_target_segment_index(h->target, addr);
-	if (seg < 0 || len == 0)
-		return false;
-	uint64_t vaddr, saved;
-	pca_target_segment(h->target, (size_t)seg, &vaddr, &saved);
-	if (addr - vaddr + len > saved)
-		len = saved - (addr - vaddr);
-	uint64_t first = h->seg_bit[seg] + (addr - vaddr + 7) / 8;
-	uint64_t end = h->seg_bit[seg] + (addr - vaddr + len + 7) / 8; /* exclusive */
 	for (uint64_t bit = first; bit < end;) {
 		uint64_t word = h->bits[bit / 64] >> (bit & 63);
 		uint64_t span = 64 - (bit & 63);
@@ -629,6 +620,20 @@ bool pca_heap_any_in(const struct pca_heap *h, uint64_t addr, uint64_t len)
 		bit += span;
 	}
 	return false;
+}
+
+bool pca_heap_any_in(const struct pca_heap *h, uint64_t addr, uint64_t len)
+{
+	int64_t seg = pca_target_segment_index(h->target, addr);
+	if (seg < 0 || len == 0)
+		return false;
+	uint64_t vaddr, saved;
+	pca_target_segment(h->target, (size_t)seg, &vaddr, &saved);
+	if (addr - vaddr + len > saved)
+		len = saved - (addr - vaddr);
+	uint64_t first = h->seg_bit[seg] + (addr - vaddr + 7) / 8;
+	uint64_t end = h->seg_bit[seg] + (addr - vaddr + len + 7) / 8; /* exclusive */
+	return pca_heap_any_bit(h, first, end);
 }
 
 uint64_t pca_heap_big_size(const struct pca_heap *h, uint32_t id)

@@ -55,6 +55,9 @@ enum pca_heap_flags {
 struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warnings *warnings,
 				 struct pca_progress *progress, unsigned flags, struct pca_heap *ret);
 void pca_heap_deinit(struct pca_heap *h);
+/* Whether any object starts at the bitmap's bits [first, end) (bit = the
+ * segment's seg_bit + offset / 8). */
+bool pca_heap_any_bit(const struct pca_heap *h, uint64_t first, uint64_t end);
 /* Whether any object starts in [addr, addr + len) (saved memory only). */
 bool pca_heap_any_in(const struct pca_heap *h, uint64_t addr, uint64_t len);
 /* The id of the object that starts at addr. */
