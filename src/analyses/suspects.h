@@ -1,6 +1,7 @@
 /* suspects.h: leak suspects, for a person opening a core: the unbounded
  * caches of the program (not the interpreter's own: caches.h) that hold
- * at least 50 entries and retain at least 1% of the heap (at most five,
+ * at least 50 entries and retain at least 1% of the heap, a library's that
+ * retain at least 10% (at most five,
  * most retained first), then the unreachable garbage the collector has not
  * freed. It only selects from the caches and garbage analyses; no
  * printing. */
@@ -21,6 +22,10 @@
  * application, settings) mostly stay below, and a leak is found after 50
  * kept requests once they retain 1% of the heap. */
 enum { PCA_SUSPECT_CACHES_MAX = 5, PCA_SUSPECT_MIN_ENTRIES = 50 };
+/* A library's containers (held_by library, or stdlib by where the module
+ * lives) are suspects from this share of the heap, in percent: suspects.c
+ * says why. */
+enum { PCA_SUSPECT_LIBRARY_SHARE = 10 };
 
 struct pca_suspects {
 	uint64_t heap_size;                       /* at least 1: shares are of it */
