@@ -23,7 +23,8 @@ static bool is_suspect(const struct pca_cache *k, uint64_t heap_size)
 }
 
 void pca_suspects_find(const struct pca_summary *summary, const struct pca_caches *caches,
-		       const struct pca_refgraph *g, struct pca_suspects *ret)
+		       const struct pca_refgraph *g, const struct pca_gc_state *gc,
+		       struct pca_suspects *ret)
 {
 	ret->heap_size = summary->size ? summary->size : 1;
 	ret->ncaches = 0;
@@ -32,4 +33,8 @@ void pca_suspects_find(const struct pca_summary *summary, const struct pca_cache
 			ret->caches[ret->ncaches++] = i;
 	ret->garbage_objects = g->unreachable_count;
 	ret->garbage_size = g->unreachable_size;
+	ret->collector_enabled = gc ? gc->enabled : -1;
+	ret->garbage_suspect = ret->garbage_objects &&
+			       (ret->collector_enabled == 0 ||
+				ret->garbage_size * 100 >= ret->heap_size * PCA_SUSPECT_GARBAGE_SHARE);
 }

@@ -19,7 +19,8 @@ static void select_rows(struct pca_cache *rows, size_t n, struct pca_suspects *r
 	struct pca_summary summary = {.size = heap};
 	struct pca_caches caches = {.items = rows, .count = n};
 	struct pca_refgraph g = {.unreachable_count = 3, .unreachable_size = 96};
-	pca_suspects_find(&summary, &caches, &g, ret);
+	struct pca_gc_state gc = {.enabled = 1};
+	pca_suspects_find(&summary, &caches, &g, &gc, ret);
 }
 
 static void test_rules(void **state)
@@ -98,12 +99,45 @@ static void test_library(void **state)
 	assert_int_equal(s.caches[0], 1);
 }
 
+/* Garbage in cycles: a suspect when the collector is disabled, or when it
+ * is 10% of the heap; a little garbage of a running collector is normal. */
+static void test_garbage(void **state)
+{
+	(void)state;
+	struct pca_summary summary = {.size = heap};
+	struct pca_caches caches = {0};
+	struct pca_refgraph g = {.unreachable_count = 22, .unreachable_size = 3900};
+	struct pca_gc_state gc = {.enabled = 1};
+	struct pca_suspects s;
+	pca_suspects_find(&summary, &caches, &g, &gc, &s);
+	assert_false(s.garbage_suspect);
+	assert_int_equal(s.garbage_objects, 22);
+	gc.enabled = 0;
+	pca_suspects_find(&summary, &caches, &g, &gc, &s);
+	assert_true(s.garbage_suspect);
+	assert_int_equal(s.collector_enabled, 0);
+	gc.enabled = 1;
+	g.unreachable_size = heap / 10;
+	pca_suspects_find(&summary, &caches, &g, &gc, &s);
+	assert_true(s.garbage_suspect);
+	gc.enabled = -1;
+	g.unreachable_size = heap / 10 - 1;
+	pca_suspects_find(&summary, &caches, &g, &gc, &s);
+	assert_false(s.garbage_suspect);
+	g.unreachable_count = 0;
+	g.unreachable_size = 0;
+	gc.enabled = 0;
+	pca_suspects_find(&summary, &caches, &g, &gc, &s);
+	assert_false(s.garbage_suspect);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_at_most_five),
 		cmocka_unit_test(test_library),
+		cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
