@@ -92,31 +92,6 @@ static bool in_any(const char *name, const char *const *modules, size_t n)
 	return false;
 }
 
-/* Whose a namespace `name` is: a module, or a class in one. */
-static enum pca_cache_holder holder_of(const char *name)
-{
-	if (!name || !name[0])
-		return PCA_HELD_BY_PROGRAM;
-	if (in_any(name, interpreter_modules, sizeof(interpreter_modules) / sizeof(interpreter_modules[0])))
-		return PCA_HELD_BY_INTERPRETER;
-	if (in_any(name, stdlib_modules, sizeof(stdlib_modules) / sizeof(stdlib_modules[0])))
-		return PCA_HELD_BY_STDLIB;
-	return PCA_HELD_BY_PROGRAM;
-}
-
-const char *pca_cache_holder_name(enum pca_cache_holder h)
-{
-	switch (h) {
-	case PCA_HELD_BY_INTERPRETER:
-		return "interpreter";
-	case PCA_HELD_BY_STDLIB:
-		return "stdlib";
-	case PCA_HELD_BY_PROGRAM:
-		break;
-	}
-	return "program";
-}
-
 /* A str object into buf; false when it is not one or does not fit. */
 static bool read_name(struct pca_objects *o, uint64_t str, char *buf, size_t size)
 {
@@ -128,6 +103,150 @@ static bool read_name(struct pca_objects *o, uint64_t str, char *buf, size_t siz
 		memcpy(buf, text, n + 1);
 	free(text);
 	return n < size;
+}
+
+/* Where the modules of the core live: each module's __name__ and
+ * __file__, read once from every module object of the heap, and the
+ * standard library's directory (the directory of a top-level module known
+ * to be one, e.g. os.py). The name lists above cannot cover every library:
+ * where a module lives says whose it is. */
+struct module_file {
+	char *name, *file;
+};
+
+struct module_files {
+	bool read;
+	struct module_file *items;
+	size_t count, cap;
+	char *stdlib_dir; /* NULL: not found (no such module has a __file__) */
+};
+
+/* Top-level modules of the standard library that are one .py file (not a
+ * package) in every supported version: their directory is the library's. */
+static const char *const stdlib_markers[] = {"os", "functools", "types", "weakref", "threading", "keyword"};
+
+enum { max_path = 1024 };
+
+struct module_scan {
+	struct pca_objects *o;
+	char name[128];
+	char file[max_path];
+	size_t items;
+};
+
+/* Stops at both names: a module's namespace starts with them. */
+static bool module_item(void *ctx, uint64_t key, uint64_t value)
+{
+	struct module_scan *s = ctx;
+	char name[16];
+	if (read_name(s->o, key, name, sizeof(name))) {
+		if (!s->name[0] && strcmp(name, "__name__") == 0)
+			read_name(s->o, value, s->name, sizeof(s->name));
+		else if (!s->file[0] && strcmp(name, "__file__") == 0)
+			read_name(s->o, value, s->file, sizeof(s->file));
+	}
+	return !(s->name[0] && s->file[0]) && ++s->items < max_namespace_items;
+}
+
+static void module_files_read(struct pca_objects *o, const struct pca_heap *h, struct module_files *m)
+{
+	m->read = true;
+	for (uint32_t v = 0; v < h->count && m->count < max_containers; v++) {
+		uint64_t dict;
+		if (o->infos[h->type[v]].kind != PCA_KIND_MODULE ||
+		    !pca_interp_read_field(o->interp, h->addr[v], PCA_F_MODULE_DICT, &dict) || !dict)
+			continue;
+		struct module_scan s = {.o = o};
+		pca_objects_dict_items(o, dict, module_item, &s);
+		/* a built-in or frozen module has no __file__: the lists decide */
+		if (!s.name[0] || !s.file[0])
+			continue;
+		if (!m->stdlib_dir && !strstr(s.file, "-packages/")) {
+			for (size_t i = 0; i < sizeof(stdlib_markers) / sizeof(stdlib_markers[0]); i++) {
+				const char *slash = strrchr(s.file, '/');
+				if (strcmp(s.name, stdlib_markers[i]) != 0 || !slash || slash == s.file)
+					continue;
+				m->stdlib_dir = strndup(s.file, (size_t)(slash - s.file));
+				break;
+			}
+		}
+		if (!PCA_VECTOR_GROW(&m->items, &m->cap, m->count + 1, 64))
+			return;
+		struct module_file f = {strdup(s.name), strdup(s.file)};
+		if (!f.name || !f.file) {
+			free(f.name);
+			free(f.file);
+			return;
+		}
+		m->items[m->count++] = f;
+	}
+}
+
+static void module_files_deinit(struct module_files *m)
+{
+	for (size_t i = 0; i < m->count; i++) {
+		free(m->items[i].name);
+		free(m->items[i].file);
+	}
+	free(m->items);
+	free(m->stdlib_dir);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Whose a module's file is: a site-packages or dist-packages directory
+ * holds third-party libraries (pip's, Debian's python3-* packages, a
+ * virtualenv's); the standard library's directory, the interpreter's own
+ * modules; anything else the program's. */
+static enum pca_cache_holder holder_of_file(const struct module_files *m, const char *file)
+{
+	if (strstr(file, "/site-packages/") || strstr(file, "/dist-packages/"))
+		return PCA_HELD_BY_LIBRARY;
+	size_t n = m->stdlib_dir ? strlen(m->stdlib_dir) : 0;
+	if (n && strncmp(file, m->stdlib_dir, n) == 0 && file[n] == '/')
+		return PCA_HELD_BY_STDLIB;
+	return PCA_HELD_BY_PROGRAM;
+}
+
+/* Whose a namespace `name` is: a module, or a class or function in one
+ * ("module.qualname"). The explicit lists first (listed: the interpreter's
+ * state and the standard library's own tables, never suspects), then the
+ * file of the longest module whose name it starts with. */
+static enum pca_cache_holder holder_of(const struct module_files *m, const char *name, bool *listed)
+{
+	*listed = false;
+	if (!name || !name[0])
+		return PCA_HELD_BY_PROGRAM;
+	*listed = true;
+	if (in_any(name, interpreter_modules, sizeof(interpreter_modules) / sizeof(interpreter_modules[0])))
+		return PCA_HELD_BY_INTERPRETER;
+	if (in_any(name, stdlib_modules, sizeof(stdlib_modules) / sizeof(stdlib_modules[0])))
+		return PCA_HELD_BY_STDLIB;
+	*listed = false;
+	/* the script run is the program's wherever it lives (python -m of a
+	 * package in site-packages runs its __main__.py there) */
+	if (in_module(name, "__main__"))
+		return PCA_HELD_BY_PROGRAM;
+	const struct module_file *best = NULL;
+	for (size_t i = 0; i < m->count; i++)
+		if (in_module(name, m->items[i].name) &&
+		    (!best || strlen(m->items[i].name) > strlen(best->name)))
+			best = &m->items[i];
+	return best ? holder_of_file(m, best->file) : PCA_HELD_BY_PROGRAM;
+}
+
+const char *pca_cache_holder_name(enum pca_cache_holder h)
+{
+	switch (h) {
+	case PCA_HELD_BY_INTERPRETER:
+		return "interpreter";
+	case PCA_HELD_BY_STDLIB:
+		return "stdlib";
+	case PCA_HELD_BY_LIBRARY:
+		return "library";
+	case PCA_HELD_BY_PROGRAM:
+		break;
+	}
+	return "program";
 }
 
 /* One pass over a namespace dict: the name it holds `value` under, its
@@ -182,7 +301,8 @@ static bool small_int(struct pca_objects *o, uint64_t obj, int64_t *ret)
  * found it in a module's or a class's): the interpreter's, the standard
  * library's or the program's, and a library cache's limit. A frame's local is the program's. */
 static void classify_container(struct pca_objects *o, const struct pca_heap *h,
-			       const struct pca_refgraph *g, struct pca_cache *c)
+			       const struct pca_refgraph *g, const struct module_files *m,
+			       struct pca_cache *c)
 {
 	uint32_t p = g->parent[c->id];
 	if (p >= h->count || o->infos[h->type[p]].kind != PCA_KIND_DICT)
@@ -199,7 +319,7 @@ static void classify_container(struct pca_objects *o, const struct pca_heap *h,
 	} else if (o->infos[h->type[pp]].kind != PCA_KIND_MODULE) {
 		return;
 	}
-	c->held_by = holder_of(holder);
+	c->held_by = holder_of(m, holder, &c->listed);
 	if (holder != s.module || !s.key[0])
 		return;
 	for (size_t i = 0; i < sizeof(library_bounds) / sizeof(library_bounds[0]); i++) {
@@ -293,13 +413,17 @@ struct pca_error *pca_caches_compute(struct pca_objects *o, const struct pca_hea
 		ret->count--;
 		free(ret->items[ret->count].function);
 	}
+	struct module_files modules = {0};
+	if (ret->count)
+		module_files_read(o, h, &modules);
 	for (size_t i = 0; i < ret->count; i++) {
 		struct pca_cache *k = &ret->items[i];
 		if (k->lru)
-			k->held_by = holder_of(k->function);
+			k->held_by = holder_of(&modules, k->function, &k->listed);
 		else
-			classify_container(o, h, g, k);
+			classify_container(o, h, g, &modules, k);
 	}
+	module_files_deinit(&modules);
 	pca_log_timing("caches: %.3f s (%zu)\n", pca_now_seconds() - t0, ret->count);
 	return NULL;
 nomem:

@@ -32,7 +32,13 @@ struct pca_cache {
 		PCA_HELD_BY_PROGRAM,
 		PCA_HELD_BY_INTERPRETER,
 		PCA_HELD_BY_STDLIB,
+		/* a module under a site-packages or dist-packages directory:
+		 * a third-party library's */
+		PCA_HELD_BY_LIBRARY,
 	} held_by;
+	/* held_by by the explicit lists of caches.c (the interpreter's state,
+	 * the standard library's own tables), not by where the module lives */
+	bool listed;
 	/* the library's limit that bounds this container ("re._MAXCACHE") and
 	 * its value read from the core; NULL: none */
 	const char *bounded_by;
@@ -48,7 +54,7 @@ struct pca_caches {
 struct pca_error *pca_caches_compute(struct pca_objects *objects, const struct pca_heap *heap,
 				     const struct pca_refgraph *g, struct pca_caches *ret);
 void pca_caches_deinit(struct pca_caches *c);
-/* "program", "interpreter", "stdlib" (the JSON's held_by) */
+/* "program", "interpreter", "stdlib", "library" (the JSON's held_by) */
 const char *pca_cache_holder_name(enum pca_cache_holder h);
 
 #endif

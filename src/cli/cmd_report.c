@@ -42,7 +42,7 @@ static int run_sections(struct pca_session *s, const enum pca_section_id *sectio
 		m.top = &top;
 	}
 	if (needs & PCA_SECTION_NEEDS_SUSPECTS) {
-		pca_suspects_find(&s->summary, &s->caches, &s->graph, &suspects);
+		pca_suspects_find(&s->summary, &s->caches, &s->graph, &s->heap.gc, &suspects);
 		m.suspects = &suspects;
 	}
 	int status = err ? pca_cli_fail(s, err) : 0;

@@ -305,6 +305,28 @@ static void walk_state(struct builder *b, uint64_t generations, uint64_t permane
 		walk_list(b, permanent, w);
 }
 
+/* The collector's state of one _gc_runtime_state at `state` (the
+ * interpreter or _PyRuntime), its `generations` array at `generations`. */
+static void read_gc_state(struct builder *b, uint64_t state, enum pca_field enabled, uint64_t generations)
+{
+	struct pca_interp *in = b->objects->interp;
+	const struct pca_layout *l = in->layout;
+	struct pca_gc_state *gc = &b->heap->gc;
+	uint64_t v;
+	if (state && pca_interp_read_field(in, state, enabled, &v))
+		gc->enabled = (uint32_t)v != 0;
+	uint64_t gen_size = l->sizes[PCA_S_GC_GENERATION];
+	gc->generations_known = true;
+	for (int g = 0; g < NUM_GENERATIONS && gc->generations_known; g++) {
+		uint64_t count, threshold, gen = generations + (uint64_t)g * gen_size;
+		gc->generations_known = pca_interp_read_field(in, gen, PCA_F_GC_GENERATION_COUNT, &count) &&
+					pca_interp_read_field(in, gen, PCA_F_GC_GENERATION_THRESHOLD, &threshold);
+		/* both are C ints */
+		gc->count[g] = (int32_t)(uint32_t)count;
+		gc->threshold[g] = (int32_t)(uint32_t)threshold;
+	}
+}
+
 static struct pca_error *walk_collector(struct builder *b, struct pca_warnings *w)
 {
 	struct pca_interp *in = b->objects->interp;
@@ -322,6 +344,9 @@ static struct pca_error *walk_collector(struct builder *b, struct pca_warnings *
 					   ? interps[n] + pca_layout_offset(l, PCA_F_INTERP_GC_PERMANENT)
 					   : 0,
 				   w);
+		if (count)
+			read_gc_state(b, interps[0], PCA_F_INTERP_GC_ENABLED,
+				      interps[0] + pca_layout_offset(l, PCA_F_INTERP_GC_GENERATIONS));
 		free(interps);
 	} else if (pca_layout_has(l, PCA_F_RUNTIME_GC_GENERATIONS) &&
 		   pca_symbols_lookup(in->symbols, "_PyRuntime", &addr)) {
@@ -330,8 +355,20 @@ static struct pca_error *walk_collector(struct builder *b, struct pca_warnings *
 				   ? addr + pca_layout_offset(l, PCA_F_RUNTIME_GC_PERMANENT)
 				   : 0,
 			   w);
+		read_gc_state(b, addr, PCA_F_RUNTIME_GC_ENABLED,
+			      addr + pca_layout_offset(l, PCA_F_RUNTIME_GC_GENERATIONS));
 	} else if (pca_symbols_lookup(in->symbols, "generations", &addr)) {
 		walk_state(b, addr, 0, w);
+		read_gc_state(b, 0, PCA_F_RUNTIME_GC_ENABLED, addr);
+		/* 3.6: Modules/gcmodule.c's static int enabled, beside it */
+		uint64_t enabled;
+		const uint8_t *p;
+		if (pca_symbols_lookup(in->symbols, "enabled", &enabled) &&
+		    (p = pca_target_view(in->target, enabled, 4))) {
+			int32_t x;
+			memcpy(&x, p, 4);
+			b->heap->gc.enabled = x != 0;
+		}
 	} else {
 		return pca_error_create(PCA_ERROR_DEBUGINFO,
 					"cannot find the collector's generations in %s",
@@ -467,6 +504,7 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 {
 	struct pca_heap *h = ret;
 	memset(h, 0, sizeof(*h));
+	h->gc.enabled = -1;
 	struct builder b = {.objects = objects, .heap = h, .record_edges = flags & PCA_HEAP_EDGES};
 	struct pca_error *err = bits_init(&b);
 	if (err) {

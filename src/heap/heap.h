@@ -47,6 +47,13 @@ struct pca_heap {
 	uint64_t gc_tracked;/* objects found in the collector's lists */
 	uint64_t skipped;   /* candidates that were not valid objects */
 	uint64_t lists_cut; /* GC lists whose walk ended on a broken link */
+	/* The collector's state (the main interpreter's), read beside its
+	 * lists: whether garbage in cycles is collected at all. */
+	struct pca_gc_state {
+		int enabled;          /* 1, 0 (gc.disable()), -1 unknown (3.6, no layout) */
+		bool generations_known;
+		int64_t count[3], threshold[3];
+	} gc;
 };
 
 enum pca_heap_flags {

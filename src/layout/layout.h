@@ -118,6 +118,12 @@ enum pca_field {
 	PCA_F_RUNTIME_GC_PERMANENT,
 	PCA_F_INTERP_GC_GENERATIONS,   /* 3.9+: interp->gc.generations */
 	PCA_F_INTERP_GC_PERMANENT,
+	/* The collector's state (struct _gc_runtime_state): whether it is
+	 * enabled (gc.disable()), and each generation's count and threshold */
+	PCA_F_RUNTIME_GC_ENABLED,      /* 3.7-3.8: _PyRuntime.gc.enabled */
+	PCA_F_INTERP_GC_ENABLED,       /* 3.9+: interp->gc.enabled */
+	PCA_F_GC_GENERATION_COUNT,     /* struct gc_generation.count */
+	PCA_F_GC_GENERATION_THRESHOLD, /* struct gc_generation.threshold */
 	PCA_F_TP_FLAGS,
 	PCA_F_TP_BASICSIZE,
 	PCA_F_TP_ITEMSIZE,

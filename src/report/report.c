@@ -443,6 +443,8 @@ static void cache_bound_text(const struct pca_cache *k, char *buf, size_t size)
 		snprintf(buf, size, ", the interpreter's own");
 	else if (k->held_by == PCA_HELD_BY_STDLIB)
 		snprintf(buf, size, ", the standard library's");
+	else if (k->held_by == PCA_HELD_BY_LIBRARY)
+		snprintf(buf, size, ", a third-party library's");
 	else
 		snprintf(buf, size, "%s", k->unbounded ? ", unbounded" : "");
 }

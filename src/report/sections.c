@@ -36,7 +36,8 @@ static const char *cache_owner(const struct pca_report_model *m, size_t i)
 }
 
 /* Leak suspects, for a person: the program's caches nothing bounds that
- * retain the most, then garbage the collector has not freed. */
+ * retain the most, then garbage in cycles when the collector is disabled
+ * or it is a large share of the heap (suspects.h). */
 static void suspects_text(FILE *out, const struct pca_report_model *m)
 {
 	const struct pca_suspects *su = m->suspects;
@@ -58,14 +59,19 @@ static void suspects_text(FILE *out, const struct pca_report_model *m)
 				owner, k->kind, (unsigned long long)k->entries, retained,
 				100.0 * (double)k->retained / heap_size);
 	}
-	if (su->garbage_objects) {
+	if (su->garbage_suspect) {
 		char size[32];
 		pca_format_bytes(su->garbage_size, size, sizeof(size));
-		fprintf(out, "  %llu objects (%s) are unreachable garbage in reference cycles the collector has not freed (is it disabled?)\n",
-			(unsigned long long)su->garbage_objects, size);
+		if (su->collector_enabled == 0)
+			fprintf(out, "  %llu objects (%s) are unreachable garbage in reference cycles: the collector is disabled (gc.disable()), nothing frees them\n",
+				(unsigned long long)su->garbage_objects, size);
+		else
+			fprintf(out, "  %llu objects (%s, %.0f%% of the heap) are unreachable garbage in reference cycles, memory the next full collection would free\n",
+				(unsigned long long)su->garbage_objects, size,
+				100.0 * (double)su->garbage_size / heap_size);
 	}
-	if (!su->ncaches && !su->garbage_objects)
-		fprintf(out, "  none: no unbounded cache of the program with %d entries or more retains 1%% of the heap, no uncollected garbage\n",
+	if (!su->ncaches && !su->garbage_suspect)
+		fprintf(out, "  none: no unbounded cache of the program with %d entries or more retains 1%% of the heap, no garbage the collector leaves\n",
 			PCA_SUSPECT_MIN_ENTRIES);
 }
 
@@ -96,7 +102,7 @@ static void suspects_json(struct pca_json *j, const struct pca_report_model *m)
 		pca_json_uint(j, k->retained);
 		pca_json_object_end(j);
 	}
-	if (su->garbage_objects) {
+	if (su->garbage_suspect) {
 		pca_json_object_begin(j);
 		pca_json_key(j, "kind");
 		pca_json_string(j, "garbage");
@@ -104,6 +110,11 @@ static void suspects_json(struct pca_json *j, const struct pca_report_model *m)
 		pca_json_uint(j, su->garbage_objects);
 		pca_json_key(j, "size");
 		pca_json_uint(j, su->garbage_size);
+		pca_json_key(j, "collector_enabled");
+		if (su->collector_enabled < 0)
+			pca_json_null(j);
+		else
+			pca_json_bool(j, su->collector_enabled != 0);
 		pca_json_object_end(j);
 	}
 	pca_json_array_end(j);

@@ -279,12 +279,14 @@ def check_suspects(truth, result, r):
                           % ([rows[a].get("owner") for a in want],
                              [(x.get("owner"), x.get("kind"), x.get("entries")) for x in suspects]))
     garbage = [x for x in suspects if isinstance(x, dict) and x.get("kind") == "garbage"]
-    if [x.get("objects") for x in garbage] != [truth["unreachable"]["count"]]:
-        r.problems.append("suspects: expected one garbage entry of %d objects, got %s"
-                          % (truth["unreachable"]["count"], garbage))
+    # the scenario runs with gc.disable(): the garbage is a suspect, and says so
+    if [(x.get("objects"), x.get("collector_enabled")) for x in garbage] != \
+            [(truth["unreachable"]["count"], False)]:
+        r.problems.append("suspects: expected one garbage entry of %d objects, collector "
+                          "disabled, got %s" % (truth["unreachable"]["count"], garbage))
     for x in caches:
         held = x.get("held_by")
-        if held not in ("interpreter", "stdlib", "program"):
+        if held not in ("interpreter", "stdlib", "library", "program"):
             r.problems.append("caches: row %s has held_by %r" % (x.get("owner"), held))
         elif (x.get("owner") or "").startswith("sys.") and held != "interpreter":
             r.problems.append("caches: %s is the interpreter's, held_by says %r"
@@ -351,6 +353,105 @@ def check_coroutine(tool, python, rundir):
         warnings = "(no JSON)"
     if run.returncode != 0 or warnings:
         return ["coroutine: exit %s, warnings %s" % (run.returncode, warnings)]
+    return []
+
+
+# A program that imports many standard library modules (and requests, with
+# idna's and chardet's import-time tables, where Debian's dist-packages has
+# it: /usr/bin/python3.11, and pyenv 3.11.7 given that path), leaves a
+# little garbage in cycles with the collector running, then aborts.
+LIBS_PROGRAM = """import gc, os, sys
+DIST = '/usr/lib/python3/dist-packages'
+if sys.version_info[:2] == (3, 11) and os.path.isdir(DIST) and DIST not in sys.path:
+    sys.path.append(DIST)
+for m in ('json', 'logging', 'email.message', 'http.client', 'urllib.request', 'decimal',
+          'argparse', 'asyncio', 'xml.etree.ElementTree', 'csv', 'datetime', 'unittest',
+          'pydoc', 'tarfile', 'zipfile', 'difflib', 'textwrap', 'html.parser', 'codecs',
+          'encodings.idna', 'stringprep', 'ssl', 'requests'):
+    try:
+        __import__(m)
+    except ImportError:
+        pass
+class Node(object):
+    pass
+for i in range(10):
+    a, b = Node(), Node()
+    a.b, b.a = b, a
+del a, b
+os.abort()
+"""
+
+# The same collector's garbage with gc.disable(): a suspect that says so.
+GC_OFF_PROGRAM = """import gc, os
+gc.disable()
+class Node(object):
+    pass
+for i in range(100):
+    a, b = Node(), Node()
+    a.b, b.a = b, a
+del a, b
+os.abort()
+"""
+
+
+def report_json(tool, python, rundir, name, program, extra=()):
+    """(document or None, problem) of `report --json` on a core of PROGRAM."""
+    os.makedirs(rundir, exist_ok=True)
+    prog = os.path.join(rundir, name + ".py")
+    with open(prog, "w") as f:
+        f.write(program)
+    try:
+        core = corelib.make_core([python, prog], os.path.join(rundir, name), "abort")[0]
+    except (corelib.CoreError, OSError) as e:
+        return None, "%s: no core: %s" % (name, e)
+    run = corelib.run_tool([tool, "--json"] + list(extra) + ["report", core])
+    try:
+        return json.loads(run.stdout), None
+    except ValueError:
+        return None, "%s: report is not JSON (exit %s)" % (name, run.returncode)
+
+
+def check_libraries(tool, python, rundir):
+    """Issue 14 (a false alarm is worse than none): a program that only
+    imports libraries has no leak suspect: no import-time table of a
+    third-party library (held_by "library") or of the standard library, and
+    no garbage suspect for the little garbage a running collector has not
+    reached yet (the cycles still list it). Returns a list of problems."""
+    doc, problem = report_json(tool, python, rundir, "libs", LIBS_PROGRAM, ["-n", "100"])
+    if problem:
+        return [problem]
+    problems = []
+    if doc.get("suspects") != []:
+        problems.append("libraries: expected no suspect, got %s"
+                        % [(x.get("kind"), x.get("owner"), x.get("entries"), x.get("held_by"))
+                           for x in doc.get("suspects") or []])
+    unreachable = (doc.get("totals") or {}).get("unreachable")
+    if not isinstance(unreachable, int) or unreachable < 20:
+        problems.append("libraries: expected the 10 garbage cycles in totals.unreachable, got %r"
+                        % unreachable)
+    rows = [x for x in doc.get("caches") or [] if isinstance(x, dict)]
+    third = [x for x in rows if (x.get("owner") or "").split(".")[0] in ("idna", "chardet")]
+    for x in third:
+        if x.get("held_by") != "library":
+            problems.append("libraries: %s is held_by %r, not library"
+                            % (x.get("owner"), x.get("held_by")))
+    if python == "/usr/bin/python3.11" and not third:
+        problems.append("libraries: no idna/chardet table in caches (is python3-requests "
+                        "installed?): %s" % [x.get("owner") for x in rows])
+    return problems
+
+
+def check_gc_disabled(tool, python, rundir):
+    """gc.disable() and 100 garbage cycles: the garbage is a suspect that
+    says the collector is disabled. Returns a list of problems."""
+    doc, problem = report_json(tool, python, rundir, "gcoff", GC_OFF_PROGRAM)
+    if problem:
+        return [problem]
+    garbage = [x for x in doc.get("suspects") or [] if x.get("kind") == "garbage"]
+    if len(garbage) != 1 or garbage[0].get("collector_enabled") is not False or \
+            not isinstance(garbage[0].get("objects"), int) or garbage[0]["objects"] < 200:
+        return ["gc disabled: expected one garbage suspect of 200 objects or more with "
+                "collector_enabled false, got %s" % garbage]
     return []
 
 
@@ -612,6 +713,8 @@ def run_one(tool, python, method, workdir, truth_only, limit, stable_done):
     if method == "abort":
         r.problems.extend(check_demo(tool, python, rundir))
         r.problems.extend(check_coroutine(tool, python, rundir))
+        r.problems.extend(check_libraries(tool, python, rundir))
+        r.problems.extend(check_gc_disabled(tool, python, rundir))
 
     if r.failed():
         print("FAIL %s (Python %s, %s; truth: %s)" % (tag, version, method, facts))
