@@ -35,7 +35,7 @@ static bool node_seen(struct node_set *seen, uint64_t addr, bool *nomem)
 	return !inserted;
 }
 
-bool pca_interp_read_field(struct pca_interp *in, uint64_t base, enum pca_field f, uint64_t *ret)
+bool pca_interp_read_field_slow(struct pca_interp *in, uint64_t base, enum pca_field f, uint64_t *ret)
 {
 	const struct pca_layout_field *fl = &in->layout->fields[f];
 	if (!fl->present)

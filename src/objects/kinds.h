@@ -61,7 +61,8 @@ static const uint64_t pca_max_dict_entries = 1ull << 32;
  * one object, and keeps a corrupt length from spinning. */
 static const uint64_t pca_max_items = 1ull << 32;
 
-static inline bool pca_rd(struct pca_objects *o, uint64_t base, enum pca_field f, uint64_t *ret)
+static inline __attribute__((always_inline)) bool pca_rd(struct pca_objects *o, uint64_t base, enum pca_field f,
+							 uint64_t *ret)
 {
 	return pca_interp_read_field(o->interp, base, f, ret);
 }

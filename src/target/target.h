@@ -81,7 +81,8 @@ struct pca_target_window {
 	uint64_t size;
 	const uint8_t *data;
 };
-static inline const void *pca_target_view(struct pca_target *t, uint64_t addr, size_t len)
+static inline __attribute__((always_inline)) const void *pca_target_view(struct pca_target *t, uint64_t addr,
+									 size_t len)
 {
 	const volatile struct pca_target_window *w = (const volatile struct pca_target_window *)t;
 	uint64_t off = addr - w->vaddr, size = w->size;
