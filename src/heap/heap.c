@@ -4,10 +4,12 @@
 #include "base/log.h"
 #include "base/vector.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
+#include <time.h>
 
 /* The collector keeps three generations (Modules/gcmodule.c NUM_GENERATIONS,
  * 3.6-3.13). */
@@ -15,6 +17,11 @@ enum { NUM_GENERATIONS = 3 };
 /* A GC list cannot hold more objects than this (a 1 TiB heap of 32-byte
  * objects); a longer walk is a cycle in corrupt data. */
 static const uint64_t max_list_length = 1ull << 35;
+/* Threads of the closure at most, and the seeds below which one thread is
+ * as fast (starting threads and merging their finds cost more than they
+ * save on a small heap). PCA_THREADS=N overrides both. */
+enum { MAX_WORKERS = 8 };
+static const uint32_t min_parallel_seeds = 50000;
 
 /* Ranks count bits: with the popcnt instruction where the CPU has it (a
  * baseline x86-64 build calls a libgcc loop instead; 1.5% of `summary`). */
@@ -28,18 +35,61 @@ static inline size_t address_hash(uint64_t addr) { return pca_hash_u64(addr >> 3
 /* Addresses: 0 is never an object, so it marks an empty slot. */
 PCA_DEFINE_HASH_SET(address_set, uint64_t, address_hash, 0)
 
-struct builder {
+/* Objects in the order one thread found them (struct of arrays, one
+ * capacity). */
+struct found {
+	uint64_t *addr;
+	uint32_t *type;   /* index into objects->infos */
+	uint32_t *size32; /* as pca_heap's, with `big` by index in this list */
+	struct pca_heap_big *big;
+	size_t nbig, big_capacity;
+	uint32_t count;
+	size_t capacity;
+};
+
+/* What the threads of a census share. The closure runs on several threads
+ * (workers): each follows the references of its share of the seeds (the
+ * collector's objects and the frames', found first on one thread), then
+ * of the objects it found itself, in order. An object joins the census
+ * once: its bit in `bits` is set with an atomic OR by the worker that
+ * validated it first. Validation comes before the claim, so that a
+ * rejected address is offered, validated and counted the same way
+ * whatever the threads' timing. Object ids are assigned afterwards by
+ * address (pca_heap), so the result does not depend on the timing either. */
+struct census {
 	struct pca_objects *objects;
 	struct pca_heap *heap;
-	size_t capacity;
-	/* Every address examined once. Objects are 8-byte aligned and live in
-	 * the core's saved segments: one bit per 8 bytes of saved memory (1/64
-	 * of the core), a bit set for each valid object; `seg_bit[i]` is the
-	 * first bit of segment i. Addresses outside saved memory (rare: pages
-	 * read from attached files) go to a small open-addressing set. */
-	uint64_t *bits;
+	uint64_t *bits;   /* one bit per 8 bytes of saved memory: object starts */
 	uint64_t *seg_bit;
 	size_t nsegments;
+	uint64_t nwords;  /* of bits */
+	/* Addresses outside saved memory (rare: pages read from attached
+	 * files) offered so far, valid or not. */
+	pthread_mutex_t outside_lock;
+	struct address_set outside;
+	bool record_edges;
+	bool dump_parents;
+	unsigned nworkers;
+	struct found seeds;
+	/* Every reference is a pointer somewhere in saved memory; tables that
+	 * objects share (split dicts' keys) at most double that. More is a core
+	 * that points many objects at one table to claim edges it does not
+	 * hold: the graph's memory stays bounded by the core's size. The same
+	 * for the time spent: references offered at all (4 per word of saved
+	 * memory); past it the closure stops following references. Each of
+	 * nworkers workers gets its share. */
+	uint64_t max_edges, max_visits;
+	int stop; /* atomic: a worker of a parallel closure gave up */
+	struct pca_progress *progress;
+};
+
+/* One thread of the closure, with its own caches. */
+struct worker {
+	struct census *c;
+	struct pca_objects *objects;
+	struct pca_heap *heap;
+	unsigned index;
+	struct found found;
 	uint64_t last_vaddr, last_saved, last_bit; /* cache of bit_of */
 	/* bit_of's second cache: the segment last found in each 2 MiB granule
 	 * of the address space, direct-mapped (references jump between the
@@ -48,54 +98,29 @@ struct builder {
 		uint64_t granule, vaddr, saved, bit;
 	} granules[1024];
 	/* type address -> its info, direct-mapped: the registry's hash map
-	 * costs more than the rest of an offer */
+	 * and lock cost more than the rest of an offer */
 	struct {
 		uint64_t addr;
 		struct pca_type_info *info;
 	} types[256];
-	struct address_set outside;
 	struct pca_error *err; /* first allocation failure */
 	uint64_t current;      /* object whose references are being offered */
-	bool record_edges;
-	uint64_t *edge_addr;   /* targets by address, in source id order */
+	/* References kept for the graph: targets by address, in the order the
+	 * sources were processed; edge_start[p] is where the p-th processed
+	 * object's begin (processed + 1 entries). */
+	uint64_t *edge_addr;
 	uint64_t nedges;
 	size_t edges_capacity;
+	uint64_t *edge_start;
 	size_t edge_start_capacity;
-	/* Every reference is a pointer somewhere in saved memory; tables that
-	 * objects share (split dicts' keys) at most double that. More is a core
-	 * that points many objects at one table to claim edges it does not
-	 * hold: the graph's memory stays bounded by the core's size. */
-	uint64_t max_edges, edges_dropped;
-	/* The same for the time spent: references offered at all (4 per word
-	 * of saved memory); past it the closure stops following references. */
-	uint64_t visits, max_visits;
-	bool dump_parents;     /* debugging aid: PCA_DUMP_PARENTS (base/log) */
+	uint64_t processed;
+	uint64_t visits, edges_dropped, skipped;
+	pthread_t thread;
 };
-
-static struct pca_error *bits_init(struct builder *b)
-{
-	struct pca_target *t = b->objects->interp->target;
-	b->nsegments = pca_target_segment_count(t);
-	b->seg_bit = calloc(b->nsegments + 1, sizeof(*b->seg_bit));
-	if (!b->seg_bit)
-		return &pca_error_nomem;
-	uint64_t total = 0;
-	for (size_t i = 0; i < b->nsegments; i++) {
-		uint64_t vaddr, saved;
-		pca_target_segment(t, i, &vaddr, &saved);
-		b->seg_bit[i] = total;
-		total += (saved + 7) / 8;
-	}
-	b->seg_bit[b->nsegments] = total;
-	b->max_edges = 2 * total + (1u << 20);
-	b->max_visits = 4 * total + (1u << 20);
-	b->bits = calloc(total / 64 + 1, sizeof(*b->bits));
-	return b->bits ? NULL : &pca_error_nomem;
-}
 
 /* bit_of past its caches: the segment of addr, searched, into its
  * granule's slot. */
-static __attribute__((noinline)) uint64_t bit_of_search(struct builder *b, uint64_t addr)
+static __attribute__((noinline)) uint64_t bit_of_search(struct worker *b, uint64_t addr)
 {
 	uint64_t granule = addr >> 21;
 	size_t slot = (size_t)(granule % (sizeof(b->granules) / sizeof(b->granules[0])));
@@ -105,7 +130,7 @@ static __attribute__((noinline)) uint64_t bit_of_search(struct builder *b, uint6
 		return UINT64_MAX;
 	b->granules[slot].granule = granule;
 	pca_target_segment(t, (size_t)seg, &b->granules[slot].vaddr, &b->granules[slot].saved);
-	b->granules[slot].bit = b->seg_bit[seg];
+	b->granules[slot].bit = b->c->seg_bit[seg];
 	b->last_vaddr = b->granules[slot].vaddr;
 	b->last_saved = b->granules[slot].saved;
 	b->last_bit = b->granules[slot].bit;
@@ -116,7 +141,7 @@ static __attribute__((noinline)) uint64_t bit_of_search(struct builder *b, uint6
  * segment found is tried first (neighbours share segments), then the one
  * last found in addr's 2 MiB granule. Inline: it runs for every reference
  * offered, and a call cost as much as the test. */
-static inline __attribute__((always_inline)) uint64_t bit_of(struct builder *b, uint64_t addr)
+static inline __attribute__((always_inline)) uint64_t bit_of(struct worker *b, uint64_t addr)
 {
 	if (addr - b->last_vaddr < b->last_saved)
 		return b->last_bit + (addr - b->last_vaddr) / 8;
@@ -130,74 +155,76 @@ static inline __attribute__((always_inline)) uint64_t bit_of(struct builder *b, 
 	return b->last_bit + (addr - b->last_vaddr) / 8;
 }
 
-/* Mark addr seen; true the first time. */
-static bool first_sight(struct builder *b, uint64_t addr)
+static bool bit_is_set(const uint64_t *bits, uint64_t bit)
 {
-	uint64_t bit = bit_of(b, addr);
-	if (bit != UINT64_MAX) {
-		uint64_t mask = 1ull << (bit & 63);
-		if (b->bits[bit / 64] & mask)
-			return false;
-		b->bits[bit / 64] |= mask;
-		return true;
-	}
-	bool inserted;
-	if (!address_set_insert(&b->outside, addr, &inserted)) {
-		b->err = &pca_error_nomem;
-		return false;
-	}
-	return inserted;
+	return __atomic_load_n(&bits[bit / 64], __ATOMIC_RELAXED) >> (bit & 63) & 1;
 }
 
-/* A rejected candidate leaves the bitmap, so that bits are objects only
- * (the sort below ranks objects by their bit). It may be offered again;
- * each offer costs one failed validation. */
-static void forget(struct builder *b, uint64_t addr)
+static bool found_append(struct worker *b, struct found *f, uint64_t addr, uint32_t type, uint64_t size)
 {
-	uint64_t bit = bit_of(b, addr);
-	if (bit != UINT64_MAX)
-		b->bits[bit / 64] &= ~(1ull << (bit & 63));
-}
-
-static bool append(struct builder *b, uint64_t addr, uint32_t type, uint64_t size)
-{
-	struct pca_heap *h = b->heap;
-	if (h->count == b->capacity) {
+	if (f->count == f->capacity) {
 		/* the three columns share one capacity, doubled */
-		size_t cap = b->capacity ? b->capacity * 2 : 1u << 16;
+		size_t cap = f->capacity ? f->capacity * 2 : 1u << 12;
 		if (cap > UINT32_MAX) {
 			b->err = pca_error_create(PCA_ERROR_OTHER, "more than 2^32 objects");
 			return false;
 		}
-		bool a = PCA_ARRAY_RESIZE(&h->addr, cap);
-		bool t = PCA_ARRAY_RESIZE(&h->type, cap);
-		bool s = PCA_ARRAY_RESIZE(&h->size32, cap);
+		bool a = PCA_ARRAY_RESIZE(&f->addr, cap);
+		bool t = PCA_ARRAY_RESIZE(&f->type, cap);
+		bool s = PCA_ARRAY_RESIZE(&f->size32, cap);
 		if (!a || !t || !s) {
 			b->err = &pca_error_nomem;
 			return false;
 		}
-		b->capacity = cap;
+		f->capacity = cap;
 	}
-	h->addr[h->count] = addr;
-	h->type[h->count] = type;
-	h->size32[h->count] = size < PCA_HEAP_BIG_SIZE ? (uint32_t)size : PCA_HEAP_BIG_SIZE;
+	f->addr[f->count] = addr;
+	f->type[f->count] = type;
+	f->size32[f->count] = size < PCA_HEAP_BIG_SIZE ? (uint32_t)size : PCA_HEAP_BIG_SIZE;
 	if (size >= PCA_HEAP_BIG_SIZE) {
-		if (!PCA_VECTOR_GROW(&h->big, &h->big_capacity, h->nbig + 1, 16)) {
+		if (!PCA_VECTOR_GROW(&f->big, &f->big_capacity, f->nbig + 1, 16)) {
 			b->err = &pca_error_nomem;
 			return false;
 		}
-		/* ids only grow: `big` stays sorted by id */
-		h->big[h->nbig++] = (struct pca_heap_big){h->count, size};
+		/* indices only grow: `big` stays sorted by index */
+		f->big[f->nbig++] = (struct pca_heap_big){f->count, size};
 	}
-	h->count++;
+	f->count++;
 	return true;
 }
 
-/* Examine a candidate object once: a valid one joins the index. */
-static bool offer(struct builder *b, uint64_t obj)
+static void found_deinit(struct found *f)
 {
-	if (!obj || (obj & 7) || b->err || !first_sight(b, obj))
+	free(f->addr);
+	free(f->type);
+	free(f->size32);
+	free(f->big);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Examine a candidate object: a valid one joins the census once. An
+ * address outside saved memory is examined the first time only. */
+static bool offer(struct worker *b, uint64_t obj)
+{
+	if (!obj || (obj & 7) || b->err)
 		return false;
+	struct census *c = b->c;
+	uint64_t bit = bit_of(b, obj);
+	if (bit != UINT64_MAX) {
+		if (bit_is_set(c->bits, bit))
+			return false;
+	} else {
+		bool inserted;
+		pthread_mutex_lock(&c->outside_lock);
+		bool ok = address_set_insert(&c->outside, obj, &inserted);
+		pthread_mutex_unlock(&c->outside_lock);
+		if (!ok) {
+			b->err = &pca_error_nomem;
+			return false;
+		}
+		if (!inserted)
+			return false;
+	}
 	struct pca_interp *in = b->objects->interp;
 	uint64_t type_addr, size;
 	struct pca_type_info *t = NULL;
@@ -211,24 +238,29 @@ static bool offer(struct builder *b, uint64_t obj)
 		}
 	}
 	if (!t || !pca_objects_sizeof(b->objects, obj, t, &size)) {
-		forget(b, obj);
-		b->heap->skipped++;
+		b->skipped++;
 		return false;
 	}
-	if (b->dump_parents)
+	if (bit != UINT64_MAX) {
+		uint64_t mask = 1ull << (bit & 63);
+		if (__atomic_fetch_or(&c->bits[bit / 64], mask, __ATOMIC_RELAXED) & mask)
+			return false; /* another worker validated it first */
+	}
+	if (c->dump_parents)
 		pca_log_dump(PCA_LOG_DUMP_PARENTS, "%lx %lx\n", (unsigned long)obj,
 			     (unsigned long)b->current);
-	return append(b, obj, (uint32_t)(t - b->objects->infos), size);
+	return found_append(b, &b->found, obj, (uint32_t)(t - b->objects->infos), size);
 }
 
 /* Keep a reference for the graph: the target is an object of the census
- * (its bit is set; one outside saved memory is checked when converted). */
-static void record_edge(struct builder *b, uint64_t obj)
+ * (its bit is set by now; one outside saved memory is checked when
+ * converted). */
+static void record_edge(struct worker *b, uint64_t obj)
 {
 	uint64_t bit = bit_of(b, obj);
-	if (bit != UINT64_MAX && !(b->bits[bit / 64] & (1ull << (bit & 63))))
+	if (bit != UINT64_MAX && !bit_is_set(b->c->bits, bit))
 		return;
-	if (b->nedges >= b->max_edges) {
+	if (b->nedges >= b->c->max_edges) {
 		b->edges_dropped++;
 		return;
 	}
@@ -241,8 +273,8 @@ static void record_edge(struct builder *b, uint64_t obj)
 
 static void visit_referent(void *ctx, uint64_t referent)
 {
-	struct builder *b = ctx;
-	if (++b->visits > b->max_visits)
+	struct worker *b = ctx;
+	if (++b->visits > b->c->max_visits)
 		return;
 	uint64_t obj = referent & ~(uint64_t)PCA_REFERENT_FLAGS;
 	if (!obj || (obj & 7))
@@ -250,64 +282,135 @@ static void visit_referent(void *ctx, uint64_t referent)
 	if (!(referent & PCA_REFERENT_GUESS)) {
 		offer(b, obj);
 	} else {
-		uint64_t skipped = b->heap->skipped;
+		uint64_t skipped = b->skipped;
 		offer(b, obj);
-		b->heap->skipped = skipped; /* a guess that is no object is no problem */
+		b->skipped = skipped; /* a guess that is no object is no problem */
 	}
 	/* the graph leaves out what the object reaches but does not reference */
-	if (b->record_edges && !(referent & PCA_REFERENT_EXTRA) && !b->err)
+	if (b->c->record_edges && !(referent & PCA_REFERENT_EXTRA) && !b->err)
 		record_edge(b, obj);
 }
 
-/* Offsets of each source's references; grown with the index. */
-static bool edge_start_set(struct builder *b, uint32_t i)
+/* Where the p-th processed object's references begin (grown with them). */
+static bool edge_start_set(struct worker *b, uint64_t p)
 {
-	struct pca_heap *h = b->heap;
-	/* room for edge_start[i + 1], the end written after the last source */
-	if (!PCA_VECTOR_GROW(&h->edge_start, &b->edge_start_capacity, (size_t)i + 2, 1u << 16)) {
+	/* room for edge_start[p + 1], the end written after the last source */
+	if (!PCA_VECTOR_GROW(&b->edge_start, &b->edge_start_capacity, (size_t)p + 2, 1u << 12)) {
 		b->err = &pca_error_nomem;
 		return false;
 	}
-	h->edge_start[i] = b->nedges;
+	b->edge_start[p] = b->nedges;
 	return true;
 }
 
-/* The recorded references by id, converted in place: a uint32 id is written
- * at index k of the same buffer whose 8-byte address k was just read (4k <
- * 8k), then the buffer shrinks. Targets that are no object are dropped. */
-static struct pca_error *edges_to_ids(struct builder *b)
+/* Follow the references of one object (the closure's step). False when
+ * the worker must stop: out of memory or past its budget. */
+static bool process(struct worker *b, uint64_t addr, uint32_t type)
 {
-	struct pca_heap *h = b->heap;
-	uint32_t *ids = (uint32_t *)b->edge_addr;
-	uint64_t kept = 0, k = 0;
-	for (uint32_t v = 0; v < h->count; v++) {
-		uint64_t end = h->edge_start[v + 1];
-		h->edge_start[v] = kept;
-		for (; k < end; k++) {
-			uint32_t id;
-			if (pca_heap_find(h, b->edge_addr[k], &id))
-				ids[kept++] = id;
-		}
+	struct census *c = b->c;
+	if (c->record_edges && !edge_start_set(b, b->processed))
+		return false;
+	b->processed++;
+	b->current = addr;
+	pca_objects_referents(b->objects, addr, &b->objects->infos[type], visit_referent, b);
+	/* a parallel closure that drops references is run again on one thread */
+	return !b->err && b->visits <= c->max_visits && !(b->edges_dropped && c->nworkers > 1);
+}
+
+static bool stopped(struct census *c)
+{
+	return __atomic_load_n(&c->stop, __ATOMIC_RELAXED) != 0;
+}
+
+/* The object processed a few steps from now is far from this one: start
+ * loading its header while this one is worked on. */
+static void prefetch_object(struct pca_target *target, uint64_t addr)
+{
+	const void *ahead = pca_target_view(target, addr, 16);
+	if (ahead)
+		__builtin_prefetch(ahead);
+}
+
+/* One worker's closure: its share of the seeds (every nworkers-th), then
+ * what it found, in order (the list grows as it goes). */
+static void *worker_run(void *arg)
+{
+	struct worker *b = arg;
+	struct census *c = b->c;
+	struct pca_target *target = b->objects->interp->target;
+	enum { PREFETCH_AHEAD = 8 };
+	uint32_t nseeds = c->seeds.count, step = c->nworkers;
+	bool go_on = true;
+	for (uint32_t i = b->index; go_on && i < nseeds; i += step) {
+		if ((uint64_t)i + PREFETCH_AHEAD * step < nseeds)
+			prefetch_object(target, c->seeds.addr[i + PREFETCH_AHEAD * step]);
+		go_on = process(b, c->seeds.addr[i], c->seeds.type[i]) && !stopped(c);
+		if (b->index == 0 && !(b->processed & 0xffff)) /* every 64Ki objects */
+			pca_progress_update(c->progress, "census", b->processed * step);
 	}
-	h->edge_start[h->count] = kept;
-	/* a failed shrink keeps the larger buffer */
-	PCA_ARRAY_RESIZE(&ids, kept ? kept : 1);
-	h->edges = ids;
-	h->nedges = kept;
-	b->edge_addr = NULL;
+	for (uint32_t k = 0; go_on && k < b->found.count; k++) {
+		if (k + PREFETCH_AHEAD < b->found.count)
+			prefetch_object(target, b->found.addr[k + PREFETCH_AHEAD]);
+		go_on = process(b, b->found.addr[k], b->found.type[k]) && !stopped(c);
+		if (b->index == 0 && !(b->processed & 0xffff))
+			pca_progress_update(c->progress, "census", b->processed * step);
+	}
+	if (c->record_edges && !b->err)
+		edge_start_set(b, b->processed);
+	if (!go_on)
+		__atomic_store_n(&c->stop, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
+static void worker_init(struct worker *b, struct census *c, unsigned index)
+{
+	memset(b, 0, sizeof(*b));
+	b->c = c;
+	b->objects = c->objects;
+	b->heap = c->heap;
+	b->index = index;
+}
+
+static void worker_deinit(struct worker *b)
+{
+	found_deinit(&b->found);
+	free(b->edge_addr);
+	free(b->edge_start);
+	b->edge_addr = b->edge_start = NULL;
+	b->nedges = b->edges_capacity = b->edge_start_capacity = 0;
+}
+
+/* How many threads the closure gets: the CPUs this process may run on,
+ * for a heap large enough to gain from them. */
+static unsigned census_threads(uint32_t nseeds)
+{
+	const char *env = getenv("PCA_THREADS");
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+		if (!*end && v >= 1)
+			return v > MAX_WORKERS ? MAX_WORKERS : (unsigned)v;
+	}
+	if (nseeds < min_parallel_seeds)
+		return 1;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 1;
+	int n = CPU_COUNT(&set);
+	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
+}
+
 /* One circular list with sentinel `head`. */
-static void walk_list(struct builder *b, uint64_t head, struct pca_warnings *w)
+static void walk_list(struct worker *b, uint64_t head, struct pca_warnings *w)
 {
 	struct pca_interp *in = b->objects->interp;
 	const struct pca_layout *l = in->layout;
 	uint64_t gc_size = l->sizes[PCA_S_GC_HEAD];
 	uint64_t prev = head, node;
 	if (!pca_interp_read_field(in, head, PCA_F_GC_NEXT, &node)) {
-		pca_warnings_add(w, "a collector list head at 0x%llx is not in the core",
-				 (unsigned long long)head);
+		if (w) /* NULL: the census' second run */
+			pca_warnings_add(w, "a collector list head at 0x%llx is not in the core",
+					 (unsigned long long)head);
 		b->heap->lists_cut++;
 		return;
 	}
@@ -329,7 +432,7 @@ static void walk_list(struct builder *b, uint64_t head, struct pca_warnings *w)
 
 /* Where the generations live: 3.6 the static `generations` array of
  * Modules/gcmodule.c; 3.7-3.8 _PyRuntime.gc; 3.9+ each interpreter's gc. */
-static void walk_state(struct builder *b, uint64_t generations, uint64_t permanent,
+static void walk_state(struct worker *b, uint64_t generations, uint64_t permanent,
 		       struct pca_warnings *w)
 {
 	const struct pca_layout *l = b->objects->interp->layout;
@@ -342,7 +445,7 @@ static void walk_state(struct builder *b, uint64_t generations, uint64_t permane
 
 /* The collector's state of one _gc_runtime_state at `state` (the
  * interpreter or _PyRuntime), its `generations` array at `generations`. */
-static void read_gc_state(struct builder *b, uint64_t state, enum pca_field enabled, uint64_t generations)
+static void read_gc_state(struct worker *b, uint64_t state, enum pca_field enabled, uint64_t generations)
 {
 	struct pca_interp *in = b->objects->interp;
 	const struct pca_layout *l = in->layout;
@@ -362,7 +465,7 @@ static void read_gc_state(struct builder *b, uint64_t state, enum pca_field enab
 	}
 }
 
-static struct pca_error *walk_collector(struct builder *b, struct pca_warnings *w)
+static struct pca_error *walk_collector(struct worker *b, struct pca_warnings *w)
 {
 	struct pca_interp *in = b->objects->interp;
 	const struct pca_layout *l = in->layout;
@@ -412,99 +515,13 @@ static struct pca_error *walk_collector(struct builder *b, struct pca_warnings *
 	return NULL;
 }
 
-static int by_address(const void *a, const void *b)
-{
-	const uint64_t *x = a, *y = b;
-	return *x < *y ? -1 : *x > *y;
-}
-
-/* Number of segments that start at or below addr (addr is in none of them
- * or past their saved bytes). */
-static size_t segments_below(const struct pca_heap *h, uint64_t addr)
-{
-	struct pca_target *t = h->target;
-	size_t lo = 0, hi = h->nsegments;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		uint64_t vaddr, saved;
-		pca_target_segment(t, mid, &vaddr, &saved);
-		if (vaddr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* How many of the sorted values are below v. */
-static size_t count_below(const uint64_t *sorted, size_t n, uint64_t v)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (sorted[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Rank of an object among all objects by address, given its bit (or
- * UINT64_MAX for an object outside saved memory): the object bits before it
- * plus the outside objects below it. */
-static inline __attribute__((always_inline)) uint64_t heap_rank(const struct pca_heap *h, uint64_t addr, uint64_t bit)
-{
-	if (bit == UINT64_MAX) /* outside saved memory: the bits of all segments below addr */
-		bit = h->seg_bit[segments_below(h, addr)];
-	return h->prefix[bit / 64] +
-	       (uint64_t)__builtin_popcountll(h->bits[bit / 64] & ((1ull << (bit & 63)) - 1)) +
-	       count_below(h->outside, h->noutside, addr);
-}
-
-/* Address order without moving the arrays: an object's rank among all
- * objects by address is the number of object bits before its own (prefix
- * counts per bitmap word) plus the objects outside saved memory with a
- * lower address (few; kept sorted). by_address[rank] = id. Only 4 bytes per
- * object are written at scattered places, instead of moving 20. */
-PCA_POPCNT_CLONES static struct pca_error *index_by_address(struct builder *b)
-{
-	struct pca_heap *h = b->heap;
-	uint64_t nwords = b->seg_bit[b->nsegments] / 64 + 1;
-	h->prefix = malloc(nwords * sizeof(*h->prefix));
-	h->outside = malloc((b->outside.count ? b->outside.count : 1) * sizeof(*h->outside));
-	h->by_address = malloc(((size_t)h->count ? h->count : 1) * sizeof(*h->by_address));
-	if (!h->prefix || !h->outside || !h->by_address)
-		return &pca_error_nomem;
-	uint32_t running = 0;
-	for (uint64_t w = 0; w < nwords; w++) {
-		h->prefix[w] = running;
-		running += (uint32_t)__builtin_popcountll(b->bits[w]);
-	}
-	size_t nout = 0;
-	for (uint32_t i = 0; i < h->count && nout < b->outside.count; i++)
-		if (bit_of(b, h->addr[i]) == UINT64_MAX)
-			h->outside[nout++] = h->addr[i];
-	pca_sort(h->outside, nout, sizeof(*h->outside), by_address);
-	h->noutside = nout;
-	for (uint32_t i = 0; i < h->count; i++) {
-		uint64_t rank = heap_rank(h, h->addr[i], bit_of(b, h->addr[i]));
-		/* ALWAYS: ranks are a permutation (distinct objects, distinct bits). */
-		if (rank >= h->count)
-			return pca_error_create(PCA_ERROR_OTHER, "internal error: object rank %llu of %u",
-						(unsigned long long)rank, h->count);
-		h->by_address[rank] = i;
-	}
-	return NULL;
-}
-
 /* Running frames are roots the collector's lists may not hold: 3.6-3.10
  * frame objects of fast calls are untracked while they run
  * (_PyFrame_New_NoTrack in Python/ceval.c), and 3.11+ frame objects of
  * running frames are made untracked and hang off the interpreter frame. */
 static void offer_frame_object(void *ctx, uint64_t frame)
 {
-	struct builder *b = ctx;
+	struct worker *b = ctx;
 	struct pca_interp *in = b->objects->interp;
 	if (in->layout->frame_model == PCA_FRAMES_OBJECTS) {
 		offer(b, frame);
@@ -534,88 +551,440 @@ static void offer_frame_object(void *ctx, uint64_t frame)
 	}
 }
 
+static struct pca_error *census_init(struct census *c)
+{
+	struct pca_target *t = c->objects->interp->target;
+	c->nsegments = pca_target_segment_count(t);
+	c->seg_bit = calloc(c->nsegments + 1, sizeof(*c->seg_bit));
+	if (!c->seg_bit)
+		return &pca_error_nomem;
+	uint64_t total = 0;
+	for (size_t i = 0; i < c->nsegments; i++) {
+		uint64_t vaddr, saved;
+		pca_target_segment(t, i, &vaddr, &saved);
+		c->seg_bit[i] = total;
+		total += (saved + 7) / 8;
+	}
+	c->seg_bit[c->nsegments] = total;
+	c->nwords = total / 64 + 1;
+	c->bits = calloc(c->nwords, sizeof(*c->bits));
+	if (!c->bits)
+		return &pca_error_nomem;
+	int rc = pthread_mutex_init(&c->outside_lock, NULL);
+	if (rc != 0)
+		return pca_error_create(PCA_ERROR_OS, "cannot create a lock: %s", strerror(rc));
+	return NULL;
+}
+
+/* Budgets of the whole census (see struct census). */
+static uint64_t census_max_edges(const struct census *c)
+{
+	return 2 * c->seg_bit[c->nsegments] + (1u << 20);
+}
+
+static uint64_t census_max_visits(const struct census *c)
+{
+	return 4 * c->seg_bit[c->nsegments] + (1u << 20);
+}
+
+/* Back to before census_run, to run it again on one thread. */
+static void census_reset(struct census *c, struct worker *workers)
+{
+	for (unsigned i = 0; i < MAX_WORKERS; i++)
+		worker_deinit(&workers[i]);
+	found_deinit(&c->seeds);
+	memset(c->bits, 0, c->nwords * sizeof(*c->bits));
+	address_set_deinit(&c->outside);
+	memset(&c->outside, 0, sizeof(c->outside));
+	c->heap->gc_tracked = 0;
+	c->heap->lists_cut = 0;
+	c->stop = 0;
+}
+
+/* The census: the collector's lists and the running frames on this thread
+ * (workers[0]), which become the seeds; then the closure on `threads`
+ * threads (0: as many as census_threads says). *retry: a parallel closure
+ * gave up (out of memory, a budget, a type beyond the registry's
+ * capacity), whose partial result would depend on the threads' timing:
+ * run it again on one thread, whose result does not. */
+static struct pca_error *census_run(struct census *c, struct worker *workers, unsigned threads,
+				    struct pca_warnings *w, bool *retry, double *t_lists)
+{
+	struct worker *w0 = &workers[0];
+	*retry = false;
+	worker_init(w0, c, 0);
+	c->max_edges = census_max_edges(c);
+	c->max_visits = census_max_visits(c);
+	struct pca_error *err = walk_collector(w0, w);
+	/* Before any reference is followed: what Python classes' instances
+	 * refer to depends on it. */
+	if (!err && w && !c->objects->ol.subtype_traverse &&
+	    !pca_objects_learn_subtype_traverse(c->objects, w0->found.addr, w0->found.count))
+		pca_warnings_add(w, "the attributes of instances of Python classes are not followed: %s has no symbol subtype_traverse and its type objects do not show it",
+				 pca_symbols_python_file(c->objects->interp->symbols));
+	*t_lists = pca_now_seconds();
+	if (!err)
+		pca_interp_for_each_frame(c->objects->interp, offer_frame_object, w0);
+	if (!err)
+		err = w0->err;
+	if (err)
+		return err;
+	c->seeds = w0->found;
+	memset(&w0->found, 0, sizeof(w0->found));
+	pca_objects_prepare_all(c->objects);
+	unsigned n = threads ? threads : census_threads(c->seeds.count);
+	if (c->dump_parents)
+		n = 1;
+	c->nworkers = n;
+	c->max_edges /= n;
+	c->max_visits /= n;
+	uint64_t refused = c->objects->types_refused;
+	unsigned started = 1;
+	for (; started < n; started++) {
+		worker_init(&workers[started], c, started);
+		if (pthread_create(&workers[started].thread, NULL, worker_run, &workers[started]) != 0) {
+			__atomic_store_n(&c->stop, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	worker_run(w0);
+	for (unsigned i = 1; i < started; i++)
+		pthread_join(workers[i].thread, NULL);
+	if (n == 1)
+		return w0->err;
+	bool gave_up = started < n || c->objects->types_refused != refused;
+	for (unsigned i = 0; i < n; i++)
+		gave_up |= workers[i].err || workers[i].visits > c->max_visits || workers[i].edges_dropped;
+	if (gave_up) {
+		for (unsigned i = 0; i < n; i++)
+			pca_error_destroy(workers[i].err);
+		*retry = true;
+	}
+	return NULL;
+}
+
+/* The id of the object whose bit is `bit` (set): the collector's objects
+ * first, in address order, then the others. */
+static inline __attribute__((always_inline)) uint32_t id_of_bit(const struct pca_heap *h, uint64_t bit)
+{
+	uint64_t word = bit / 64, below = (1ull << (bit & 63)) - 1, tracked = h->tracked_bits[word];
+	if (tracked >> (bit & 63) & 1)
+		return h->tracked_prefix[word] + (uint32_t)__builtin_popcountll(tracked & below);
+	return h->untracked_base + (h->prefix[word] - h->tracked_prefix[word]) +
+	       (uint32_t)__builtin_popcountll(h->bits[word] & ~tracked & below);
+}
+
+/* Index of addr in the sorted h->outside, or noutside. */
+static size_t outside_index(const struct pca_heap *h, uint64_t addr)
+{
+	size_t lo = 0, hi = h->noutside;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->outside[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->noutside && h->outside[lo] == addr ? lo : h->noutside;
+}
+
+struct outside_object {
+	uint64_t addr;
+	bool tracked;
+};
+
+static int outside_by_address(const void *a, const void *b)
+{
+	const struct outside_object *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int big_by_id(const void *a, const void *b)
+{
+	const struct pca_heap_big *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The address -> id index: which objects are the collector's, bits
+ * counted per word, objects outside saved memory with their ids. */
+static struct pca_error *index_ids(struct census *c, struct worker *w0, struct found *const *lists,
+				   size_t nlists, uint32_t n)
+{
+	struct pca_heap *h = c->heap;
+	uint64_t tracked_seeds = h->gc_tracked;
+	h->tracked_bits = calloc(c->nwords, sizeof(*h->tracked_bits));
+	h->prefix = malloc(c->nwords * sizeof(*h->prefix));
+	h->tracked_prefix = malloc(c->nwords * sizeof(*h->tracked_prefix));
+	if (!h->tracked_bits || !h->prefix || !h->tracked_prefix)
+		return &pca_error_nomem;
+	struct outside_object *out = NULL;
+	size_t nout = 0, out_capacity = 0;
+	for (size_t l = 0; l < nlists; l++) {
+		const struct found *f = lists[l];
+		for (uint32_t k = 0; k < f->count; k++) {
+			bool tracked = l == 0 && k < tracked_seeds;
+			if (!tracked && !c->outside.count)
+				break;
+			uint64_t bit = bit_of(w0, f->addr[k]);
+			if (bit != UINT64_MAX) {
+				if (tracked)
+					h->tracked_bits[bit / 64] |= 1ull << (bit & 63);
+				continue;
+			}
+			if (!PCA_VECTOR_GROW(&out, &out_capacity, nout + 1, 16)) {
+				free(out);
+				return &pca_error_nomem;
+			}
+			out[nout++] = (struct outside_object){f->addr[k], tracked};
+		}
+	}
+	uint32_t all = 0, tracked = 0;
+	for (uint64_t wd = 0; wd < c->nwords; wd++) {
+		h->prefix[wd] = all;
+		h->tracked_prefix[wd] = tracked;
+		all += (uint32_t)__builtin_popcountll(c->bits[wd]);
+		tracked += (uint32_t)__builtin_popcountll(h->tracked_bits[wd]);
+	}
+	pca_sort(out, nout, sizeof(*out), outside_by_address);
+	h->outside = malloc((nout ? nout : 1) * sizeof(*h->outside));
+	h->outside_id = malloc((nout ? nout : 1) * sizeof(*h->outside_id));
+	if (!h->outside || !h->outside_id) {
+		free(out);
+		return &pca_error_nomem;
+	}
+	uint32_t tracked_out = 0;
+	for (size_t i = 0; i < nout; i++)
+		tracked_out += out[i].tracked;
+	/* ids: [tracked in bits][tracked outside][the other bits][the other outside] */
+	h->untracked_base = tracked + tracked_out;
+	uint32_t next_tracked = tracked, next_other = h->untracked_base + (all - tracked);
+	for (size_t i = 0; i < nout; i++) {
+		h->outside[i] = out[i].addr;
+		h->outside_id[i] = out[i].tracked ? next_tracked++ : next_other++;
+	}
+	h->noutside = nout;
+	free(out);
+	/* ALWAYS: every object has one bit or one outside entry, the collector's
+	 * objects are distinct */
+	if ((uint64_t)all + nout != n || h->untracked_base != tracked_seeds)
+		return pca_error_create(PCA_ERROR_OTHER, "internal error: %u + %zu objects indexed of %u, %u of %llu tracked",
+					all, nout, n, h->untracked_base, (unsigned long long)tracked_seeds);
+	return NULL;
+}
+
+/* The id of the object at addr, found by bit_of's caches. */
+static inline uint32_t census_id(const struct pca_heap *h, struct worker *w0, uint64_t addr)
+{
+	uint64_t bit = bit_of(w0, addr);
+	return bit != UINT64_MAX ? id_of_bit(h, bit) : h->outside_id[outside_index(h, addr)];
+}
+
+/* The processed objects' references as a forward graph by id: each
+ * worker's converted in place (a uint32 id over the 8-byte address it
+ * replaces), then gathered in id order. ids[l][k]: the id of list l's k-th
+ * object (lists[0] the seeds, lists[1 + i] worker i's finds). */
+static struct pca_error *gather_edges(struct census *c, struct worker *workers, uint32_t *const *ids,
+				      uint32_t n)
+{
+	struct pca_heap *h = c->heap;
+	unsigned nw = c->nworkers;
+	uint32_t nseeds = c->seeds.count;
+	h->edge_start = calloc((size_t)n + 1, sizeof(*h->edge_start));
+	if (!h->edge_start)
+		return &pca_error_nomem;
+	for (unsigned t = 0; t < nw; t++) {
+		struct worker *b = &workers[t];
+		uint32_t *converted = (uint32_t *)b->edge_addr;
+		uint64_t kept = 0, k = 0;
+		uint32_t share = nseeds > t ? (nseeds - t + nw - 1) / nw : 0;
+		for (uint64_t p = 0; p < b->processed; p++) {
+			uint64_t end = b->edge_start[p + 1], begin = kept;
+			for (; k < end; k++) {
+				uint32_t id;
+				if (pca_heap_find(h, b->edge_addr[k], &id))
+					converted[kept++] = id;
+			}
+			b->edge_start[p] = begin;
+			uint32_t source = p < share ? ids[0][t + p * nw] : ids[1 + t][p - share];
+			h->edge_start[source + 1] = kept - begin;
+		}
+		b->edge_start[b->processed] = kept;
+		/* a failed shrink keeps the larger buffer */
+		PCA_ARRAY_RESIZE(&converted, kept ? kept : 1);
+		b->edge_addr = (uint64_t *)(void *)converted;
+	}
+	for (uint32_t v = 0; v < n; v++)
+		h->edge_start[v + 1] += h->edge_start[v];
+	h->nedges = h->edge_start[n];
+	h->edges = malloc((h->nedges ? h->nedges : 1) * sizeof(*h->edges));
+	if (!h->edges)
+		return &pca_error_nomem;
+	for (unsigned t = 0; t < nw; t++) {
+		struct worker *b = &workers[t];
+		const uint32_t *converted = (const uint32_t *)(void *)b->edge_addr;
+		uint32_t share = nseeds > t ? (nseeds - t + nw - 1) / nw : 0;
+		for (uint64_t p = 0; p < b->processed; p++) {
+			uint32_t source = p < share ? ids[0][t + p * nw] : ids[1 + t][p - share];
+			memcpy(&h->edges[h->edge_start[source]], converted + b->edge_start[p],
+			       (b->edge_start[p + 1] - b->edge_start[p]) * sizeof(*h->edges));
+		}
+		free(b->edge_addr);
+		free(b->edge_start);
+		b->edge_addr = b->edge_start = NULL;
+	}
+	return NULL;
+}
+
+/* The census' finds as struct pca_heap, by id: the collector's objects
+ * first (ids below gc_tracked, which refgraph.c's collector verdict
+ * needs), then the others, each group in address order. Ids so depend on
+ * the core alone, not on the order in which threads found the objects;
+ * and address -> id is a count of bits, with no table. The lists' columns
+ * move one at a time to keep the peak low. */
+PCA_POPCNT_CLONES static struct pca_error *assemble(struct census *c, struct worker *workers)
+{
+	struct pca_heap *h = c->heap;
+	struct worker *w0 = &workers[0];
+	struct found *lists[1 + MAX_WORKERS];
+	size_t nlists = 0;
+	uint64_t total = 0;
+	lists[nlists++] = &c->seeds;
+	for (unsigned i = 0; i < c->nworkers; i++)
+		lists[nlists++] = &workers[i].found;
+	for (size_t l = 0; l < nlists; l++)
+		total += lists[l]->count;
+	if (total > UINT32_MAX)
+		return pca_error_create(PCA_ERROR_OTHER, "more than 2^32 objects");
+	uint32_t n = (uint32_t)total;
+	struct pca_error *err = index_ids(c, w0, lists, nlists, n);
+	uint32_t *remap = NULL, *ids[1 + MAX_WORKERS] = {0};
+	if (!err)
+		err = pca_objects_sort_types(c->objects, &remap);
+	for (size_t l = 0; l < nlists && !err; l++) {
+		const struct found *f = lists[l];
+		ids[l] = malloc((f->count ? f->count : 1) * sizeof(*ids[l]));
+		if (!ids[l]) {
+			err = &pca_error_nomem;
+			break;
+		}
+		for (uint32_t k = 0; k < f->count; k++)
+			ids[l][k] = census_id(h, w0, f->addr[k]);
+	}
+	h->count = n;
+	if (!err && c->record_edges)
+		err = gather_edges(c, workers, ids, n);
+	if (!err) {
+		h->addr = malloc(((size_t)n ? n : 1) * sizeof(*h->addr));
+		err = h->addr ? NULL : &pca_error_nomem;
+		for (size_t l = 0; l < nlists && !err; l++) {
+			for (uint32_t k = 0; k < lists[l]->count; k++)
+				h->addr[ids[l][k]] = lists[l]->addr[k];
+			free(lists[l]->addr);
+			lists[l]->addr = NULL;
+		}
+	}
+	if (!err) {
+		h->type = malloc(((size_t)n ? n : 1) * sizeof(*h->type));
+		err = h->type ? NULL : &pca_error_nomem;
+		for (size_t l = 0; l < nlists && !err; l++) {
+			for (uint32_t k = 0; k < lists[l]->count; k++)
+				h->type[ids[l][k]] = remap[lists[l]->type[k]];
+			free(lists[l]->type);
+			lists[l]->type = NULL;
+		}
+	}
+	if (!err) {
+		h->size32 = malloc(((size_t)n ? n : 1) * sizeof(*h->size32));
+		err = h->size32 ? NULL : &pca_error_nomem;
+		for (size_t l = 0; l < nlists && !err; l++) {
+			struct found *f = lists[l];
+			for (uint32_t k = 0; k < f->count; k++)
+				h->size32[ids[l][k]] = f->size32[k];
+			for (size_t i = 0; i < f->nbig && !err; i++) {
+				if (!PCA_VECTOR_GROW(&h->big, &h->big_capacity, h->nbig + 1, 16))
+					err = &pca_error_nomem;
+				else
+					h->big[h->nbig++] = (struct pca_heap_big){ids[l][f->big[i].id], f->big[i].size};
+			}
+		}
+		pca_sort(h->big, h->nbig, sizeof(*h->big), big_by_id);
+	}
+	for (size_t l = 0; l < nlists; l++)
+		free(ids[l]);
+	free(remap);
+	return err;
+}
+
 struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warnings *w,
 				 struct pca_progress *progress, unsigned flags, struct pca_heap *ret)
 {
 	struct pca_heap *h = ret;
 	memset(h, 0, sizeof(*h));
 	h->gc.enabled = -1;
-	struct builder b = {.objects = objects, .heap = h, .record_edges = flags & PCA_HEAP_EDGES};
-	struct pca_error *err = bits_init(&b);
+	struct census c = {.objects = objects, .heap = h, .record_edges = flags & PCA_HEAP_EDGES,
+			   .progress = progress};
+	struct worker *workers = calloc(MAX_WORKERS, sizeof(*workers));
+	struct pca_error *err = workers ? census_init(&c) : &pca_error_nomem;
 	if (err) {
-		free(b.seg_bit);
-		free(b.bits);
+		free(workers);
+		free(c.seg_bit);
+		free(c.bits);
 		return err;
 	}
-	b.dump_parents = pca_log_dump_begin(PCA_LOG_DUMP_PARENTS);
-	double t0 = pca_now_seconds();
-	err = walk_collector(&b, w);
-	/* Before any reference is followed: what Python classes' instances
-	 * refer to depends on it. */
-	if (!err && !objects->ol.subtype_traverse &&
-	    !pca_objects_learn_subtype_traverse(objects, h->addr, h->count))
-		pca_warnings_add(w, "the attributes of instances of Python classes are not followed: %s has no symbol subtype_traverse and its type objects do not show it",
-				 pca_symbols_python_file(objects->interp->symbols));
-	double t1 = pca_now_seconds();
-	pca_interp_for_each_frame(objects->interp, offer_frame_object, &b);
-	/* The closure: the index itself is the work list. */
-	struct pca_target *target = objects->interp->target;
-	uint32_t next = 0; /* the first object whose references were not followed */
-	for (uint32_t i = 0; !err && !b.err && i < h->count && b.visits <= b.max_visits; i = ++next) {
-		/* The object traversed a few steps from now is far from this one:
-		 * start loading its header while this one is worked on. */
-		enum { PREFETCH_AHEAD = 8 };
-		if (i + PREFETCH_AHEAD < h->count) {
-			const void *ahead = pca_target_view(target, h->addr[i + PREFETCH_AHEAD], 16);
-			if (ahead)
-				__builtin_prefetch(ahead);
-		}
-		b.current = h->addr[i];
-		if (b.record_edges) {
-			/* sources are processed in id order: their edges follow one another */
-			if (!edge_start_set(&b, i))
-				break;
-		}
-		if (!(i & 0xffff)) /* the progress line changes every 64Ki objects */
-			pca_progress_update(progress, "census", i);
-		pca_objects_referents(objects, h->addr[i], &objects->infos[h->type[i]],
-				      visit_referent, &b);
+	c.dump_parents = pca_log_dump_begin(PCA_LOG_DUMP_PARENTS);
+	double t0 = pca_now_seconds(), t1;
+	bool retry;
+	err = census_run(&c, workers, 0, w, &retry, &t1);
+	unsigned threads = c.nworkers;
+	if (!err && retry) {
+		census_reset(&c, workers);
+		err = census_run(&c, workers, 1, NULL, &retry, &t1);
 	}
-	/* Stopped by the visit budget: the objects left have no references. */
-	for (; !err && !b.err && b.record_edges && next < h->count; next++)
-		if (!edge_start_set(&b, next))
-			break;
 	pca_log_dump_end(PCA_LOG_DUMP_PARENTS);
-	if (!err)
-		err = b.err;
-	if (!err && b.record_edges && edge_start_set(&b, h->count))
-		h->edge_start[h->count] = b.nedges;
-	if (!err)
-		err = b.err;
 	pca_progress_clear(progress);
 	double t2 = pca_now_seconds();
 	/* The bitmap and segment bits stay with the heap for address lookups. */
-	h->bits = b.bits;
-	h->seg_bit = b.seg_bit;
-	h->nsegments = b.nsegments;
+	h->bits = c.bits;
+	h->seg_bit = c.seg_bit;
+	h->nsegments = c.nsegments;
 	h->target = objects->interp->target;
 	if (!err)
-		err = index_by_address(&b);
-	if (!err && b.record_edges)
-		err = edges_to_ids(&b);
-	free(b.edge_addr);
-	/* Self-check of the address index, on demand (tests set it). */
+		err = assemble(&c, workers);
+	uint64_t visits_over = 0, edges_dropped = 0;
+	for (unsigned i = 0; i < c.nworkers; i++) {
+		h->skipped += workers[i].skipped;
+		edges_dropped += workers[i].edges_dropped;
+		if (workers[i].visits > c.max_visits)
+			visits_over++;
+	}
+	for (unsigned i = 0; i < MAX_WORKERS; i++)
+		worker_deinit(&workers[i]);
+	free(workers);
+	found_deinit(&c.seeds);
+	address_set_deinit(&c.outside);
+	pthread_mutex_destroy(&c.outside_lock);
+	/* Self-check of the address index, on demand (tests set it): every
+	 * object found at its address, each group of ids in address order. */
 	if (!err && pca_log_config()->check_index) {
-		for (uint32_t r = 0; r < h->count && !err; r++) {
-			uint32_t id;
-			if ((r && h->addr[h->by_address[r - 1]] >= h->addr[h->by_address[r]]) ||
-			    !pca_heap_find(h, h->addr[h->by_address[r]], &id) || id != h->by_address[r])
-				err = pca_error_create(PCA_ERROR_OTHER, "internal error: address index wrong at rank %u", r);
+		uint32_t tracked_out = 0;
+		for (size_t k = 0; k < h->noutside; k++)
+			tracked_out += h->outside_id[k] < h->untracked_base;
+		uint32_t group_end[4] = {h->untracked_base - tracked_out, h->untracked_base,
+					 h->count - ((uint32_t)h->noutside - tracked_out), h->count};
+		for (uint32_t id = 0, g = 0; id < h->count && !err; id++) {
+			uint32_t found;
+			while (g < 3 && id >= group_end[g])
+				g++;
+			bool ordered = id == 0 || (g && id == group_end[g - 1]) || h->addr[id - 1] < h->addr[id];
+			if (!ordered || !pca_heap_find(h, h->addr[id], &found) || found != id)
+				err = pca_error_create(PCA_ERROR_OTHER, "internal error: address index wrong at id %u", id);
 		}
 	}
-	pca_log_timing("heap: collector lists %.3f s (%llu objects), closure %.3f s (%u objects), address index %.3f s\n",
-		       t1 - t0, (unsigned long long)h->gc_tracked, t2 - t1, h->count, pca_now_seconds() - t2);
-	address_set_deinit(&b.outside);
+	pca_log_timing("heap: collector lists %.3f s (%llu objects), closure %.3f s (%u objects, %u threads), address index %.3f s\n",
+		       t1 - t0, (unsigned long long)h->gc_tracked, t2 - t1, h->count, threads,
+		       pca_now_seconds() - t2);
+	if (threads != c.nworkers)
+		pca_log_timing("heap: the parallel closure gave up (a budget or memory): run again on one thread\n");
 	if (!err && pca_log_dump_begin(PCA_LOG_DUMP_OBJECTS)) { /* debugging aid */
 		for (uint32_t i = 0; i < h->count; i++)
 			pca_log_dump(PCA_LOG_DUMP_OBJECTS, "%lx %s\n", (unsigned long)h->addr[i],
@@ -632,12 +1001,12 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 	if (h->lists_cut)
 		pca_warnings_add(w, "%llu collector lists end on a broken link (corrupt or truncated core): objects after it are missing",
 				 (unsigned long long)h->lists_cut);
-	if (b.visits > b.max_visits)
+	if (visits_over)
 		pca_warnings_add(w, "the census stopped following references after %llu: the core claims more than its %llu bytes of saved memory can hold; objects and references are missing",
-				 (unsigned long long)b.max_visits, (unsigned long long)(h->seg_bit[h->nsegments] * 8));
-	if (b.edges_dropped)
+				 (unsigned long long)c.max_visits, (unsigned long long)(h->seg_bit[h->nsegments] * 8));
+	if (edges_dropped)
 		pca_warnings_add(w, "%llu references dropped: the core claims more than its %llu bytes of saved memory can hold (objects sharing one table?); the graph is partial",
-				 (unsigned long long)b.edges_dropped, (unsigned long long)(h->seg_bit[h->nsegments] * 8));
+				 (unsigned long long)edges_dropped, (unsigned long long)(h->seg_bit[h->nsegments] * 8));
 	return NULL;
 }
 
@@ -647,11 +1016,13 @@ void pca_heap_deinit(struct pca_heap *h)
 	free(h->type);
 	free(h->size32);
 	free(h->big);
-	free(h->by_address);
 	free(h->bits);
+	free(h->tracked_bits);
 	free(h->seg_bit);
 	free(h->prefix);
+	free(h->tracked_prefix);
 	free(h->outside);
+	free(h->outside_id);
 	free(h->edge_start);
 	free(h->edges);
 	memset(h, 0, sizeof(*h));
@@ -660,22 +1031,19 @@ void pca_heap_deinit(struct pca_heap *h)
 PCA_POPCNT_CLONES bool pca_heap_find(const struct pca_heap *h, uint64_t addr, uint32_t *ret)
 {
 	int64_t seg = pca_target_segment_index(h->target, addr);
-	uint64_t bit = UINT64_MAX;
-	if (seg >= 0) {
-		uint64_t vaddr, saved;
-		pca_target_segment(h->target, (size_t)seg, &vaddr, &saved);
-		bit = h->seg_bit[seg] + (addr - vaddr) / 8;
-		if ((addr & 7) || !(h->bits[bit / 64] & (1ull << (bit & 63))))
+	if (seg < 0) {
+		size_t k = outside_index(h, addr);
+		if (k >= h->noutside)
 			return false;
-	} else {
-		size_t k = count_below(h->outside, h->noutside, addr);
-		if (k >= h->noutside || h->outside[k] != addr)
-			return false;
+		*ret = h->outside_id[k];
+		return true;
 	}
-	uint64_t rank = heap_rank(h, addr, bit);
-	if (rank >= h->count)
+	uint64_t vaddr, saved;
+	pca_target_segment(h->target, (size_t)seg, &vaddr, &saved);
+	uint64_t bit = h->seg_bit[seg] + (addr - vaddr) / 8;
+	if ((addr & 7) || !(h->bits[bit / 64] & (1ull << (bit & 63))))
 		return false;
-	*ret = h->by_address[rank];
+	*ret = id_of_bit(h, bit);
 	return true;
 }
 

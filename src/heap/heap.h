@@ -7,7 +7,9 @@
  * from a bitmap of object starts (see struct pca_heap). Invalid objects (unreadable, bad
  * type pointer) are counted and skipped, never guessed.
  * Then the closure: every object referred to (objects/ says what each
- * type refers to) joins the index once, found through a set of addresses.
+ * type refers to) joins the index once, found through a bitmap of object
+ * starts. The closure runs on several threads on a large heap (PCA_THREADS
+ * sets how many); the result is the same on any number.
  */
 #ifndef PCA_HEAP_HEAP_H
 #define PCA_HEAP_HEAP_H
@@ -21,7 +23,10 @@
 
 struct pca_heap {
 	uint32_t count;
-	uint64_t *addr;     /* by id; ids in discovery order */
+	/* By id. Ids: the collector's objects first (below gc_tracked), then
+	 * the others, each group in address order: they depend on the core
+	 * alone, not on the order in which the census' threads met them. */
+	uint64_t *addr;
 	uint32_t *type;     /* index into objects->infos */
 	/* sys.getsizeof through pca_heap_size: 4 bytes per object, and the
 	 * rare size >= 4 GiB (a huge list or bytes) in `big`, by id */
@@ -31,13 +36,16 @@ struct pca_heap {
 		uint64_t size;
 	} *big;
 	size_t nbig, big_capacity;
-	uint32_t *by_address; /* ids in address order: by_address[rank] = id */
 	/* address -> id (pca_heap_find): one bit per 8 bytes of saved memory,
-	 * set for each object, counted per 64-bit word in `prefix`; objects
-	 * outside saved memory in `outside`, sorted. */
+	 * set for each object (`bits`) and for the collector's
+	 * (`tracked_bits`), counted per 64-bit word in `prefix` and
+	 * `tracked_prefix`; an object's id is its rank in its group (the first
+	 * other object's id is untracked_base). Objects outside saved memory
+	 * in `outside`, sorted, with their ids in `outside_id`. */
 	struct pca_target *target;
-	uint64_t *bits, *seg_bit, *outside;
-	uint32_t *prefix;
+	uint64_t *bits, *tracked_bits, *seg_bit, *outside;
+	uint32_t *prefix, *tracked_prefix, *outside_id;
+	uint32_t untracked_base;
 	size_t nsegments, noutside;
 	/* With PCA_HEAP_EDGES: the references found during the closure, as a
 	 * forward graph by id (what pca_graph_adopt takes). */

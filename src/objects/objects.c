@@ -88,6 +88,14 @@ static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp 
 	o->map_values = calloc(o->map_capacity, sizeof(*o->map_values));
 	if (!o->map_keys || !o->map_values)
 		return &pca_error_nomem;
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	int rc = pthread_mutex_init(&o->registry_lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	if (rc != 0)
+		return pca_error_create(PCA_ERROR_OS, "cannot create a lock: %s", strerror(rc));
+	o->registry_lock_ready = true;
 	return NULL;
 }
 
@@ -163,6 +171,8 @@ void pca_objects_deinit(struct pca_objects *o)
 	free(o->infos);
 	free(o->map_keys);
 	free(o->map_values);
+	if (o->registry_lock_ready)
+		pthread_mutex_destroy(&o->registry_lock);
 	if (o->owns_ol)
 		pca_object_layout_deinit(&o->ol);
 	memset(o, 0, sizeof(*o));
@@ -392,7 +402,7 @@ static bool is_type_object(struct pca_objects *o, uint64_t addr)
 	return false;
 }
 
-struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr)
+static struct pca_type_info *register_type(struct pca_objects *o, uint64_t type_addr)
 {
 	if (!type_addr || (type_addr & 7))
 		return NULL;
@@ -425,6 +435,8 @@ struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr
 		}
 		idx = (uint32_t)o->ninfos;
 		o->infos[o->ninfos++] = info;
+		if (o->prepare_on_register)
+			pca_objects_prepare(o, &o->infos[idx]);
 	}
 	if ((o->map_used + 1) * 2 > o->map_capacity) {
 		if (!map_grow(o))
@@ -435,6 +447,65 @@ struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr
 	o->map_values[slot] = idx;
 	o->map_used++;
 	return idx == UINT32_MAX ? NULL : &o->infos[idx];
+}
+
+struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr)
+{
+	if (!type_addr || (type_addr & 7))
+		return NULL;
+	pthread_mutex_lock(&o->registry_lock);
+	struct pca_type_info *t = register_type(o, type_addr);
+	pthread_mutex_unlock(&o->registry_lock);
+	return t;
+}
+
+void pca_objects_prepare_all(struct pca_objects *o)
+{
+	pthread_mutex_lock(&o->registry_lock);
+	o->prepare_on_register = true;
+	for (size_t i = 0; i < o->ninfos; i++)
+		if (!o->infos[i].traverse_ready)
+			pca_objects_prepare(o, &o->infos[i]);
+	pthread_mutex_unlock(&o->registry_lock);
+}
+
+static int info_by_address(const void *a, const void *b)
+{
+	const struct pca_type_info *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+struct pca_error *pca_objects_sort_types(struct pca_objects *o, uint32_t **ret_remap)
+{
+	size_t n = o->ninfos;
+	uint32_t *remap = malloc((n ? n : 1) * sizeof(*remap));
+	struct pca_type_info *sorted = malloc((n ? n : 1) * sizeof(*sorted));
+	if (!remap || !sorted) {
+		free(remap);
+		free(sorted);
+		return &pca_error_nomem;
+	}
+	memcpy(sorted, o->infos, n * sizeof(*sorted));
+	pca_sort(sorted, n, sizeof(*sorted), info_by_address);
+	/* addresses are distinct: each old index is found by its address */
+	for (size_t i = 0; i < n; i++) {
+		size_t lo = 0, hi = n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (sorted[mid].addr < o->infos[i].addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		remap[i] = (uint32_t)lo;
+	}
+	for (size_t i = 0; i < o->map_capacity; i++)
+		if (o->map_keys[i] && o->map_values[i] != UINT32_MAX)
+			o->map_values[i] = remap[o->map_values[i]];
+	memcpy(o->infos, sorted, n * sizeof(*sorted));
+	free(sorted);
+	*ret_remap = remap;
+	return NULL;
 }
 
 /* Python/sysmodule.c _PySys_GetSizeOf: __sizeof__ plus the GC head (by the

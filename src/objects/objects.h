@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 
 #include "base/error.h"
 #include "interp/interp.h"
@@ -103,6 +104,16 @@ struct pca_objects {
 	size_t ninfos, infos_capacity;
 	uint64_t types_refused;      /* beyond the capacity */
 	uint64_t names_cut;          /* type names longer than PCA_TYPE_NAME_MAX, cut (a note) */
+	/* pca_objects_type is called from the census' worker threads: the
+	 * registry (map and infos) changes under this lock (recursive: naming
+	 * a type reads objects). */
+	pthread_mutex_t registry_lock;
+	bool registry_lock_ready;
+	/* Set once the attributes of instances can be resolved (after
+	 * pca_objects_learn_subtype_traverse): a new type is then prepared
+	 * (pca_objects_prepare) before it is returned, so that no thread
+	 * prepares it later while another reads it. */
+	bool prepare_on_register;
 };
 
 struct pca_error *pca_objects_init(struct pca_objects *o, struct pca_interp *interp);
@@ -117,8 +128,17 @@ void pca_objects_deinit(struct pca_objects *o);
  * no clear winner: instances' attributes are then not followed. */
 bool pca_objects_learn_subtype_traverse(struct pca_objects *o, const uint64_t *objs, size_t n);
 
-/* The validated type at `type_addr` (cached), or NULL if it is not a type object. */
+/* The validated type at `type_addr` (cached), or NULL if it is not a type
+ * object. Thread-safe. */
 struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr);
+/* From now on, types are prepared when registered, and those registered
+ * so far are prepared now (before a parallel closure). */
+void pca_objects_prepare_all(struct pca_objects *o);
+/* Order the registered types by address: the order in which a parallel
+ * census meets them depends on its threads. *ret_remap[old index] = new
+ * index (malloc'ed, ninfos entries); pointers to infos taken before are
+ * stale. Errors: ENOMEM (nothing changed). */
+struct pca_error *pca_objects_sort_types(struct pca_objects *o, uint32_t **ret_remap);
 /* Call visit(ctx, referent) for each object `obj` refers to: what its
  * type's tp_traverse visits, its type, plus the references that hold memory
  * without the collector seeing them (docs/usage.md: dict keys, code names

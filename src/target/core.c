@@ -50,10 +50,6 @@ struct guard {
 	_Atomic uintptr_t start;
 	_Atomic size_t size;
 	_Atomic uint64_t shrunk_at; /* UINT64_MAX: intact */
-	/* the window into this mapping (pca_target_view's fast path), emptied
-	 * by the handler so that the next view takes the slow path, which
-	 * clips the segments; NULL for attached files (never viewed) */
-	struct pca_target_window *_Atomic window;
 };
 enum { max_guards = 64 };
 static struct guard guards[max_guards];
@@ -76,9 +72,11 @@ static void on_sigbus(int sig, siginfo_t *si, void *context)
 		uint64_t off = page - start;
 		if (off < atomic_load_explicit(&guards[i].shrunk_at, memory_order_relaxed))
 			atomic_store_explicit(&guards[i].shrunk_at, off, memory_order_relaxed);
-		struct pca_target_window *w = atomic_load_explicit(&guards[i].window, memory_order_relaxed);
-		if (w)
-			*(volatile uint64_t *)&w->size = 0;
+		/* The faulting thread's window is emptied, so that its next view
+		 * takes the slow path, which clips the segments. Another thread's
+		 * window (a census worker) may read the zero pages until it moves:
+		 * the result is partial either way (pca_target_shrunk). */
+		*(volatile uint64_t *)&pca_target_window.size = 0;
 		return;
 	}
 	/* Not a file of ours: the previous disposition decides (the access is
@@ -118,7 +116,6 @@ static struct guard *guard_register(const void *start, size_t size)
 		if (atomic_load(&guards[i].size))
 			continue;
 		atomic_store(&guards[i].shrunk_at, UINT64_MAX);
-		atomic_store(&guards[i].window, NULL);
 		atomic_store(&guards[i].start, (uintptr_t)start);
 		atomic_store(&guards[i].size, size);
 		return &guards[i];
@@ -130,7 +127,6 @@ static void guard_release(struct guard *g)
 {
 	if (g) {
 		atomic_store(&g->size, 0);
-		atomic_store(&g->window, NULL);
 	}
 }
 
@@ -143,8 +139,6 @@ PCA_DEFINE_VECTOR(thread_vector, struct pca_target_thread)
 PCA_DEFINE_VECTOR(attached_file_vector, struct attached_file)
 
 struct pca_target {
-	/* first: pca_target_view's inline fast path reads it (target.h) */
-	struct pca_target_window window;
 	char *path;
 	int fd;
 	const uint8_t *map;
@@ -154,16 +148,6 @@ struct pca_target {
 	bool shrunk;           /* a mapped file (core or attached) shrank */
 	Elf *elf;
 	struct segment *segments; /* sorted by vaddr */
-	const struct segment *last_segment; /* cache of find_segment */
-	/* find_segment's second cache: the segment last found in each 2 MiB
-	 * granule of the address space, direct-mapped. A census jumps between
-	 * the arenas of a large heap, where the last hit alone misses most of
-	 * the time and a binary search over the segments costs more than the
-	 * read it serves. */
-	struct {
-		uint64_t granule;
-		const struct segment *segment;
-	} granules[1024];
 	size_t nsegments;
 	uint64_t missing_bytes;
 	struct thread_vector threads;
@@ -181,6 +165,35 @@ struct pca_target {
 	char live_exe[32];
 	char fname[sizeof(((struct elf_prpsinfo *)0)->pr_fname) + 1]; /* NT_PRPSINFO, NUL-terminated */
 };
+
+_Thread_local struct pca_target_window pca_target_window;
+
+/* find_segment's caches, per thread like the window: the segment last
+ * found, and the one last found in each 2 MiB granule of the address
+ * space, direct-mapped (a census jumps between the arenas of a large heap,
+ * where the last hit alone misses most of the time and a binary search
+ * over the segments costs more than the read it serves). An entry may be
+ * another target's: it is used only when it is one of t's segments. */
+static _Thread_local struct {
+	const struct segment *last;
+	struct {
+		uint64_t granule;
+		const struct segment *segment;
+	} granules[1024];
+} segment_cache;
+
+/* This thread's window, when it is into t: empty (t's segments changed, or
+ * t goes away and another target may take its address). */
+static void forget_window(const struct pca_target *t)
+{
+	if (pca_target_window.target == t)
+		*(volatile uint64_t *)&pca_target_window.size = 0;
+}
+
+static bool own_segment(const struct pca_target *t, const struct segment *s)
+{
+	return s >= t->segments && s < t->segments + t->nsegments;
+}
 
 /* A core with more segments or notes than this is not something the kernel or
  * gdb writes; refuse rather than allocate without bound. */
@@ -427,8 +440,6 @@ struct pca_error *pca_target_open_core(const char *path, struct pca_target **ret
 	}
 	t->map = map;
 	t->guard = guard_register(t->map, t->map_size);
-	if (t->guard)
-		atomic_store(&t->guard->window, &t->window);
 	t->clipped_at = UINT64_MAX;
 	elf_version(EV_CURRENT);
 	/* libelf reads our mapping (guarded) rather than mapping the file again. */
@@ -477,6 +488,7 @@ void pca_target_destroy(struct pca_target *t)
 {
 	if (!t)
 		return;
+	forget_window(t);
 	for (size_t i = 0; i < t->files.size; i++) {
 		free(t->files.data[i].mapped_path);
 		guard_release(t->files.data[i].guard);
@@ -509,7 +521,7 @@ static void clip_to_guards(struct pca_target *t)
 	uint64_t limit = guard_shrunk_at(t->guard);
 	if (limit != t->clipped_at) {
 		t->clipped_at = limit;
-		t->window.size = 0;
+		forget_window(t);
 		t->shrunk = true;
 		/* The fault names one lost page; the file's size says what else went. */
 		struct stat st;
@@ -543,20 +555,21 @@ static void check_guards(const struct pca_target *t)
 static const struct segment *find_segment(const struct pca_target *t, uint64_t addr)
 {
 	check_guards(t);
-	const struct segment *last = t->last_segment;
-	if (last && addr - last->vaddr < last->memsz)
+	const struct segment *last = segment_cache.last;
+	if (last && own_segment(t, last) && addr - last->vaddr < last->memsz)
 		return last;
 	uint64_t granule = addr >> 21;
-	size_t slot = (size_t)(granule % (sizeof(t->granules) / sizeof(t->granules[0])));
-	const struct segment *s = t->granules[slot].segment;
-	if (!s || t->granules[slot].granule != granule || addr - s->vaddr >= s->memsz) {
+	size_t slot = (size_t)(granule % (sizeof(segment_cache.granules) / sizeof(segment_cache.granules[0])));
+	const struct segment *s = segment_cache.granules[slot].segment;
+	if (!s || segment_cache.granules[slot].granule != granule || !own_segment(t, s) ||
+	    addr - s->vaddr >= s->memsz) {
 		s = find_segment_search(t, addr);
 		if (!s)
 			return NULL;
-		((struct pca_target *)t)->granules[slot].granule = granule;
-		((struct pca_target *)t)->granules[slot].segment = s;
+		segment_cache.granules[slot].granule = granule;
+		segment_cache.granules[slot].segment = s;
 	}
-	((struct pca_target *)t)->last_segment = s;
+	segment_cache.last = s;
 	return s;
 }
 
@@ -670,7 +683,7 @@ const void *pca_target_view_slow(struct pca_target *t, uint64_t addr, size_t len
 	if (off > s->filesz || len > s->filesz - off)
 		return NULL;
 	/* clip_to_guards (in find_segment) has run: filesz is current */
-	t->window = (struct pca_target_window){s->vaddr, s->filesz, s->data};
+	pca_target_window = (struct pca_target_window){s->vaddr, s->filesz, s->data, t};
 	return s->data + off;
 }
 

@@ -73,20 +73,23 @@ bool pca_target_try_read_u64(struct pca_target *t, uint64_t addr, uint64_t *ret)
  * the segment of the previous one is one comparison; any other goes to
  * pca_target_view_slow (which moves the window). */
 const void *pca_target_view_slow(struct pca_target *t, uint64_t addr, size_t len);
-/* The saved bytes of the segment the last view fell in; the first member
- * of every struct pca_target (core.c). Empty (size 0) until the first view
- * and whenever the segments change (a file that shrank, see core.c). */
+/* The saved bytes of the segment this thread's last view fell in, of
+ * `target`. One per thread: a census reads the target from several
+ * threads. Empty (size 0) until the first view and whenever the segments
+ * change (a file that shrank, see core.c). */
 struct pca_target_window {
 	uint64_t vaddr;
 	uint64_t size;
 	const uint8_t *data;
+	const struct pca_target *target;
 };
+extern _Thread_local struct pca_target_window pca_target_window;
 static inline __attribute__((always_inline)) const void *pca_target_view(struct pca_target *t, uint64_t addr,
 									 size_t len)
 {
-	const volatile struct pca_target_window *w = (const volatile struct pca_target_window *)t;
+	const volatile struct pca_target_window *w = &pca_target_window;
 	uint64_t off = addr - w->vaddr, size = w->size;
-	if (off < size && len <= size - off)
+	if (off < size && len <= size - off && w->target == t)
 		return w->data + off;
 	return pca_target_view_slow(t, addr, len);
 }

@@ -283,9 +283,18 @@ def hostile_bounds(c, env):
         img.put(addr + 24, "Q", items)
         img.put(addr + 32, "Q", 40000)
     img.f.close()
-    ok = c.run("bounds report", [core], (0, 1), env=env, keep=[core], command="report")
+    ok = c.run("bounds report", [core], (0, 1), env=dict(env, PCA_THREADS="1"), keep=[core],
+               command="report")
     if ok and "references dropped" not in c.last.stdout:
         print("FAIL bounds report: no warning that references were dropped")
+        c.failed += 1
+        ok = False
+    # A closure on several threads that runs past a budget is run again on
+    # one thread: the same report, whatever the threads' timing.
+    one_thread = c.last.stdout
+    if ok and c.run("bounds report, 3 threads", [core], (0, 1), env=dict(env, PCA_THREADS="3"),
+                    keep=[core], command="report") and c.last.stdout != one_thread:
+        print("FAIL bounds report: 3 threads give another report than 1")
         c.failed += 1
         ok = False
     return ok
