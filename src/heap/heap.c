@@ -951,6 +951,9 @@ struct pca_error *pca_heap_build(struct pca_objects *objects, struct pca_warning
 	if (!err)
 		err = assemble(&c, workers);
 	uint64_t visits_over = 0, edges_dropped = 0;
+	for (unsigned i = 0; i < c.nworkers && c.nworkers > 1; i++)
+		pca_log_timing("  thread %u: %llu objects followed, %u found\n", i,
+			       (unsigned long long)workers[i].processed, workers[i].found.count);
 	for (unsigned i = 0; i < c.nworkers; i++) {
 		h->skipped += workers[i].skipped;
 		edges_dropped += workers[i].edges_dropped;
