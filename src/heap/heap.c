@@ -331,19 +331,28 @@ static void prefetch_object(struct pca_target *target, uint64_t addr)
 		__builtin_prefetch(ahead);
 }
 
-/* One worker's closure: its share of the seeds (every nworkers-th), then
- * what it found, in order (the list grows as it goes). */
+/* Worker t's seeds: the t-th of nworkers contiguous runs. Contiguous,
+ * not interleaved: neighbours in the collector's lists were allocated
+ * together, and two threads working on the same cache lines and bitmap
+ * words were slower than one. */
+static uint32_t seeds_begin(const struct census *c, unsigned t)
+{
+	return (uint32_t)((uint64_t)c->seeds.count * t / c->nworkers);
+}
+
+/* One worker's closure: its run of the seeds, then what it found, in
+ * order (the list grows as it goes). */
 static void *worker_run(void *arg)
 {
 	struct worker *b = arg;
 	struct census *c = b->c;
 	struct pca_target *target = b->objects->interp->target;
 	enum { PREFETCH_AHEAD = 8 };
-	uint32_t nseeds = c->seeds.count, step = c->nworkers;
+	uint32_t step = c->nworkers, end = seeds_begin(c, b->index + 1);
 	bool go_on = true;
-	for (uint32_t i = b->index; go_on && i < nseeds; i += step) {
-		if ((uint64_t)i + PREFETCH_AHEAD * step < nseeds)
-			prefetch_object(target, c->seeds.addr[i + PREFETCH_AHEAD * step]);
+	for (uint32_t i = seeds_begin(c, b->index); go_on && i < end; i++) {
+		if (i + PREFETCH_AHEAD < end)
+			prefetch_object(target, c->seeds.addr[i + PREFETCH_AHEAD]);
 		go_on = process(b, c->seeds.addr[i], c->seeds.type[i]) && !stopped(c);
 		if (b->index == 0 && !(b->processed & 0xffff)) /* every 64Ki objects */
 			pca_progress_update(c->progress, "census", b->processed * step);
@@ -788,7 +797,6 @@ static struct pca_error *gather_edges(struct census *c, struct worker *workers, 
 {
 	struct pca_heap *h = c->heap;
 	unsigned nw = c->nworkers;
-	uint32_t nseeds = c->seeds.count;
 	h->edge_start = calloc((size_t)n + 1, sizeof(*h->edge_start));
 	if (!h->edge_start)
 		return &pca_error_nomem;
@@ -796,7 +804,7 @@ static struct pca_error *gather_edges(struct census *c, struct worker *workers, 
 		struct worker *b = &workers[t];
 		uint32_t *converted = (uint32_t *)b->edge_addr;
 		uint64_t kept = 0, k = 0;
-		uint32_t share = nseeds > t ? (nseeds - t + nw - 1) / nw : 0;
+		uint32_t first = seeds_begin(c, t), share = seeds_begin(c, t + 1) - first;
 		for (uint64_t p = 0; p < b->processed; p++) {
 			uint64_t end = b->edge_start[p + 1], begin = kept;
 			for (; k < end; k++) {
@@ -805,7 +813,7 @@ static struct pca_error *gather_edges(struct census *c, struct worker *workers, 
 					converted[kept++] = id;
 			}
 			b->edge_start[p] = begin;
-			uint32_t source = p < share ? ids[0][t + p * nw] : ids[1 + t][p - share];
+			uint32_t source = p < share ? ids[0][first + p] : ids[1 + t][p - share];
 			h->edge_start[source + 1] = kept - begin;
 		}
 		b->edge_start[b->processed] = kept;
@@ -822,9 +830,9 @@ static struct pca_error *gather_edges(struct census *c, struct worker *workers, 
 	for (unsigned t = 0; t < nw; t++) {
 		struct worker *b = &workers[t];
 		const uint32_t *converted = (const uint32_t *)(void *)b->edge_addr;
-		uint32_t share = nseeds > t ? (nseeds - t + nw - 1) / nw : 0;
+		uint32_t first = seeds_begin(c, t), share = seeds_begin(c, t + 1) - first;
 		for (uint64_t p = 0; p < b->processed; p++) {
-			uint32_t source = p < share ? ids[0][t + p * nw] : ids[1 + t][p - share];
+			uint32_t source = p < share ? ids[0][first + p] : ids[1 + t][p - share];
 			memcpy(&h->edges[h->edge_start[source]], converted + b->edge_start[p],
 			       (b->edge_start[p + 1] - b->edge_start[p]) * sizeof(*h->edges));
 		}
