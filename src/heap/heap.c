@@ -70,7 +70,6 @@ struct census {
 	bool record_edges;
 	bool dump_parents;
 	unsigned nworkers;
-	bool chase_lists; /* a second thread follows the collector's lists' links */
 	struct found seeds;
 	/* Every reference is a pointer somewhere in saved memory; tables that
 	 * objects share (split dicts' keys) at most double that. More is a core
@@ -410,147 +409,34 @@ static unsigned census_threads(uint32_t nseeds)
 	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
 }
 
-/* A collector list is a pointer chase: each node's address is known only
- * once the previous node is read. With a second CPU, one thread follows
- * the links (reads only) and hands the nodes through a ring to the census
- * thread, which examines them in the same order as without it. */
-enum { CHASE_RING = 1 << 12, CHASE_BATCH = 64 };
-struct chase {
-	struct pca_interp *in;
-	uint64_t head;
-	uint64_t produced, consumed; /* atomic: nodes handed over, taken */
-	int done, quit;              /* atomic: the chase ended; the census stopped */
-	bool head_missing, cut;
-	uint64_t ring[CHASE_RING];
-};
-
-/* Wait for the other side: spin briefly, then give the CPU away. */
-static void chase_wait(unsigned *spins)
+/* One circular list with sentinel `head`. */
+static void walk_list(struct worker *b, uint64_t head, struct pca_warnings *w)
 {
-	if (++*spins < 64)
-		__builtin_ia32_pause();
-	else
-		sched_yield();
-}
-
-/* The links of one circular list with sentinel `head`, checked: each
- * node's prev must point back to the one before (a corrupt or cyclic list
- * ends there, `cut`). Calls node_fn on each node in order; false from it
- * stops the walk. */
-static void follow_list(struct pca_interp *in, uint64_t head, bool *head_missing, bool *cut,
-			bool (*node_fn)(void *ctx, uint64_t node), void *ctx)
-{
+	struct pca_interp *in = b->objects->interp;
 	const struct pca_layout *l = in->layout;
+	uint64_t gc_size = l->sizes[PCA_S_GC_HEAD];
 	uint64_t prev = head, node;
-	*head_missing = *cut = false;
 	if (!pca_interp_read_field(in, head, PCA_F_GC_NEXT, &node)) {
-		*head_missing = true;
+		if (w) /* NULL: the census' second run */
+			pca_warnings_add(w, "a collector list head at 0x%llx is not in the core",
+					 (unsigned long long)head);
+		b->heap->lists_cut++;
 		return;
 	}
-	for (uint64_t steps = 0; node != head; steps++) {
+	for (uint64_t steps = 0; node != head && !b->err; steps++) {
 		uint64_t back, next;
 		if (steps > max_list_length || !node ||
 		    !pca_interp_read_field(in, node, PCA_F_GC_PREV, &back) ||
 		    (back & ~l->gc_prev_flag_mask) != prev ||
 		    !pca_interp_read_field(in, node, PCA_F_GC_NEXT, &next)) {
-			*cut = true;
+			b->heap->lists_cut++;
 			return;
 		}
-		if (!node_fn(ctx, node))
-			return;
+		if (offer(b, node + gc_size))
+			b->heap->gc_tracked++;
 		prev = node;
 		node = next;
 	}
-}
-
-static bool chase_put(void *ctx, uint64_t node)
-{
-	struct chase *ch = ctx;
-	uint64_t n = ch->produced;
-	unsigned spins = 0;
-	while (n - __atomic_load_n(&ch->consumed, __ATOMIC_ACQUIRE) >= CHASE_RING) {
-		if (__atomic_load_n(&ch->quit, __ATOMIC_RELAXED))
-			return false;
-		chase_wait(&spins);
-	}
-	ch->ring[n % CHASE_RING] = node;
-	/* published in batches: the counter's cache line moves less */
-	__atomic_store_n(&ch->produced, n + 1, (n + 1) % CHASE_BATCH ? __ATOMIC_RELAXED : __ATOMIC_RELEASE);
-	return true;
-}
-
-static void *chase_run(void *arg)
-{
-	struct chase *ch = arg;
-	follow_list(ch->in, ch->head, &ch->head_missing, &ch->cut, chase_put, ch);
-	__atomic_store_n(&ch->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static bool offer_node(void *ctx, uint64_t node)
-{
-	struct worker *b = ctx;
-	if (offer(b, node + b->objects->interp->layout->sizes[PCA_S_GC_HEAD]))
-		b->heap->gc_tracked++;
-	return !b->err;
-}
-
-/* The nodes of ch's list as the chasing thread hands them over. */
-static void take_chased(struct worker *b, struct chase *ch)
-{
-	uint64_t taken = 0;
-	unsigned spins = 0;
-	for (;;) {
-		bool done = __atomic_load_n(&ch->done, __ATOMIC_ACQUIRE);
-		uint64_t avail = __atomic_load_n(&ch->produced, __ATOMIC_ACQUIRE);
-		if (taken == avail) {
-			if (done)
-				return;
-			chase_wait(&spins);
-			continue;
-		}
-		spins = 0;
-		for (; taken < avail; taken++) {
-			if (!offer_node(b, ch->ring[taken % CHASE_RING])) {
-				__atomic_store_n(&ch->quit, 1, __ATOMIC_RELAXED);
-				return;
-			}
-			if (!((taken + 1) % CHASE_BATCH))
-				__atomic_store_n(&ch->consumed, taken + 1, __ATOMIC_RELEASE);
-		}
-		__atomic_store_n(&ch->consumed, taken, __ATOMIC_RELEASE);
-	}
-}
-
-/* One collector list: its objects join the census in list order. */
-static void walk_list(struct worker *b, uint64_t head, struct pca_warnings *w)
-{
-	struct pca_interp *in = b->objects->interp;
-	bool head_missing, cut;
-	struct chase *ch = b->c->chase_lists ? calloc(1, sizeof(*ch)) : NULL;
-	pthread_t thread;
-	if (ch) {
-		ch->in = in;
-		ch->head = head;
-		if (pthread_create(&thread, NULL, chase_run, ch) != 0) {
-			free(ch);
-			ch = NULL;
-		}
-	}
-	if (ch) {
-		take_chased(b, ch);
-		pthread_join(thread, NULL);
-		head_missing = ch->head_missing;
-		cut = ch->cut;
-		free(ch);
-	} else {
-		follow_list(in, head, &head_missing, &cut, offer_node, b);
-	}
-	if (head_missing && w) /* NULL: the census' second run */
-		pca_warnings_add(w, "a collector list head at 0x%llx is not in the core",
-				 (unsigned long long)head);
-	if (head_missing || cut)
-		b->heap->lists_cut++;
 }
 
 /* Where the generations live: 3.6 the static `generations` array of
@@ -738,7 +624,6 @@ static struct pca_error *census_run(struct census *c, struct worker *workers, un
 	worker_init(w0, c, 0);
 	c->max_edges = census_max_edges(c);
 	c->max_visits = census_max_visits(c);
-	c->chase_lists = census_threads(UINT32_MAX) > 1;
 	struct pca_error *err = walk_collector(w0, w);
 	/* Before any reference is followed: what Python classes' instances
 	 * refer to depends on it. */
