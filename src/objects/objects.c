@@ -66,6 +66,26 @@ static const struct {
 	{"pandas._libs.internals.BlockManager", &pca_pandas_cython_ops},
 	{"pandas._libs.internals.SharedBlock", &pca_pandas_cython_ops},
 	{"pandas._libs.internals.BlockPlacement", &pca_pandas_cython_ops},
+	/* third-party packages' C types (extensions.c); Cython classes are
+	 * found by their marks (is_cython_class), these have none */
+	{"cython_function_or_method", &pca_cyfunction_ops}, /* Cython 0.29 (shared by modules) */
+	{"multidict._multidict.MultiDict", &pca_multidict_ops},
+	{"multidict._multidict.MultiDictProxy", &pca_ext_words_ops},
+	{"multidict._multidict.CIMultiDictProxy", &pca_ext_words_ops},
+	{"multidict._multidict._KeysView", &pca_ext_words_ops},
+	{"multidict._multidict._ItemsView", &pca_ext_words_ops},
+	{"multidict._multidict._ValuesView", &pca_ext_words_ops},
+	{"lxml.etree._Element", &pca_ext_words_ops}, /* public: lxml/etree.h LxmlElement */
+	{"lxml.etree._Document", &pca_ext_words_ops},
+	{"lxml.etree._ElementTree", &pca_ext_words_ops},
+	{"aiohttp._helpers.reify", &pca_ext_words_ops},
+	{"aiohttp._http_parser.RawRequestMessage", &pca_ext_words_ops},
+	{"aiohttp._http_parser.RawResponseMessage", &pca_ext_words_ops},
+	{"sqlalchemy.cimmutabledict.immutabledict", &pca_ext_words_ops},
+	{"sqlalchemy.cresultproxy.BaseRow", &pca_ext_words_ops},
+	{"sqlalchemy.engine.util.tuplegetter", &pca_ext_words_ops},
+	{"simplejson._speedups.Scanner", &pca_ext_words_ops},
+	{"simplejson._speedups.Encoder", &pca_ext_words_ops},
 };
 
 static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp *interp)
@@ -295,6 +315,18 @@ static enum pca_kind own_kind(struct pca_objects *o, uint64_t type, uint64_t fla
 
 static bool methods_define_sizeof(struct pca_objects *o, uint64_t type);
 
+/* A Cython extension class (`cdef class`, a static type with GC): Cython
+ * puts __reduce_cython__ (auto-pickling, 0.26+) or __pyx_vtable__ (cdef
+ * methods) in its dict; its members are guessed (extensions.c). */
+static bool is_cython_class(struct pca_objects *o, uint64_t type, uint64_t flags)
+{
+	uint64_t dict;
+	if ((flags & o->ol.tpflags_heaptype) || !(flags & o->ol.tpflags_have_gc) ||
+	    !pca_rd(o, type, PCA_F_TP_DICT, &dict) || !dict)
+		return false;
+	return pca_dict_get_str(o, dict, "__reduce_cython__") || pca_dict_get_str(o, dict, "__pyx_vtable__");
+}
+
 /* The first known C type up the tp_base chain (the builtin a class derives
  * from): its kind ops (the default ones when it has no kind) and its C type
  * index and flags. */
@@ -316,6 +348,10 @@ static void type_c_base(struct pca_objects *o, struct pca_type_info *t)
 			t->c_base_flags = flags;
 			if (!pca_rd(o, cur, PCA_F_TP_BASICSIZE, &t->c_base_basicsize))
 				t->c_base_basicsize = 0;
+			break;
+		}
+		if (is_cython_class(o, cur, flags)) {
+			t->ops = &pca_ext_words_ops;
 			break;
 		}
 		if (!pca_rd(o, cur, PCA_F_TP_BASE, &base))

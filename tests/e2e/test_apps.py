@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""End-to-end exactness sweep over real applications' C-extension types
+(Debian's packages): corefiles/programs/apps_scenario.py holds live what a
+service built on SQLAlchemy, aiohttp (multidict, yarl, frozenlist),
+msgpack, simplejson, ujson, yaml, jinja2 and markupsafe, lxml, regex,
+pydantic, attrs, cachetools, sortedcontainers and werkzeug carries, and
+garbage cycles through some of them, and writes the in-process truth; the
+test takes a core and compares `pycore-analyze --json report` with it, type
+by type, exactly as test_stdlib.py does (its pass/fail rules, its
+allow-lists for the standard library's types, and this file's for the
+packages').
+
+  test_apps.py --tool build/pycore-analyze --python PY --workdir DIR
+               [--method abort|gcore] [--dist-packages]
+
+--dist-packages runs PY with PYTHONPATH=/usr/lib/python3/dist-packages (a
+pyenv 3.11 loading Debian's packages, whose C extensions are built for
+3.11's ABI).
+
+Exit 0 pass, 1 differ, 2 no core / the truth failed its own checks, 77
+(skip) when a package is not importable (install it: scripts/deps.sh).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import corelib  # noqa: E402
+import test_stdlib  # noqa: E402
+
+PROGRAM = "apps_scenario.py"
+DIST_PACKAGES = "/usr/lib/python3/dist-packages"
+
+# The modules the scenario needs, and the Debian package of each.
+PACKAGES = (("sqlalchemy", "python3-sqlalchemy"), ("aiohttp", "python3-aiohttp"),
+            ("multidict", "python3-multidict"), ("yarl", "python3-yarl"),
+            ("frozenlist", "python3-frozenlist"), ("msgpack", "python3-msgpack"),
+            ("simplejson", "python3-simplejson"), ("ujson", "python3-ujson"),
+            ("yaml", "python3-yaml"), ("jinja2", "python3-jinja2"),
+            ("markupsafe", "python3-markupsafe"), ("lxml.etree", "python3-lxml"),
+            ("regex", "python3-regex"), ("pydantic", "python3-pydantic"),
+            ("attr", "python3-attr"), ("cachetools", "python3-cachetools"),
+            ("sortedcontainers", "python3-sortedcontainers"),
+            ("werkzeug", "python3-werkzeug"))
+
+# Per-type count differences beyond test_stdlib.ALLOWED, by type name, as
+# there: (minor versions, the largest |tool - truth| difference, why).
+ALLOWED = dict(test_stdlib.ALLOWED)
+ALLOWED.update({
+})
+
+# Holders of references the graph cannot explain beyond test_stdlib's.
+EXTERNAL_ALLOWED = dict(test_stdlib.EXTERNAL_ALLOWED)
+EXTERNAL_ALLOWED.update({
+})
+
+
+def main():
+    def add_arguments(ap):
+        ap.add_argument("--python", required=True)
+        ap.add_argument("--method", choices=("abort", "gcore"), default="abort")
+        ap.add_argument("--dist-packages", action="store_true")
+    args = corelib.parse_args(__doc__, add_arguments)
+    env = dict(os.environ)
+    if args.dist_packages:
+        env["PYTHONPATH"] = DIST_PACKAGES
+    missing = []
+    for module, package in PACKAGES:
+        probe = subprocess.run([args.python, "-c", "import " + module], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if probe.returncode != 0:
+            missing.append(package)
+    if missing:
+        print("SKIP: %s cannot import the packages of %s (install them: scripts/deps.sh)"
+              % (args.python, " ".join(missing)))
+        sys.exit(77)
+    version, tag, rundir = corelib.run_names(args.python, args.method, args.workdir, "apps")
+    try:
+        core, truth, seconds = corelib.make_scenario_core(args.python, PROGRAM, rundir,
+                                                          args.method, env=env)
+    except corelib.CoreError as e:
+        print("ERROR %s: no core: %s" % (tag, e))
+        sys.exit(2)
+    what = "Python %s %s" % (version, args.method)
+    if truth["self_check_problems"]:
+        print("ERROR %s: the truth failed its own checks: %s" % (what, truth["self_check_problems"]))
+        sys.exit(2)
+    dump = os.path.join(rundir, "external.txt")
+    run = corelib.run_tool([args.tool, "--json", "report", core],
+                           env=dict(os.environ, PCA_DUMP_EXTERNAL=dump))
+    problems = []
+    if run.crashed() or run.returncode not in (0, 1):
+        problems.append("report: %s" % run.describe())
+        corelib.conclude(what, problems, [rundir], "")
+    result = json.loads(run.stdout)
+    if run.returncode != 0 or result.get("warnings"):
+        problems.append("report: exit %d, warnings %s (a false alarm)"
+                        % (run.returncode, result.get("warnings")))
+    problems.extend(test_stdlib.compare_types(truth, result, version, ALLOWED))
+    totals = result.get("totals", {})
+    slack = test_stdlib.GC_TRACKED_SLACK.get(test_stdlib.minor(version), 0)
+    if not isinstance(totals.get("gc_tracked"), int) or \
+            abs(totals["gc_tracked"] - truth["totals"]["gc_tracked"]) > slack:
+        problems.append("totals.gc_tracked: the collector's lists hold %d objects, the tool "
+                        "says %r" % (truth["totals"]["gc_tracked"], totals.get("gc_tracked")))
+    want = truth["unreachable"]["count"]
+    if totals.get("unreachable") != want:
+        problems.append("totals.unreachable: the collector frees %d objects, the tool says %r; "
+                        "the collector's verdict by type: %s"
+                        % (want, totals.get("unreachable"),
+                           json.dumps(truth["unreachable"]["types"], sort_keys=True)))
+    if os.path.exists(dump):
+        problems.extend(test_stdlib.compare_external(dump, version, EXTERNAL_ALLOWED))
+    else:
+        problems.append("no PCA_DUMP_EXTERNAL file was written")
+    if problems:
+        corelib.print_failed_run(run, core, os.path.join(rundir, "truth.json"))
+    notes = [n for n in result.get("notes") or []]
+    corelib.conclude(what, problems, [rundir],
+                     "%s: %d types, %d objects, %d bytes exact (made: %s; skipped: %s; %d "
+                     "noted approximate; core %.1f s, tool %.2f s)"
+                     % (what, len(truth["types"]), truth["totals"]["objects"],
+                        truth["totals"]["size"], " ".join(truth["made"]),
+                        ", ".join(sorted(truth["skipped"])) or "none", len(notes), seconds,
+                        run.seconds))
+
+
+if __name__ == "__main__":
+    main()
