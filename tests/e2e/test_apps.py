@@ -49,11 +49,52 @@ PACKAGES = (("sqlalchemy", "python3-sqlalchemy"), ("aiohttp", "python3-aiohttp")
 # there: (minor versions, the largest |tool - truth| difference, why).
 ALLOWED = dict(test_stdlib.ALLOWED)
 ALLOWED.update({
+    # Cython's generated tp_traverse leaves out the members typed as
+    # builtins that cannot be in a cycle (bytes, bytearray): the collector
+    # (the census) does not reach aiohttp's HttpRequestParser's bytearray
+    # buffers nor their bytes; the tool's guessed words (extensions.c) do.
+    "bytearray": (("3.11",), 4, "Cython members the generated tp_traverse leaves out"),
+    "bytes": (("3.11",), 2, "Cython members the generated tp_traverse leaves out"),
+    # One dict the census reaches and the tool does not (measured on Debian
+    # 3.11.2 and 3.11.7, holder not found in time: a C type whose struct
+    # is larger than extensions.c guesses, msgpack's Unpacker, or regex's).
+    "dict": (test_stdlib.ALLOWED["dict"][0] + ("3.11",), max(2, test_stdlib.ALLOWED["dict"][1]),
+             test_stdlib.ALLOWED["dict"][2] + "; 3.11 apps: one dict held by a C type not modelled"),
 })
 
 # Holders of references the graph cannot explain beyond test_stdlib's.
 EXTERNAL_ALLOWED = dict(test_stdlib.EXTERNAL_ALLOWED)
 EXTERNAL_ALLOWED.update({
+    # Cython 0.29 modules keep their cdef module globals, cached builtins,
+    # constant slices and tuples in C static variables (not module state,
+    # no traverse): aiohttp's parser's header table of istr, HttpVersion
+    # constants, EmptyStreamReader; lxml's default parser, error logs,
+    # resolvers and class lookup; slices and the slot wrappers Cython
+    # caches (object.__init__ ...), the typing meta of multidict's ABCs.
+    "multidict._multidict.istr": "aiohttp's and multidict's C statics (header tables)",
+    "aiohttp.http_writer.HttpVersion": "aiohttp's Cython C statics (HttpVersion10/11)",
+    "aiohttp.streams.EmptyStreamReader": "aiohttp's Cython C statics (EMPTY_PAYLOAD)",
+    "lxml.etree.HTMLParser": "lxml's C statics (the default parsers)",
+    "lxml.etree.XMLParser": "lxml's C statics (the default parsers) and the thread's parser",
+    "lxml.etree.ParserBasedElementClassLookup": "lxml's C statics (the default class lookup)",
+    "lxml.etree._ParserDictionaryContext": "lxml's C statics (__GLOBAL_PARSER_CONTEXT)",
+    "lxml.etree._RotatingErrorLog": "lxml's C statics (the global error log)",
+    "lxml.etree._ImmutableMapping": "lxml's C statics (IMMUTABLE_EMPTY_MAPPING)",
+    "lxml.etree.XPath": "libxml2's XPath context holds its Python object (void *)",
+    "multidict._abc._TypingMeta": "multidict's C module holds its ABC classes",
+    "slice": "Cython's constant slices (C statics)",
+    "wrapper_descriptor": "Cython's cached slot wrappers (C statics)",
+    "builtin_method": "Cython's cached bound methods (C statics)",
+    "operator.itemgetter": "SQLAlchemy's C extensions' statics",
+    "tuple_iterator": "a running C iteration (Cython generator state)",
+    "dict_items": "a running C iteration (Cython generator state)",
+    "re.Pattern": "held by Cython C statics (compiled module-level patterns)",
+    # regex's Match, Scanner and Splitter (no tp_traverse: the collector
+    # does not see them either) hold their pattern.
+    "_regex.Pattern": "regex's Match, Scanner and Splitter objects (not modelled)",
+    # A greenlet's own stack and its parent are held by the C greenlet
+    # machinery (the main greenlet of the thread state).
+    "greenlet.greenlet": "the thread's main greenlet, held by greenlet's C thread state",
 })
 
 
