@@ -185,3 +185,57 @@ const struct pca_kind_ops pca_multidict_ops = {
 	.preview = pca_objects_preview_len,
 	.len = multidict_len,
 };
+
+/* ---- regex (mrab-regex, Debian's python3-regex) ---- */
+
+/* regex_3/_regex.c (2022.10.31, checked live against sys.getsizeof):
+ * PatternObject, 352 bytes: packed_code_list (bytes) at 32,
+ * true_group_count at 64, repeat_count at 88, node_count at 168, RE_Node
+ * **node_list at 176, call_ref_info_count at 208, RE_LocaleInfo
+ * *locale_info at 264. RE_Node is 96 bytes, its size_t value_count at 72;
+ * RE_GroupInfo 24, RE_RepeatInfo 4, RE_CallRefInfo 16, RE_LocaleInfo 1024
+ * bytes; RE_CODE is 32 bits. */
+enum { rx_packed = 32, rx_true_groups = 64, rx_repeats = 88, rx_node_count = 168, rx_node_list = 176,
+       rx_call_refs = 208, rx_locale = 264, rx_basicsize = 352, rx_node_size = 96, rx_node_values = 72,
+       rx_group_info = 24, rx_repeat_info = 4, rx_call_ref_info = 16, rx_locale_info = 1024, rx_code = 4 };
+/* More nodes, groups or values than this is not a compiled pattern. */
+static const uint64_t max_rx_items = 1u << 24;
+
+/* pattern_sizeof: sizeof(PatternObject), the nodes and their values, the
+ * group, repeat and call-ref infos, packed_code_list.__sizeof__() and the
+ * locale info. */
+static bool regex_pattern_size(struct pca_objects *o, uint64_t obj, const struct pca_type_info *t,
+			       uint64_t *ret)
+{
+	struct pca_target *tg = o->interp->target;
+	uint64_t w[rx_basicsize / 8], packed_type, packed_size;
+	struct pca_type_info *pt;
+	*ret = t->basicsize;
+	if (t->basicsize != rx_basicsize || !pca_target_try_read(tg, obj, w, sizeof(w)))
+		return true;
+	uint64_t groups = w[rx_true_groups / 8], repeats = w[rx_repeats / 8], nodes = w[rx_node_count / 8];
+	uint64_t node_list = w[rx_node_list / 8], call_refs = w[rx_call_refs / 8], packed = w[rx_packed / 8];
+	if (groups > max_rx_items || repeats > max_rx_items || nodes > max_rx_items || call_refs > max_rx_items ||
+	    (nodes && !node_list) || !packed || !pca_rd(o, packed, PCA_F_OB_TYPE, &packed_type) ||
+	    !(pt = pca_objects_type(o, packed_type)) || strcmp(pt->name, "bytes") != 0 ||
+	    !pca_objects_sizeof(o, packed, pt, &packed_size))
+		return true;
+	uint64_t size = rx_basicsize + nodes * rx_node_size;
+	for (uint64_t i = 0; i < nodes; i++) {
+		uint64_t node, values;
+		if (!pca_target_try_read_u64(tg, node_list + i * 8, &node) || !node ||
+		    !pca_target_try_read_u64(tg, node + rx_node_values, &values) || values > max_rx_items)
+			return true;
+		size += values * rx_code;
+	}
+	size += groups * rx_group_info + repeats * rx_repeat_info + packed_size + call_refs * rx_call_ref_info;
+	if (w[rx_locale / 8])
+		size += rx_locale_info;
+	*ret = size;
+	return true;
+}
+
+const struct pca_kind_ops pca_regex_pattern_ops = {
+	.kind = PCA_KIND_REGEX_PATTERN,
+	.size = regex_pattern_size,
+};

@@ -86,6 +86,7 @@ static const struct {
 	{"sqlalchemy.engine.util.tuplegetter", &pca_ext_words_ops},
 	{"simplejson._speedups.Scanner", &pca_ext_words_ops},
 	{"simplejson._speedups.Encoder", &pca_ext_words_ops},
+	{"_regex.Pattern", &pca_regex_pattern_ops},
 };
 
 static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp *interp)

@@ -60,6 +60,7 @@ enum pca_kind {
 	PCA_KIND_CYTHON,   /* Cython's cython_function_or_method (extensions.c) */
 	PCA_KIND_EXT_WORDS, /* Cython classes, C types of object pointers (extensions.c) */
 	PCA_KIND_MULTIDICT, /* multidict's MultiDict, CIMultiDict (extensions.c) */
+	PCA_KIND_REGEX_PATTERN, /* regex's (mrab-regex) _regex.Pattern (extensions.c) */
 	PCA_KIND_COUNT
 };
 
