@@ -239,3 +239,40 @@ const struct pca_kind_ops pca_regex_pattern_ops = {
 	.kind = PCA_KIND_REGEX_PATTERN,
 	.size = regex_pattern_size,
 };
+
+/* MatchObject {string at 16, substring at 24, pattern at 40}, 160 bytes;
+ * ScannerObject and SplitterObject {pattern at 16, RE_State state at 24:
+ * its pattern and string first, each with a reference of its own
+ * (state_init)}. They have no tp_traverse (the collector does not see
+ * what they hold), but they own these references (their dealloc releases
+ * them); checked by the pattern being a _regex.Pattern. */
+enum { rx_match_string = 16, rx_match_substring = 24, rx_match_pattern = 40, rx_match_size = 160,
+       rx_iter_pattern = 16, rx_state_pattern = 24, rx_state_string = 32 };
+
+static void regex_owner_referents(struct pca_objects *o, uint64_t obj, struct pca_type_info *t,
+				  pca_visit_fn visit, void *ctx)
+{
+	struct pca_target *tg = o->interp->target;
+	uint64_t w[6];
+	bool match = strcmp(t->name, "_regex.Match") == 0;
+	if (!pca_target_try_read(tg, obj, w, sizeof(w)))
+		return;
+	uint64_t pattern = w[(match ? rx_match_pattern : rx_iter_pattern) / 8];
+	if ((match && t->basicsize != rx_match_size) || strcmp(type_name_of(o, pattern), "_regex.Pattern") != 0)
+		return;
+	visit(ctx, pattern);
+	uint64_t more[] = {w[rx_match_string / 8], w[rx_match_substring / 8]};
+	if (!match) {
+		more[0] = w[rx_state_pattern / 8];
+		more[1] = w[rx_state_string / 8];
+	}
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+		if (more[i])
+			visit(ctx, more[i]);
+}
+
+const struct pca_kind_ops pca_regex_owner_ops = {
+	.kind = PCA_KIND_REGEX_OWNER,
+	.size = pca_objects_default_size,
+	.referents = regex_owner_referents,
+};

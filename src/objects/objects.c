@@ -87,6 +87,9 @@ static const struct {
 	{"simplejson._speedups.Scanner", &pca_ext_words_ops},
 	{"simplejson._speedups.Encoder", &pca_ext_words_ops},
 	{"_regex.Pattern", &pca_regex_pattern_ops},
+	{"_regex.Match", &pca_regex_owner_ops},
+	{"_regex.Scanner", &pca_regex_owner_ops},
+	{"_regex.Splitter", &pca_regex_owner_ops},
 };
 
 static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp *interp)

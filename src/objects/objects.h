@@ -61,6 +61,7 @@ enum pca_kind {
 	PCA_KIND_EXT_WORDS, /* Cython classes, C types of object pointers (extensions.c) */
 	PCA_KIND_MULTIDICT, /* multidict's MultiDict, CIMultiDict (extensions.c) */
 	PCA_KIND_REGEX_PATTERN, /* regex's (mrab-regex) _regex.Pattern (extensions.c) */
+	PCA_KIND_REGEX_OWNER, /* regex's Match, Scanner, Splitter (extensions.c) */
 	PCA_KIND_COUNT
 };
 

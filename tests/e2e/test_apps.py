@@ -89,9 +89,6 @@ EXTERNAL_ALLOWED.update({
     "tuple_iterator": "a running C iteration (Cython generator state)",
     "dict_items": "a running C iteration (Cython generator state)",
     "re.Pattern": "held by Cython C statics (compiled module-level patterns)",
-    # regex's Match, Scanner and Splitter (no tp_traverse: the collector
-    # does not see them either) hold their pattern.
-    "_regex.Pattern": "regex's Match, Scanner and Splitter objects (not modelled)",
     # A greenlet's own stack and its parent are held by the C greenlet
     # machinery (the main greenlet of the thread state).
     "greenlet.greenlet": "the thread's main greenlet, held by greenlet's C thread state",
