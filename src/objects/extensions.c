@@ -123,11 +123,17 @@ static void cython_class_referents(struct pca_objects *o, uint64_t obj, struct p
 	}
 	if (!own || own->basicsize <= start)
 		return;
-	/* a larger struct holds C arrays (msgpack's Unpacker: its parse stack,
-	 * stale pointers): no guesses */
+	/* A larger struct embeds C structs (yaml's CParser: its yaml_parser_t,
+	 * 600 bytes, then its object members; msgpack's Unpacker: its parse
+	 * stack, 40 KB, then its members): Cython lays the members out in
+	 * declaration order and these declare the C struct first, so the last
+	 * words are guessed (an unused stack entry is zero). */
 	uint64_t n = (own->basicsize - start) / 8;
-	if (n > sizeof(words) / sizeof(words[0]) ||
-	    !pca_target_try_read(o->interp->target, obj + start, words, n * 8))
+	if (n > sizeof(words) / sizeof(words[0])) {
+		start += (n - sizeof(words) / sizeof(words[0])) * 8;
+		n = sizeof(words) / sizeof(words[0]);
+	}
+	if (!pca_target_try_read(o->interp->target, obj + start, words, n * 8))
 		return;
 	for (uint64_t i = 0; i < n; i++)
 		if (words[i] && !(words[i] & 7) && (int64_t)(start + i * 8) != own->dictoffset)

@@ -55,11 +55,6 @@ ALLOWED.update({
     # buffers nor their bytes; the tool's guessed words (extensions.c) do.
     "bytearray": (("3.11",), 4, "Cython members the generated tp_traverse leaves out"),
     "bytes": (("3.11",), 2, "Cython members the generated tp_traverse leaves out"),
-    # One dict the census reaches and the tool does not (measured on Debian
-    # 3.11.2 and 3.11.7, holder not found in time: a C type whose struct
-    # is larger than extensions.c guesses, msgpack's Unpacker, or regex's).
-    "dict": (test_stdlib.ALLOWED["dict"][0] + ("3.11",), max(2, test_stdlib.ALLOWED["dict"][1]),
-             test_stdlib.ALLOWED["dict"][2] + "; 3.11 apps: one dict held by a C type not modelled"),
 })
 
 # Holders of references the graph cannot explain beyond test_stdlib's.
