@@ -395,7 +395,9 @@ static bool sizeof_is_modelled(struct pca_objects *o, uint64_t type, enum pca_ki
 		uint64_t flags, dict, base;
 		if (!pca_rd(o, cur, PCA_F_TP_FLAGS, &flags))
 			return false;
-		if (kind != PCA_KIND_OBJECT && own_kind(o, cur, flags) == kind)
+		/* (guessed C structs are sized by the default formula: their
+		 * own __sizeof__, if any, is not modelled) */
+		if (kind != PCA_KIND_OBJECT && kind != PCA_KIND_EXT_WORDS && own_kind(o, cur, flags) == kind)
 			return true;
 		/* object.__sizeof__ is the default formula we model. */
 		if (cur == o->ol.object_type)
