@@ -44,20 +44,19 @@ static void cyfunction_referents(struct pca_objects *o, uint64_t obj, struct pca
 				 pca_visit_fn visit, void *ctx)
 {
 	struct pca_target *tg = o->interp->target;
-	uint64_t func, w[16], p;
-	bool cython3;
-	/* the struct whose static type is first up the chain (fused functions
-	 * add members after it) */
-	for (uint64_t type = t->addr; t && (t->flags & o->ol.tpflags_heaptype);) {
-		if (!pca_rd(o, type, PCA_F_TP_BASE, &type))
+	uint64_t func = 0, w[16], p, type = t->addr;
+	/* the cyfunction struct up the chain (fused_cython_function adds
+	 * __signatures__, type and self after it: not followed) */
+	for (int depth = 0; t && depth < pca_max_base_depth; depth++) {
+		func = t->basicsize - cyf_tail;
+		if (t->basicsize > cyf_tail && (func == 48 || func == 56 || func == cyf3_func))
+			break;
+		if (!pca_rd(o, type, PCA_F_TP_BASE, &type) || !type)
 			return;
 		t = pca_objects_type(o, type);
 	}
-	if (!t || t->basicsize < cyf_tail + 48)
-		return;
-	func = t->basicsize - cyf_tail;
-	cython3 = func == cyf3_func;
-	if ((func != 48 && func != 56 && !cython3) || !pca_target_try_read(tg, obj + func, w, sizeof(w)))
+	bool cython3 = func == cyf3_func;
+	if (!t || (func != 48 && func != 56 && !cython3) || !pca_target_try_read(tg, obj + func, w, sizeof(w)))
 		return;
 	/* w: dict, name, qualname, doc, globals, code, closure, then 0.29
 	 * classobj, defaults, pyobjects, size, flags, tuple, kwdict; Cython 3

@@ -305,6 +305,13 @@ static bool own_c_type(struct pca_objects *o, uint64_t type, uint64_t flags,
 			*ops = kinds[i].ops;
 			break;
 		}
+	/* Cython 3 names its function type by its version:
+	 * "_cython_3_0_11.cython_function_or_method" */
+	static const char cyfunction[] = ".cython_function_or_method";
+	size_t len = strlen(buf);
+	if (!*ops && strncmp(buf, "_cython_", 8) == 0 && len > sizeof(cyfunction) - 1 &&
+	    strcmp(buf + len - (sizeof(cyfunction) - 1), cyfunction) == 0)
+		*ops = &pca_cyfunction_ops;
 	*c_type = pca_object_layout_c_type(&o->ol, buf);
 	return *ops || *c_type >= 0;
 }
