@@ -34,7 +34,8 @@ PROGRAM = "apps_scenario.py"
 DIST_PACKAGES = "/usr/lib/python3/dist-packages"
 
 # The modules the scenario needs, and the Debian package of each.
-PACKAGES = (("sqlalchemy", "python3-sqlalchemy"), ("aiohttp", "python3-aiohttp"),
+PACKAGES = (("sqlalchemy", "python3-sqlalchemy"),
+            ("sqlalchemy.cresultproxy", "python3-sqlalchemy-ext"), ("aiohttp", "python3-aiohttp"),
             ("multidict", "python3-multidict"), ("yarl", "python3-yarl"),
             ("frozenlist", "python3-frozenlist"), ("msgpack", "python3-msgpack"),
             ("simplejson", "python3-simplejson"), ("ujson", "python3-ujson"),
