@@ -8,7 +8,10 @@ PACKAGES="build-essential cmake pkg-config libdw-dev libelf-dev libcmocka-dev
   libzstd-dev liblzma-dev zlib1g-dev liblz4-dev elfutils gdb zstd xz-utils lz4
   python3.11 python3.11-minimal libpython3.11-minimal libpython3.11-stdlib
   python3.11-dbg python3-flask python3-django python3-numpy
-  python3-pandas"
+  python3-pandas python3-sqlalchemy python3-sqlalchemy-ext python3-aiohttp python3-msgpack python3-yaml
+  python3-simplejson python3-ujson python3-lxml python3-regex python3-pydantic
+  python3-attr python3-cachetools python3-sortedcontainers python3-jinja2
+  python3-werkzeug"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -19,9 +19,9 @@ The truth (TRUTH.json):
   types     {type name: [count, total sys.getsizeof]} of every numpy type
             over the objects reachable from gc.get_objects() through
             gc.get_referents, plus each array's base (arrays have no
-            tp_traverse: get_referents does not see what they hold), not
-            through numpy.random's Cython objects (C members the tool does
-            not model);
+            tp_traverse: get_referents does not see what they hold), also
+            through numpy.random's Cython objects (SeedSequence.pool: the
+            tool guesses Cython classes' members, objects/extensions.c);
   objects   {name: {address, size, base}} of the globals above (id,
             sys.getsizeof, id of .base or null);
   numpy     numpy.__version__;
@@ -107,11 +107,7 @@ def census():
                 stack.append(o.base)
             stack.append(o.dtype)
         name = type_name(type(o))
-        # numpy.random's Cython classes hold objects (SeedSequence.pool, an
-        # array) in C members the tool does not know (it follows the C
-        # types it models): what only they hold is not in its census.
-        if not name.startswith("numpy.random."):
-            stack.extend(gc.get_referents(o))
+        stack.extend(gc.get_referents(o))
         if name.startswith("numpy.") and os.environ.get("NUMPY_SCENARIO_IDS"):
             ids.append("0x%x %s %d\n" % (id(o), name, sys.getsizeof(o)))
         if name.startswith("numpy."):

@@ -50,7 +50,8 @@ extern const struct pca_kind_ops pca_object_ops, pca_type_ops, pca_dict_ops, pca
 	pca_struct_ops, pca_stgdict_ops, pca_ctype_type_ops, pca_bytesio_ops, pca_array_ops,
 	pca_element_ops, pca_decimal_ops, pca_combinations_ops, pca_permutations_ops,
 	pca_product_ops, pca_hamt_sized_ops, pca_hamt_array_ops, pca_ndarray_ops,
-	pca_numpy_scalar_ops, pca_pandas_cython_ops;
+	pca_numpy_scalar_ops, pca_pandas_cython_ops, pca_cyfunction_ops, pca_ext_words_ops,
+	pca_multidict_ops, pca_regex_pattern_ops, pca_regex_owner_ops;
 
 /* Bounds: no real type hierarchy is deeper; no real object larger; more
  * entries than this in one table is a corrupt core. */

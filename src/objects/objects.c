@@ -66,6 +66,30 @@ static const struct {
 	{"pandas._libs.internals.BlockManager", &pca_pandas_cython_ops},
 	{"pandas._libs.internals.SharedBlock", &pca_pandas_cython_ops},
 	{"pandas._libs.internals.BlockPlacement", &pca_pandas_cython_ops},
+	/* third-party packages' C types (extensions.c); Cython classes are
+	 * found by their marks (is_cython_class), these have none */
+	{"cython_function_or_method", &pca_cyfunction_ops}, /* Cython 0.29 (shared by modules) */
+	{"multidict._multidict.MultiDict", &pca_multidict_ops},
+	{"multidict._multidict.MultiDictProxy", &pca_ext_words_ops},
+	{"multidict._multidict.CIMultiDictProxy", &pca_ext_words_ops},
+	{"multidict._multidict._KeysView", &pca_ext_words_ops},
+	{"multidict._multidict._ItemsView", &pca_ext_words_ops},
+	{"multidict._multidict._ValuesView", &pca_ext_words_ops},
+	{"lxml.etree._Element", &pca_ext_words_ops}, /* public: lxml/etree.h LxmlElement */
+	{"lxml.etree._Document", &pca_ext_words_ops},
+	{"lxml.etree._ElementTree", &pca_ext_words_ops},
+	{"aiohttp._helpers.reify", &pca_ext_words_ops},
+	{"aiohttp._http_parser.RawRequestMessage", &pca_ext_words_ops},
+	{"aiohttp._http_parser.RawResponseMessage", &pca_ext_words_ops},
+	{"sqlalchemy.cimmutabledict.immutabledict", &pca_ext_words_ops},
+	{"sqlalchemy.cresultproxy.BaseRow", &pca_ext_words_ops},
+	{"sqlalchemy.engine.util.tuplegetter", &pca_ext_words_ops},
+	{"simplejson._speedups.Scanner", &pca_ext_words_ops},
+	{"simplejson._speedups.Encoder", &pca_ext_words_ops},
+	{"_regex.Pattern", &pca_regex_pattern_ops},
+	{"_regex.Match", &pca_regex_owner_ops},
+	{"_regex.Scanner", &pca_regex_owner_ops},
+	{"_regex.Splitter", &pca_regex_owner_ops},
 };
 
 static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp *interp)
@@ -291,6 +315,13 @@ static bool own_c_type(struct pca_objects *o, uint64_t type, uint64_t flags,
 			*ops = kinds[i].ops;
 			break;
 		}
+	/* Cython 3 names its function type by its version:
+	 * "_cython_3_0_11.cython_function_or_method" */
+	static const char cyfunction[] = ".cython_function_or_method";
+	size_t len = strlen(buf);
+	if (!*ops && strncmp(buf, "_cython_", 8) == 0 && len > sizeof(cyfunction) - 1 &&
+	    strcmp(buf + len - (sizeof(cyfunction) - 1), cyfunction) == 0)
+		*ops = &pca_cyfunction_ops;
 	*c_type = pca_object_layout_c_type(&o->ol, buf);
 	return *ops || *c_type >= 0;
 }
@@ -304,6 +335,18 @@ static enum pca_kind own_kind(struct pca_objects *o, uint64_t type, uint64_t fla
 }
 
 static bool methods_define_sizeof(struct pca_objects *o, uint64_t type);
+
+/* A Cython extension class (`cdef class`, a static type with GC): Cython
+ * puts __reduce_cython__ (auto-pickling, 0.26+) or __pyx_vtable__ (cdef
+ * methods) in its dict; its members are guessed (extensions.c). */
+static bool is_cython_class(struct pca_objects *o, uint64_t type, uint64_t flags)
+{
+	uint64_t dict;
+	if ((flags & o->ol.tpflags_heaptype) || !(flags & o->ol.tpflags_have_gc) ||
+	    !pca_rd(o, type, PCA_F_TP_DICT, &dict) || !dict)
+		return false;
+	return pca_dict_get_str(o, dict, "__reduce_cython__") || pca_dict_get_str(o, dict, "__pyx_vtable__");
+}
 
 /* The first known C type up the tp_base chain (the builtin a class derives
  * from): its kind ops (the default ones when it has no kind) and its C type
@@ -326,6 +369,10 @@ static void type_c_base(struct pca_objects *o, struct pca_type_info *t)
 			t->c_base_flags = flags;
 			if (!pca_rd(o, cur, PCA_F_TP_BASICSIZE, &t->c_base_basicsize))
 				t->c_base_basicsize = 0;
+			break;
+		}
+		if (is_cython_class(o, cur, flags)) {
+			t->ops = &pca_ext_words_ops;
 			break;
 		}
 		if (!pca_rd(o, cur, PCA_F_TP_BASE, &base))
@@ -365,7 +412,9 @@ static bool sizeof_is_modelled(struct pca_objects *o, uint64_t type, enum pca_ki
 		uint64_t flags, dict, base;
 		if (!pca_rd(o, cur, PCA_F_TP_FLAGS, &flags))
 			return false;
-		if (kind != PCA_KIND_OBJECT && own_kind(o, cur, flags) == kind)
+		/* (guessed C structs are sized by the default formula: their
+		 * own __sizeof__, if any, is not modelled) */
+		if (kind != PCA_KIND_OBJECT && kind != PCA_KIND_EXT_WORDS && own_kind(o, cur, flags) == kind)
 			return true;
 		/* object.__sizeof__ is the default formula we model. */
 		if (cur == o->ol.object_type)

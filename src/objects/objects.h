@@ -58,6 +58,11 @@ enum pca_kind {
 	PCA_KIND_NDARRAY,  /* numpy.ndarray and its subclasses (numpy.c) */
 	PCA_KIND_NUMPY_SCALAR, /* numpy.generic's subclasses, numpy.bytes_ (numpy.c) */
 	PCA_KIND_PANDAS_CYTHON, /* pandas' BlockManager and blocks (numpy.c) */
+	PCA_KIND_CYTHON,   /* Cython's cython_function_or_method (extensions.c) */
+	PCA_KIND_EXT_WORDS, /* Cython classes, C types of object pointers (extensions.c) */
+	PCA_KIND_MULTIDICT, /* multidict's MultiDict, CIMultiDict (extensions.c) */
+	PCA_KIND_REGEX_PATTERN, /* regex's (mrab-regex) _regex.Pattern (extensions.c) */
+	PCA_KIND_REGEX_OWNER, /* regex's Match, Scanner, Splitter (extensions.c) */
 	PCA_KIND_COUNT
 };
 

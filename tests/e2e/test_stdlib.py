@@ -132,17 +132,19 @@ def minor(version):
     return ".".join(version.split(".")[:2])
 
 
-def allowed(name, diff, version):
-    """Is a count difference DIFF (tool - truth) of type NAME allowed?"""
-    entry = ALLOWED.get(name)
+def allowed(name, diff, version, table=None):
+    """Is a count difference DIFF (tool - truth) of type NAME allowed (by
+    TABLE, default ALLOWED)?"""
+    entry = (ALLOWED if table is None else table).get(name)
     if entry is None:
         return False
     versions, bound, _ = entry
     return minor(version) in versions and abs(diff) <= bound
 
 
-def compare_types(truth, result, version):
-    """Problems with the per-type census."""
+def compare_types(truth, result, version, table=None):
+    """Problems with the per-type census (count differences allowed by
+    TABLE, default ALLOWED)."""
     problems = []
     approximate = set()
     for note in result.get("notes") or []:
@@ -154,7 +156,7 @@ def compare_types(truth, result, version):
     rows = []
     for name in sorted(set(got) | set(want)):
         (wc, ws), (gc_, gs) = want.get(name, (0, 0)), got.get(name, (0, 0))
-        if wc != gc_ and not allowed(name, gc_ - wc, version):
+        if wc != gc_ and not allowed(name, gc_ - wc, version, table):
             rows.append((name, "count", wc, gc_, ws, gs))
         elif wc == gc_ and ws != gs and name not in approximate:
             rows.append((name, "size", wc, gc_, ws, gs))
@@ -168,13 +170,16 @@ def compare_types(truth, result, version):
     return problems
 
 
-def compare_external(dump, version):
+def compare_external(dump, version, table=None):
+    """Problems with the references the graph explains (holders named in
+    TABLE, default EXTERNAL_ALLOWED)."""
+    table = EXTERNAL_ALLOWED if table is None else table
     problems = []
     per_type = excess_by_type(dump)
     for name, (count, total) in sorted(per_type.items()):
         if explained(name):
             continue
-        if name in EXTERNAL_ALLOWED:
+        if name in table:
             continue
         problems.append("%s: %d objects held %d times more than the graph explains (a missing "
                         "edge, or a holder to name in EXTERNAL_ALLOWED)" % (name, count, total))
