@@ -790,59 +790,119 @@ static inline uint32_t census_id(const struct pca_heap *h, struct worker *w0, ui
 	return bit != UINT64_MAX ? id_of_bit(h, bit) : h->outside_id[outside_index(h, addr)];
 }
 
-/* The processed objects' references as a forward graph by id: each
- * worker's converted in place (a uint32 id over the 8-byte address it
- * replaces), then gathered in id order. ids[l][k]: the id of list l's k-th
- * object (lists[0] the seeds, lists[1 + i] worker i's finds). */
-static struct pca_error *gather_edges(struct census *c, struct worker *workers, uint32_t *const *ids,
-				      uint32_t n)
+/* The steps of assemble that touch every object or reference, each run on
+ * the census' threads, each thread on its part: its run of the seeds and
+ * its own finds (whose references it recorded). Every write goes to the
+ * object's own id, so parts never write the same place. */
+enum assemble_step { STEP_IDS, STEP_CONVERT, STEP_COPY, STEP_ADDR, STEP_TYPE, STEP_SIZE };
+struct assemble_part {
+	struct census *c;
+	struct worker *b;
+	unsigned t;
+	enum assemble_step step;
+	uint32_t **ids;        /* by list (the seeds, then each worker's finds), by index */
+	const uint32_t *remap; /* old type index -> new */
+	pthread_t thread;
+};
+
+/* The p-th object worker t processed, by id. */
+static uint32_t processed_id(const struct assemble_part *a, uint64_t p)
 {
-	struct pca_heap *h = c->heap;
-	unsigned nw = c->nworkers;
-	h->edge_start = calloc((size_t)n + 1, sizeof(*h->edge_start));
-	if (!h->edge_start)
-		return &pca_error_nomem;
-	for (unsigned t = 0; t < nw; t++) {
-		struct worker *b = &workers[t];
-		uint32_t *converted = (uint32_t *)b->edge_addr;
-		uint64_t kept = 0, k = 0;
-		uint32_t first = seeds_begin(c, t), share = seeds_begin(c, t + 1) - first;
-		for (uint64_t p = 0; p < b->processed; p++) {
-			uint64_t end = b->edge_start[p + 1], begin = kept;
-			for (; k < end; k++) {
-				uint32_t id;
-				if (pca_heap_find(h, b->edge_addr[k], &id))
-					converted[kept++] = id;
-			}
-			b->edge_start[p] = begin;
-			uint32_t source = p < share ? ids[0][first + p] : ids[1 + t][p - share];
-			h->edge_start[source + 1] = kept - begin;
+	uint32_t first = seeds_begin(a->c, a->t), share = seeds_begin(a->c, a->t + 1) - first;
+	return p < share ? a->ids[0][first + p] : a->ids[1 + a->t][p - share];
+}
+
+/* Worker t's references as ids, converted in place (a uint32 id over the
+ * 8-byte address it replaces; targets that are no object dropped), and
+ * how many each of its sources has, at the source's id + 1. */
+static void convert_edges(struct assemble_part *a)
+{
+	struct pca_heap *h = a->c->heap;
+	struct worker *b = a->b;
+	uint32_t *converted = (uint32_t *)(void *)b->edge_addr;
+	uint64_t kept = 0, k = 0;
+	for (uint64_t p = 0; p < b->processed; p++) {
+		uint64_t end = b->edge_start[p + 1], begin = kept;
+		for (; k < end; k++) {
+			uint32_t id;
+			if (pca_heap_find(h, b->edge_addr[k], &id))
+				converted[kept++] = id;
 		}
-		b->edge_start[b->processed] = kept;
-		/* a failed shrink keeps the larger buffer */
-		PCA_ARRAY_RESIZE(&converted, kept ? kept : 1);
-		b->edge_addr = (uint64_t *)(void *)converted;
+		b->edge_start[p] = begin;
+		h->edge_start[processed_id(a, p) + 1] = kept - begin;
 	}
-	for (uint32_t v = 0; v < n; v++)
-		h->edge_start[v + 1] += h->edge_start[v];
-	h->nedges = h->edge_start[n];
-	h->edges = malloc((h->nedges ? h->nedges : 1) * sizeof(*h->edges));
-	if (!h->edges)
-		return &pca_error_nomem;
-	for (unsigned t = 0; t < nw; t++) {
-		struct worker *b = &workers[t];
-		const uint32_t *converted = (const uint32_t *)(void *)b->edge_addr;
-		uint32_t first = seeds_begin(c, t), share = seeds_begin(c, t + 1) - first;
-		for (uint64_t p = 0; p < b->processed; p++) {
-			uint32_t source = p < share ? ids[0][first + p] : ids[1 + t][p - share];
-			memcpy(&h->edges[h->edge_start[source]], converted + b->edge_start[p],
-			       (b->edge_start[p + 1] - b->edge_start[p]) * sizeof(*h->edges));
+	b->edge_start[b->processed] = kept;
+	/* a failed shrink keeps the larger buffer */
+	PCA_ARRAY_RESIZE(&converted, kept ? kept : 1);
+	b->edge_addr = (uint64_t *)(void *)converted;
+}
+
+static void copy_edges(struct assemble_part *a)
+{
+	struct pca_heap *h = a->c->heap;
+	struct worker *b = a->b;
+	const uint32_t *converted = (const uint32_t *)(void *)b->edge_addr;
+	for (uint64_t p = 0; p < b->processed; p++)
+		memcpy(&h->edges[h->edge_start[processed_id(a, p)]], converted + b->edge_start[p],
+		       (b->edge_start[p + 1] - b->edge_start[p]) * sizeof(*h->edges));
+	free(b->edge_addr);
+	free(b->edge_start);
+	b->edge_addr = b->edge_start = NULL;
+}
+
+PCA_POPCNT_CLONES static void *assemble_part_run(void *arg)
+{
+	struct assemble_part *a = arg;
+	struct census *c = a->c;
+	struct pca_heap *h = c->heap;
+	const struct found *lists[2] = {&c->seeds, &a->b->found};
+	uint32_t *ids[2] = {a->ids[0], a->ids[1 + a->t]};
+	uint32_t first[2] = {seeds_begin(c, a->t), 0}, end[2] = {seeds_begin(c, a->t + 1), a->b->found.count};
+	if (a->step == STEP_CONVERT) {
+		convert_edges(a);
+		return NULL;
+	}
+	if (a->step == STEP_COPY) {
+		copy_edges(a);
+		return NULL;
+	}
+	for (int r = 0; r < 2; r++) {
+		const struct found *f = lists[r];
+		for (uint32_t k = first[r]; k < end[r]; k++) {
+			switch (a->step) {
+			case STEP_IDS:
+				ids[r][k] = census_id(h, a->b, f->addr[k]);
+				break;
+			case STEP_ADDR:
+				h->addr[ids[r][k]] = f->addr[k];
+				break;
+			case STEP_TYPE:
+				h->type[ids[r][k]] = a->remap[f->type[k]];
+				break;
+			case STEP_SIZE:
+				h->size32[ids[r][k]] = f->size32[k];
+				break;
+			default:
+				break;
+			}
 		}
-		free(b->edge_addr);
-		free(b->edge_start);
-		b->edge_addr = b->edge_start = NULL;
 	}
 	return NULL;
+}
+
+static void assemble_step_run(struct assemble_part *parts, unsigned n, enum assemble_step step)
+{
+	unsigned started = 1;
+	for (unsigned t = 0; t < n; t++)
+		parts[t].step = step;
+	for (; started < n; started++)
+		if (pthread_create(&parts[started].thread, NULL, assemble_part_run, &parts[started]) != 0)
+			break;
+	for (unsigned t = started; t < n; t++) /* a thread that could not start */
+		assemble_part_run(&parts[t]);
+	assemble_part_run(&parts[0]);
+	for (unsigned t = 1; t < started; t++)
+		pthread_join(parts[t].thread, NULL);
 }
 
 /* The census' finds as struct pca_heap, by id: the collector's objects
@@ -851,44 +911,57 @@ static struct pca_error *gather_edges(struct census *c, struct worker *workers, 
  * the core alone, not on the order in which threads found the objects;
  * and address -> id is a count of bits, with no table. The lists' columns
  * move one at a time to keep the peak low. */
-PCA_POPCNT_CLONES static struct pca_error *assemble(struct census *c, struct worker *workers)
+static struct pca_error *assemble(struct census *c, struct worker *workers)
 {
 	struct pca_heap *h = c->heap;
-	struct worker *w0 = &workers[0];
+	unsigned nw = c->nworkers;
 	struct found *lists[1 + MAX_WORKERS];
 	size_t nlists = 0;
 	uint64_t total = 0;
 	lists[nlists++] = &c->seeds;
-	for (unsigned i = 0; i < c->nworkers; i++)
+	for (unsigned i = 0; i < nw; i++)
 		lists[nlists++] = &workers[i].found;
 	for (size_t l = 0; l < nlists; l++)
 		total += lists[l]->count;
 	if (total > UINT32_MAX)
 		return pca_error_create(PCA_ERROR_OTHER, "more than 2^32 objects");
 	uint32_t n = (uint32_t)total;
-	struct pca_error *err = index_ids(c, w0, lists, nlists, n);
+	struct pca_error *err = index_ids(c, &workers[0], lists, nlists, n);
 	uint32_t *remap = NULL, *ids[1 + MAX_WORKERS] = {0};
 	if (!err)
 		err = pca_objects_sort_types(c->objects, &remap);
 	for (size_t l = 0; l < nlists && !err; l++) {
-		const struct found *f = lists[l];
-		ids[l] = malloc((f->count ? f->count : 1) * sizeof(*ids[l]));
-		if (!ids[l]) {
+		ids[l] = malloc((lists[l]->count ? lists[l]->count : 1) * sizeof(*ids[l]));
+		if (!ids[l])
 			err = &pca_error_nomem;
-			break;
-		}
-		for (uint32_t k = 0; k < f->count; k++)
-			ids[l][k] = census_id(h, w0, f->addr[k]);
 	}
+	struct assemble_part parts[MAX_WORKERS];
+	for (unsigned t = 0; t < nw; t++)
+		parts[t] = (struct assemble_part){.c = c, .b = &workers[t], .t = t, .ids = ids, .remap = remap};
 	h->count = n;
-	if (!err && c->record_edges)
-		err = gather_edges(c, workers, ids, n);
+	if (!err)
+		assemble_step_run(parts, nw, STEP_IDS);
+	if (!err && c->record_edges) {
+		h->edge_start = calloc((size_t)n + 1, sizeof(*h->edge_start));
+		err = h->edge_start ? NULL : &pca_error_nomem;
+		if (!err)
+			assemble_step_run(parts, nw, STEP_CONVERT);
+		for (uint32_t v = 0; !err && v < n; v++)
+			h->edge_start[v + 1] += h->edge_start[v];
+		if (!err) {
+			h->nedges = h->edge_start[n];
+			h->edges = malloc((h->nedges ? h->nedges : 1) * sizeof(*h->edges));
+			err = h->edges ? NULL : &pca_error_nomem;
+		}
+		if (!err)
+			assemble_step_run(parts, nw, STEP_COPY);
+	}
 	if (!err) {
 		h->addr = malloc(((size_t)n ? n : 1) * sizeof(*h->addr));
 		err = h->addr ? NULL : &pca_error_nomem;
+		if (!err)
+			assemble_step_run(parts, nw, STEP_ADDR);
 		for (size_t l = 0; l < nlists && !err; l++) {
-			for (uint32_t k = 0; k < lists[l]->count; k++)
-				h->addr[ids[l][k]] = lists[l]->addr[k];
 			free(lists[l]->addr);
 			lists[l]->addr = NULL;
 		}
@@ -896,9 +969,9 @@ PCA_POPCNT_CLONES static struct pca_error *assemble(struct census *c, struct wor
 	if (!err) {
 		h->type = malloc(((size_t)n ? n : 1) * sizeof(*h->type));
 		err = h->type ? NULL : &pca_error_nomem;
+		if (!err)
+			assemble_step_run(parts, nw, STEP_TYPE);
 		for (size_t l = 0; l < nlists && !err; l++) {
-			for (uint32_t k = 0; k < lists[l]->count; k++)
-				h->type[ids[l][k]] = remap[lists[l]->type[k]];
 			free(lists[l]->type);
 			lists[l]->type = NULL;
 		}
@@ -906,10 +979,10 @@ PCA_POPCNT_CLONES static struct pca_error *assemble(struct census *c, struct wor
 	if (!err) {
 		h->size32 = malloc(((size_t)n ? n : 1) * sizeof(*h->size32));
 		err = h->size32 ? NULL : &pca_error_nomem;
+		if (!err)
+			assemble_step_run(parts, nw, STEP_SIZE);
 		for (size_t l = 0; l < nlists && !err; l++) {
-			struct found *f = lists[l];
-			for (uint32_t k = 0; k < f->count; k++)
-				h->size32[ids[l][k]] = f->size32[k];
+			const struct found *f = lists[l];
 			for (size_t i = 0; i < f->nbig && !err; i++) {
 				if (!PCA_VECTOR_GROW(&h->big, &h->big_capacity, h->nbig + 1, 16))
 					err = &pca_error_nomem;
