@@ -926,6 +926,17 @@ static struct pca_error *assemble(struct census *c, struct worker *workers)
 	if (total > UINT32_MAX)
 		return pca_error_create(PCA_ERROR_OTHER, "more than 2^32 objects");
 	uint32_t n = (uint32_t)total;
+	/* the lists grew by doubling: their unused tails go before the index
+	 * takes its memory (a failed shrink keeps the larger block; nothing is
+	 * appended any more) */
+	for (size_t l = 0; l < nlists; l++) {
+		struct found *f = lists[l];
+		size_t cap = f->count ? f->count : 1;
+		PCA_ARRAY_RESIZE(&f->addr, cap);
+		PCA_ARRAY_RESIZE(&f->type, cap);
+		PCA_ARRAY_RESIZE(&f->size32, cap);
+		f->capacity = f->count;
+	}
 	struct pca_error *err = index_ids(c, &workers[0], lists, nlists, n);
 	uint32_t *remap = NULL, *ids[1 + MAX_WORKERS] = {0};
 	if (!err)

@@ -21,7 +21,6 @@ Exit 0 pass, 1 differ, 2 no core / the truth failed its own checks, 77
 (skip) when a package is not importable (install it: scripts/deps.sh).
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -112,55 +111,7 @@ def main():
         print("SKIP: %s cannot import the packages of %s (install them: scripts/deps.sh)"
               % (args.python, " ".join(missing)))
         sys.exit(77)
-    version, tag, rundir = corelib.run_names(args.python, args.method, args.workdir, "apps")
-    try:
-        core, truth, seconds = corelib.make_scenario_core(args.python, PROGRAM, rundir,
-                                                          args.method, env=env)
-    except corelib.CoreError as e:
-        print("ERROR %s: no core: %s" % (tag, e))
-        sys.exit(2)
-    what = "Python %s %s" % (version, args.method)
-    if truth["self_check_problems"]:
-        print("ERROR %s: the truth failed its own checks: %s" % (what, truth["self_check_problems"]))
-        sys.exit(2)
-    dump = os.path.join(rundir, "external.txt")
-    run = corelib.run_tool([args.tool, "--json", "report", core],
-                           env=dict(os.environ, PCA_DUMP_EXTERNAL=dump))
-    problems = []
-    if run.crashed() or run.returncode not in (0, 1):
-        problems.append("report: %s" % run.describe())
-        corelib.conclude(what, problems, [rundir], "")
-    result = json.loads(run.stdout)
-    if run.returncode != 0 or result.get("warnings"):
-        problems.append("report: exit %d, warnings %s (a false alarm)"
-                        % (run.returncode, result.get("warnings")))
-    problems.extend(test_stdlib.compare_types(truth, result, version, ALLOWED))
-    totals = result.get("totals", {})
-    slack = test_stdlib.GC_TRACKED_SLACK.get(test_stdlib.minor(version), 0)
-    if not isinstance(totals.get("gc_tracked"), int) or \
-            abs(totals["gc_tracked"] - truth["totals"]["gc_tracked"]) > slack:
-        problems.append("totals.gc_tracked: the collector's lists hold %d objects, the tool "
-                        "says %r" % (truth["totals"]["gc_tracked"], totals.get("gc_tracked")))
-    want = truth["unreachable"]["count"]
-    if totals.get("unreachable") != want:
-        problems.append("totals.unreachable: the collector frees %d objects, the tool says %r; "
-                        "the collector's verdict by type: %s"
-                        % (want, totals.get("unreachable"),
-                           json.dumps(truth["unreachable"]["types"], sort_keys=True)))
-    if os.path.exists(dump):
-        problems.extend(test_stdlib.compare_external(dump, version, EXTERNAL_ALLOWED))
-    else:
-        problems.append("no PCA_DUMP_EXTERNAL file was written")
-    if problems:
-        corelib.print_failed_run(run, core, os.path.join(rundir, "truth.json"))
-    notes = [n for n in result.get("notes") or []]
-    corelib.conclude(what, problems, [rundir],
-                     "%s: %d types, %d objects, %d bytes exact (made: %s; skipped: %s; %d "
-                     "noted approximate; core %.1f s, tool %.2f s)"
-                     % (what, len(truth["types"]), truth["totals"]["objects"],
-                        truth["totals"]["size"], " ".join(truth["made"]),
-                        ", ".join(sorted(truth["skipped"])) or "none", len(notes), seconds,
-                        run.seconds))
+    test_stdlib.run_scenario(args, PROGRAM, "apps", env, ALLOWED, EXTERNAL_ALLOWED)
 
 
 if __name__ == "__main__":

@@ -186,14 +186,15 @@ def compare_external(dump, version, table=None):
     return problems
 
 
-def main():
-    def add_arguments(ap):
-        ap.add_argument("--python", required=True)
-        ap.add_argument("--method", choices=("abort", "gcore"), default="abort")
-    args = corelib.parse_args(__doc__, add_arguments)
-    version, tag, rundir = corelib.run_names(args.python, args.method, args.workdir, "stdlib")
+def run_scenario(args, program, name, env=None, type_table=None, external_table=None):
+    """Make PROGRAM's core (its truth beside it), run `report --json` on it
+    and compare: every type exactly (but type_table's), gc_tracked, the
+    collector's verdict, and the references the graph explains (but
+    external_table's). Exits with corelib.conclude's status."""
+    version, tag, rundir = corelib.run_names(args.python, args.method, args.workdir, name)
     try:
-        core, truth, seconds = corelib.make_scenario_core(args.python, PROGRAM, rundir, args.method)
+        core, truth, seconds = corelib.make_scenario_core(args.python, program, rundir,
+                                                          args.method, env=env)
     except corelib.CoreError as e:
         print("ERROR %s: no core: %s" % (tag, e))
         sys.exit(2)
@@ -212,7 +213,7 @@ def main():
     if run.returncode != 0 or result.get("warnings"):
         problems.append("report: exit %d, warnings %s (a false alarm)"
                         % (run.returncode, result.get("warnings")))
-    problems.extend(compare_types(truth, result, version))
+    problems.extend(compare_types(truth, result, version, type_table))
     totals = result.get("totals", {})
     slack = GC_TRACKED_SLACK.get(minor(version), 0)
     if not isinstance(totals.get("gc_tracked"), int) or \
@@ -226,7 +227,7 @@ def main():
                         % (want, totals.get("unreachable"),
                            json.dumps(truth["unreachable"]["types"], sort_keys=True)))
     if os.path.exists(dump):
-        problems.extend(compare_external(dump, version))
+        problems.extend(compare_external(dump, version, external_table))
     else:
         problems.append("no PCA_DUMP_EXTERNAL file was written")
     if problems:
@@ -239,6 +240,14 @@ def main():
                         truth["totals"]["size"], " ".join(truth["made"]),
                         ", ".join(sorted(truth["skipped"])) or "none", len(notes), seconds,
                         run.seconds))
+
+
+def main():
+    def add_arguments(ap):
+        ap.add_argument("--python", required=True)
+        ap.add_argument("--method", choices=("abort", "gcore"), default="abort")
+    args = corelib.parse_args(__doc__, add_arguments)
+    run_scenario(args, PROGRAM, "stdlib")
 
 
 if __name__ == "__main__":
