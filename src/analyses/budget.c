@@ -11,9 +11,10 @@
 #include "target/cgroup.h"
 
 /* The per-object costs. The graph's are graph/'s own measured peaks
- * (graph.h); the census index is 22 B/object in `summary` at 10M and 50M
- * objects (docs/performance.md; 26 before sizes took 4 bytes), rounded up
- * as before; references per object are
+ * (graph.h); the census peaks at 34 B/object beyond the core in `summary`
+ * at 10M (docs/performance.md: while the index is built by address, the
+ * threads' lists, their ids and the new columns live together; the index
+ * itself is 20 B/object), rounded up; references per object are
  * 1.96 on bench heaps and more in real services (dicts, code), so 3. An
  * object per 64 bytes of saved memory is the densest heap measured (the
  * bench cores: 66 B/object at 200M); real cores hold libraries, stacks and
@@ -23,7 +24,7 @@
 enum {
 	bytes_per_object = 64,
 	references_per_object = 3,
-	census_per_object = 28,
+	census_per_object = 36,
 };
 
 static uint64_t mem_available(void)
