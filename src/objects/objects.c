@@ -10,6 +10,15 @@
 #include "base/hashmap.h"
 #include "objects/kinds.h"
 
+/* See registry_version in objects.h. */
+static uint64_t registry_versions;
+/* Per thread: type address -> its info (or NULL: not a type), for one
+ * registry state, direct-mapped. */
+static _Thread_local struct {
+	uint64_t version, addr;
+	struct pca_type_info *info;
+} type_cache[64];
+
 /* More type objects than this in one heap is a hostile or corrupt core. */
 static const size_t max_types = 1u << 20;
 
@@ -120,6 +129,7 @@ static struct pca_error *objects_start(struct pca_objects *o, struct pca_interp 
 	if (rc != 0)
 		return pca_error_create(PCA_ERROR_OS, "cannot create a lock: %s", strerror(rc));
 	o->registry_lock_ready = true;
+	o->registry_version = __atomic_add_fetch(&registry_versions, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -502,8 +512,16 @@ struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr
 {
 	if (!type_addr || (type_addr & 7))
 		return NULL;
+	/* Most calls ask for a type this thread asked for before: answered
+	 * without the lock (a Cython object's referents ask for its bases). */
+	size_t slot = (size_t)(type_addr >> 4) % (sizeof(type_cache) / sizeof(type_cache[0]));
+	if (type_cache[slot].version == o->registry_version && type_cache[slot].addr == type_addr)
+		return type_cache[slot].info;
 	pthread_mutex_lock(&o->registry_lock);
 	struct pca_type_info *t = register_type(o, type_addr);
+	type_cache[slot].version = o->registry_version;
+	type_cache[slot].addr = type_addr;
+	type_cache[slot].info = t;
 	pthread_mutex_unlock(&o->registry_lock);
 	return t;
 }
@@ -553,6 +571,7 @@ struct pca_error *pca_objects_sort_types(struct pca_objects *o, uint32_t **ret_r
 			o->map_values[i] = remap[o->map_values[i]];
 	memcpy(o->infos, sorted, n * sizeof(*sorted));
 	free(sorted);
+	o->registry_version = __atomic_add_fetch(&registry_versions, 1, __ATOMIC_RELAXED);
 	*ret_remap = remap;
 	return NULL;
 }

@@ -114,6 +114,10 @@ struct pca_objects {
 	 * a type reads objects). */
 	pthread_mutex_t registry_lock;
 	bool registry_lock_ready;
+	/* This registry's state, a number no state of any registry had before:
+	 * each thread's cache of pca_objects_type answers only for it (a new
+	 * registry, or this one reordered, takes a new number). */
+	uint64_t registry_version;
 	/* Set once the attributes of instances can be resolved (after
 	 * pca_objects_learn_subtype_traverse): a new type is then prepared
 	 * (pca_objects_prepare) before it is returned, so that no thread
