@@ -163,3 +163,36 @@ def run(name, serve, per_round, packages, failures, ids_env, extra):
         os.abort()
     ready_line()
     time.sleep(3600)
+
+
+def die_with_truth(program, ids_env, made, make_garbage, write_truth):
+    """The end of stdlib_scenario.py and apps_scenario.py (argv: abort|gcore
+    TRUTH.json): the truth (scenario_truth's census) with garbage made after
+    a collection and the collector disabled, then the core."""
+    import scenario_truth
+    if len(sys.argv) != 3 or sys.argv[1] not in ("abort", "gcore"):
+        sys.stderr.write("usage: %s abort|gcore TRUTH.json\n" % program)
+        sys.exit(64)
+    mode, path = sys.argv[1], sys.argv[2]
+    # The permanent generation (3.12.1 starts with the static types' tp_mro
+    # and tp_bases frozen) back into the lists gc.get_objects() reads.
+    if hasattr(gc, "unfreeze"):
+        gc.unfreeze()
+    # Warm-up: what the truth, the probe and the write do on first use
+    # (lazy type readying, 3.12+'s fork warning registry) happens now.
+    write_file(path + ".warm-up", json.dumps({"b": [1, None], "a": True},
+                                             sort_keys=True).encode("ascii"))
+    os.unlink(path + ".warm-up")
+    scenario_truth.compute_truth()
+    fork_probe(ids_env)
+    sys.stdout.write("built: %s\n" % " ".join(made))
+    sys.stdout.flush()
+    gc.collect()
+    gc.disable()          # no collection from here to the core
+    make_garbage()
+    unreachable = fork_probe(ids_env)
+    write_truth(path, scenario_truth.compute_truth(), mode, unreachable)
+    if mode == "abort":
+        os.abort()
+    ready_line()
+    time.sleep(3600)

@@ -35,7 +35,6 @@ import decimal
 import enum
 import fractions
 import functools
-import gc
 import io
 import itertools
 import json
@@ -55,8 +54,8 @@ import time
 import weakref
 import xml.etree.ElementTree as ElementTree
 
-from framework_truth import fork_probe
-from scenario_truth import compute_truth, ready_line, write_file
+from framework_truth import die_with_truth
+from scenario_truth import write_file
 
 PYTHON_VERSION = platform.python_version()
 V = sys.version_info[:2]
@@ -677,32 +676,7 @@ def write_truth(path, truth, mode, unreachable):
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("abort", "gcore"):
-        sys.stderr.write("usage: stdlib_scenario.py abort|gcore TRUTH.json\n")
-        sys.exit(64)
-    mode, path = sys.argv[1], sys.argv[2]
-    # The permanent generation (3.12.1 starts with the static types' tp_mro
-    # and tp_bases frozen) back into the lists gc.get_objects() reads.
-    if hasattr(gc, "unfreeze"):
-        gc.unfreeze()
-    # Warm-up: what the truth, the probe and the write do on first use
-    # (lazy type readying, 3.12+'s fork warning registry) happens now.
-    write_file(path + ".warm-up", json.dumps({"b": [1, None], "a": True},
-                                             sort_keys=True).encode("ascii"))
-    os.unlink(path + ".warm-up")
-    compute_truth()
-    fork_probe(IDS_ENV)
-    sys.stdout.write("built: %s\n" % " ".join(MADE))
-    sys.stdout.flush()
-    gc.collect()
-    gc.disable()          # no collection from here to the core
-    make_garbage()
-    unreachable = fork_probe(IDS_ENV)
-    write_truth(path, compute_truth(), mode, unreachable)
-    if mode == "abort":
-        os.abort()
-    ready_line()
-    time.sleep(3600)
+    die_with_truth("stdlib_scenario.py", IDS_ENV, MADE, make_garbage, write_truth)
 
 
 if __name__ == "__main__":
