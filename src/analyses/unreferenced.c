@@ -337,12 +337,6 @@ static void mark_census_hits(struct explain *e, const struct pca_heap *heap, uin
 		return;
 	}
 	glance_init(g, e->c);
-	/* type address -> index into infos, direct-mapped */
-	struct {
-		uint64_t addr;
-		uint32_t idx;
-	} types[256];
-	memset(types, 0, sizeof(types));
 	for (size_t seg = 0; seg < heap->nsegments; seg++) {
 		uint64_t vaddr, saved, end = heap->seg_bit[seg + 1];
 		pca_target_segment(t, seg, &vaddr, &saved);
@@ -364,18 +358,8 @@ static void mark_census_hits(struct explain *e, const struct pca_heap *heap, uin
 			}
 			uint64_t type_addr;
 			memcpy(&type_addr, p + type_off, 8);
-			size_t slot = (size_t)((type_addr >> 4) % (sizeof(types) / sizeof(types[0])));
-			if (types[slot].addr != type_addr || !type_addr) {
-				const struct pca_type_info *ti = pca_objects_type(o, type_addr);
-				if (!ti) {
-					mark_id(heap, addr, hit);
-					continue;
-				}
-				types[slot].addr = type_addr;
-				types[slot].idx = (uint32_t)(ti - o->infos);
-			}
-			const struct pca_type_info *ti = &o->infos[types[slot].idx];
-			if (ti->kind == PCA_KIND_MODULE) {
+			const struct pca_type_info *ti = pca_objects_type(o, type_addr);
+			if (!ti || ti->kind == PCA_KIND_MODULE) {
 				mark_id(heap, addr, hit);
 				continue;
 			}
@@ -544,7 +528,7 @@ struct pca_error *pca_unreferenced_compute(struct pca_objects *objects, const st
 	candidate_vector_init(&s.found);
 	uint64_t skipped = 0;
 	double t0 = pca_now_seconds();
-	/* objects->infos may move when types are added: indices, not pointers */
+	/* candidates keep their type as an index into objects->infos (4 bytes) */
 	struct pca_error *err = pca_arenas_for_each_used_block(objects->interp, arenas, check_block, &s, &skipped);
 	double t1 = pca_now_seconds();
 	if (!err && s.nomem)

@@ -99,12 +99,6 @@ struct worker {
 	struct {
 		uint64_t granule, vaddr, saved, bit;
 	} granules[1024];
-	/* type address -> its info, direct-mapped: the registry's hash map
-	 * and lock cost more than the rest of an offer */
-	struct {
-		uint64_t addr;
-		struct pca_type_info *info;
-	} types[256];
 	struct pca_error *err; /* first allocation failure */
 	uint64_t current;      /* object whose references are being offered */
 	/* References kept for the graph: targets by address, in the order the
@@ -230,15 +224,8 @@ static bool offer(struct worker *b, uint64_t obj)
 	struct pca_interp *in = b->objects->interp;
 	uint64_t type_addr, size;
 	struct pca_type_info *t = NULL;
-	if (pca_interp_read_field(in, obj, PCA_F_OB_TYPE, &type_addr)) {
-		size_t slot = (size_t)(type_addr >> 4) % (sizeof(b->types) / sizeof(b->types[0]));
-		if (type_addr && b->types[slot].addr == type_addr) {
-			t = b->types[slot].info;
-		} else if ((t = pca_objects_type(b->objects, type_addr))) {
-			b->types[slot].addr = type_addr;
-			b->types[slot].info = t;
-		}
-	}
+	if (pca_interp_read_field(in, obj, PCA_F_OB_TYPE, &type_addr))
+		t = pca_objects_type(b->objects, type_addr);
 	if (!t || !pca_objects_sizeof(b->objects, obj, t, &size)) {
 		b->skipped++;
 		return false;

@@ -13,11 +13,8 @@
 /* See registry_version in objects.h. */
 static uint64_t registry_versions;
 /* Per thread: type address -> its info (or NULL: not a type), for one
- * registry state, direct-mapped. */
-static _Thread_local struct {
-	uint64_t version, addr;
-	struct pca_type_info *info;
-} type_cache[64];
+ * registry state, direct-mapped (objects.h). */
+_Thread_local struct pca_type_cache_entry pca_type_cache[PCA_TYPE_CACHE_SIZE];
 
 /* More type objects than this in one heap is a hostile or corrupt core. */
 static const size_t max_types = 1u << 20;
@@ -508,20 +505,14 @@ static struct pca_type_info *register_type(struct pca_objects *o, uint64_t type_
 	return idx == UINT32_MAX ? NULL : &o->infos[idx];
 }
 
-struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr)
+struct pca_type_info *pca_objects_type_slow(struct pca_objects *o, uint64_t type_addr)
 {
 	if (!type_addr || (type_addr & 7))
 		return NULL;
-	/* Most calls ask for a type this thread asked for before: answered
-	 * without the lock (a Cython object's referents ask for its bases). */
-	size_t slot = (size_t)(type_addr >> 4) % (sizeof(type_cache) / sizeof(type_cache[0]));
-	if (type_cache[slot].version == o->registry_version && type_cache[slot].addr == type_addr)
-		return type_cache[slot].info;
+	struct pca_type_cache_entry *e = &pca_type_cache[(type_addr >> 4) % PCA_TYPE_CACHE_SIZE];
 	pthread_mutex_lock(&o->registry_lock);
 	struct pca_type_info *t = register_type(o, type_addr);
-	type_cache[slot].version = o->registry_version;
-	type_cache[slot].addr = type_addr;
-	type_cache[slot].info = t;
+	*e = (struct pca_type_cache_entry){o->registry_version, type_addr, t};
 	pthread_mutex_unlock(&o->registry_lock);
 	return t;
 }

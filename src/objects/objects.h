@@ -138,8 +138,23 @@ void pca_objects_deinit(struct pca_objects *o);
 bool pca_objects_learn_subtype_traverse(struct pca_objects *o, const uint64_t *objs, size_t n);
 
 /* The validated type at `type_addr` (cached), or NULL if it is not a type
- * object. Thread-safe. */
-struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr);
+ * object. Thread-safe. Inline: a type this thread asked for before is
+ * answered from its cache, without the registry's lock or a call (the
+ * census and the unreferenced pass ask for every object's type). */
+enum { PCA_TYPE_CACHE_SIZE = 256 }; /* more than the types of a bench heap: few collide */
+struct pca_type_cache_entry {
+	uint64_t version, addr; /* for registry_version; 0: empty */
+	struct pca_type_info *info;
+};
+extern _Thread_local struct pca_type_cache_entry pca_type_cache[PCA_TYPE_CACHE_SIZE];
+struct pca_type_info *pca_objects_type_slow(struct pca_objects *o, uint64_t type_addr);
+static inline struct pca_type_info *pca_objects_type(struct pca_objects *o, uint64_t type_addr)
+{
+	const struct pca_type_cache_entry *e = &pca_type_cache[(type_addr >> 4) % PCA_TYPE_CACHE_SIZE];
+	if (e->version == o->registry_version && e->addr == type_addr)
+		return e->info;
+	return pca_objects_type_slow(o, type_addr);
+}
 /* From now on, types are prepared when registered, and those registered
  * so far are prepared now (before a parallel closure). */
 void pca_objects_prepare_all(struct pca_objects *o);
