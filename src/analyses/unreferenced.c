@@ -5,6 +5,7 @@
 
 #include "base/hashmap.h"
 #include "base/log.h"
+#include "base/parallel.h"
 #include "base/vector.h"
 #include "objects/kinds.h"
 
@@ -13,6 +14,8 @@ static const uint64_t tpflags_have_gc = 1u << 14;
 /* A reference count this large is a pointer, not a count (3.12+ immortal
  * counts are below 2^32). */
 static const uint64_t max_refcnt = 1ull << 40;
+/* Below these, one thread is as fast as several. */
+static const uint64_t min_parallel_objects = 200000, min_parallel_pools = 1024;
 
 /* An unreferenced object found in a block; holder -1 until something
  * explains it. */
@@ -133,6 +136,70 @@ static bool check_block(void *ctx, uint64_t block, uint32_t block_size)
 		return false;
 	}
 	return true;
+}
+
+/* The blocks of the pools from first to end (a share of the work). */
+struct scan_part {
+	struct scan s;
+	const struct pca_arenas *arenas;
+	size_t first, end;
+	struct pca_error *err;
+};
+
+static void scan_part_run(void *ctx, unsigned part, unsigned nparts)
+{
+	struct scan_part *p = &((struct scan_part *)ctx)[part];
+	(void)nparts;
+	p->err = pca_arenas_for_each_used_block_in(p->s.objects->interp, p->arenas, p->first, p->end,
+						  check_block, &p->s, NULL);
+	if (!p->err && p->s.nomem)
+		p->err = &pca_error_nomem;
+}
+
+/* Check every used block: on threads, each a run of pools, the candidates
+ * joined in pool order (as one thread finds them). A block's type not
+ * registered yet would get its number in the order of the threads' timing:
+ * the registry is frozen meanwhile, and if that left a type out, the scan
+ * runs again on one thread. Candidates keep their type as an index into
+ * objects->infos (4 bytes). */
+static struct pca_error *scan_blocks(struct pca_objects *objects,
+				     const struct pca_arenas *arenas, struct scan *s)
+{
+	unsigned n = pca_parallel_threads(arenas->npools, min_parallel_pools);
+	struct pca_error *err = NULL;
+	if (n > 1) {
+		struct scan_part parts[PCA_PARALLEL_MAX];
+		for (unsigned i = 0; i < n; i++) {
+			parts[i] = (struct scan_part){.s = *s, .arenas = arenas,
+						      .first = arenas->npools * i / n,
+						      .end = arenas->npools * (i + 1) / n};
+			candidate_vector_init(&parts[i].s.found);
+		}
+		uint64_t left_out = objects->types_frozen_out;
+		pca_objects_freeze_registry(objects, true);
+		pca_parallel_run(n, scan_part_run, parts);
+		pca_objects_freeze_registry(objects, false);
+		bool again = objects->types_frozen_out != left_out;
+		for (unsigned i = 0; i < n; i++) {
+			if (!err && !again) {
+				err = parts[i].err;
+				s->checked += parts[i].s.checked;
+				for (size_t k = 0; !err && k < parts[i].s.found.size; k++)
+					if (!candidate_vector_append(&s->found, &parts[i].s.found.data[k]))
+						err = &pca_error_nomem;
+			} else if (parts[i].err != err) {
+				pca_error_destroy(parts[i].err);
+			}
+			candidate_vector_deinit(&parts[i].s.found);
+		}
+		if (err || !again)
+			return err;
+		pca_log_timing("unreferenced: a block's type was new: the scan runs again on one thread\n");
+	}
+	err = pca_arenas_for_each_used_block(objects->interp, arenas, check_block, s, NULL);
+	if (!err && s->nomem)
+		err = &pca_error_nomem;
+	return err;
 }
 
 /* Explaining the candidates: which words of the core the interpreter holds
@@ -312,35 +379,45 @@ static bool words_hit(const struct explain *e, const struct glance *g, const uin
 	return false;
 }
 
-static void mark_id(const struct pca_heap *heap, uint64_t addr, uint64_t *hit)
-{
-	uint32_t id;
-	if (pca_heap_find(heap, addr, &id))
-		hit[id / 64] |= 1ull << (id & 63);
-}
-
 /* Set hit[id] for every census object whose scanned fields (as step 3 of
  * explain scans them) hold a word that points at a candidate, and for every
  * module (whose state step 2 scans). Reads the objects in address order,
  * in place, from the heap's bitmap of object starts; the type from the
  * object's own ob_type, as the census did. Whatever cannot be decided so
  * (an object across segments, one outside saved memory) is marked: step 3
- * scans it the usual way. */
-static void mark_census_hits(struct explain *e, const struct pca_heap *heap, uint64_t *hit)
+ * scans it the usual way. Marking more than needed changes nothing but
+ * time. On threads, each a share of the bitmap; hit[] words are shared
+ * (ids follow addresses), hence the atomic OR. */
+struct marking {
+	struct explain *e;
+	const struct pca_heap *heap;
+	const struct glance *g;
+	uint64_t *hit;
+};
+
+static void mark_id(const struct pca_heap *heap, uint64_t addr, uint64_t *hit)
 {
-	struct pca_objects *o = e->objects;
+	uint32_t id;
+	if (pca_heap_find(heap, addr, &id))
+		__atomic_fetch_or(&hit[id / 64], 1ull << (id & 63), __ATOMIC_RELAXED);
+}
+
+static void mark_part(void *ctx, unsigned part, unsigned nparts)
+{
+	const struct marking *m = ctx;
+	const struct pca_heap *heap = m->heap;
+	struct pca_objects *o = m->e->objects;
 	struct pca_target *t = o->interp->target;
 	uint64_t type_off = pca_layout_offset(o->interp->layout, PCA_F_OB_TYPE);
-	struct glance *g = malloc(sizeof(*g));
-	if (!g) {
-		e->nomem = true;
-		return;
-	}
-	glance_init(g, e->c);
+	uint64_t total = heap->seg_bit[heap->nsegments];
+	uint64_t begin = total * part / nparts, stop = total * (part + 1) / nparts;
 	for (size_t seg = 0; seg < heap->nsegments; seg++) {
-		uint64_t vaddr, saved, end = heap->seg_bit[seg + 1];
+		uint64_t vaddr, saved, end = heap->seg_bit[seg + 1] < stop ? heap->seg_bit[seg + 1] : stop;
+		if (heap->seg_bit[seg + 1] <= begin || heap->seg_bit[seg] >= stop)
+			continue;
 		pca_target_segment(t, seg, &vaddr, &saved);
-		for (uint64_t bit = heap->seg_bit[seg]; bit < end;) {
+		uint64_t bit = heap->seg_bit[seg] > begin ? heap->seg_bit[seg] : begin;
+		while (bit < end) {
 			uint64_t word = heap->bits[bit / 64] >> (bit & 63);
 			if (!word) {
 				bit = (bit | 63) + 1;
@@ -353,24 +430,40 @@ static void mark_census_hits(struct explain *e, const struct pca_heap *heap, uin
 			bit++;
 			const uint8_t *p = pca_target_view(t, addr, type_off + 8);
 			if (!p) {
-				mark_id(heap, addr, hit);
+				mark_id(heap, addr, m->hit);
 				continue;
 			}
 			uint64_t type_addr;
 			memcpy(&type_addr, p + type_off, 8);
 			const struct pca_type_info *ti = pca_objects_type(o, type_addr);
 			if (!ti || ti->kind == PCA_KIND_MODULE) {
-				mark_id(heap, addr, hit);
+				mark_id(heap, addr, m->hit);
 				continue;
 			}
 			uint64_t len = scans_fields(ti) ? field_scan_bytes(ti) : 0;
 			if (len < 8)
 				continue;
 			p = pca_target_view(t, addr, (size_t)len);
-			if (!p || words_hit(e, g, p, len / 8))
-				mark_id(heap, addr, hit);
+			if (!p || words_hit(m->e, m->g, p, len / 8))
+				mark_id(heap, addr, m->hit);
 		}
 	}
+}
+
+static void mark_census_hits(struct explain *e, const struct pca_heap *heap, uint64_t *hit)
+{
+	struct glance *g = malloc(sizeof(*g));
+	if (!g) {
+		e->nomem = true;
+		return;
+	}
+	glance_init(g, e->c);
+	struct marking m = {e, heap, g, hit};
+	/* frozen: a census object's type is registered (a lookup that fails
+	 * only marks the object) */
+	pca_objects_freeze_registry(e->objects, true);
+	pca_parallel_run(pca_parallel_threads(heap->count, min_parallel_objects), mark_part, &m);
+	pca_objects_freeze_registry(e->objects, false);
 	/* outside saved memory (pages of attached files): few */
 	for (size_t k = 0; k < heap->noutside; k++)
 		mark_id(heap, heap->outside[k], hit);
@@ -526,13 +619,9 @@ struct pca_error *pca_unreferenced_compute(struct pca_objects *objects, const st
 	size_t cap = objects->ninfos + 4096;
 	struct scan s = {.objects = objects, .heap = heap, .capacity = cap};
 	candidate_vector_init(&s.found);
-	uint64_t skipped = 0;
 	double t0 = pca_now_seconds();
-	/* candidates keep their type as an index into objects->infos (4 bytes) */
-	struct pca_error *err = pca_arenas_for_each_used_block(objects->interp, arenas, check_block, &s, &skipped);
+	struct pca_error *err = scan_blocks(objects, arenas, &s);
 	double t1 = pca_now_seconds();
-	if (!err && s.nomem)
-		err = &pca_error_nomem;
 	struct explain e = {.objects = objects, .c = &s.found};
 	candidate_map_init(&e.map);
 	holder_vector_init(&e.holders);

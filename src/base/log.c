@@ -13,6 +13,16 @@ void pca_log_configure(const struct pca_log_config *c)
 	config = c ? *c : (struct pca_log_config){0};
 }
 
+static unsigned threads_from_env(void)
+{
+	const char *env = getenv("PCA_THREADS");
+	if (!env || !*env)
+		return 0;
+	char *end;
+	long v = strtol(env, &end, 10);
+	return !*end && v >= 1 ? (v > 64 ? 64 : (unsigned)v) : 0;
+}
+
 void pca_log_from_env(void)
 {
 	struct pca_log_config c = {
@@ -21,6 +31,7 @@ void pca_log_from_env(void)
 		.dump_objects = getenv("PCA_DUMP_OBJECTS"),
 		.dump_parents = getenv("PCA_DUMP_PARENTS"),
 		.dump_external = getenv("PCA_DUMP_EXTERNAL"),
+		.threads = threads_from_env(),
 	};
 	pca_log_configure(&c);
 }

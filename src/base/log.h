@@ -26,13 +26,16 @@ struct pca_log_config {
 	/* file: every object whose reference count exceeds the references the
 	 * graph has to it, "ADDR TYPE EXCESS"; or NULL */
 	const char *dump_external;
+	/* threads of the parallel phases (base/parallel.h); 0: as many as
+	 * the CPUs */
+	unsigned threads;
 };
 
 /* Copy *config (its strings must outlive the run). NULL: everything off. */
 void pca_log_configure(const struct pca_log_config *config);
 /* pca_log_configure() from PCA_TIMING, PCA_CHECK_INDEX, PCA_DUMP_OBJECTS,
- * PCA_DUMP_PARENTS and PCA_DUMP_EXTERNAL (set, even empty, means on for the
- * first two). */
+ * PCA_DUMP_PARENTS, PCA_DUMP_EXTERNAL (set, even empty, means on for the
+ * first two) and PCA_THREADS (a number from 1; anything else: unset). */
 void pca_log_from_env(void);
 const struct pca_log_config *pca_log_config(void);
 

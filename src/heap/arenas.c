@@ -578,6 +578,14 @@ struct pca_error *pca_arenas_for_each_used_block(struct pca_interp *in,
 						 pca_arenas_block_fn fn, void *ctx,
 						 uint64_t *ret_skipped)
 {
+	return pca_arenas_for_each_used_block_in(in, a, 0, a->npools, fn, ctx, ret_skipped);
+}
+
+struct pca_error *pca_arenas_for_each_used_block_in(struct pca_interp *in, const struct pca_arenas *a,
+						    size_t first_pool, size_t end_pool,
+						    pca_arenas_block_fn fn, void *ctx,
+						    uint64_t *ret_skipped)
+{
 	uint64_t skipped = 0;
 	struct walk wk = {.in = in, .a = (struct pca_arenas *)a};
 	wk.pool_buf = malloc(a->pool_size ? a->pool_size : 1);
@@ -588,7 +596,7 @@ struct pca_error *pca_arenas_for_each_used_block(struct pca_interp *in,
 		return &pca_error_nomem;
 	}
 	bool go_on = true;
-	for (size_t i = 0; i < a->npools && go_on; i++) {
+	for (size_t i = first_pool; i < end_pool && i < a->npools && go_on; i++) {
 		uint64_t pool = a->pools[i];
 		const uint8_t *buf = pool_bytes(&wk, pool, a->pool_size);
 		struct pool_info pi;

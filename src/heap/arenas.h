@@ -110,6 +110,12 @@ struct pca_error *pca_arenas_for_each_used_block(struct pca_interp *in,
 						 const struct pca_arenas *a,
 						 pca_arenas_block_fn fn, void *ctx,
 						 uint64_t *ret_skipped);
+/* The same for the pools a->pools[first_pool] to a->pools[end_pool - 1]
+ * (a share of the work for one thread: it may run beside others). */
+struct pca_error *pca_arenas_for_each_used_block_in(struct pca_interp *in, const struct pca_arenas *a,
+						    size_t first_pool, size_t end_pool,
+						    pca_arenas_block_fn fn, void *ctx,
+						    uint64_t *ret_skipped);
 /* Index in a->pools of the used pool holding addr, or false. */
 bool pca_arenas_find_pool(const struct pca_arenas *a, uint64_t addr, size_t *ret);
 

@@ -2,10 +2,10 @@
 
 #include "base/hashmap.h"
 #include "base/log.h"
+#include "base/parallel.h"
 #include "base/vector.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +20,7 @@ static const uint64_t max_list_length = 1ull << 35;
 /* Threads of the closure at most, and the seeds below which one thread is
  * as fast (starting threads and merging their finds cost more than they
  * save on a small heap). PCA_THREADS=N overrides both. */
-enum { MAX_WORKERS = 8 };
+enum { MAX_WORKERS = PCA_PARALLEL_MAX };
 static const uint32_t min_parallel_seeds = 50000;
 
 /* Ranks count bits: with the popcnt instruction where the CPU has it (a
@@ -111,7 +111,6 @@ struct worker {
 	size_t edge_start_capacity;
 	uint64_t processed;
 	uint64_t visits, edges_dropped, skipped;
-	pthread_t thread;
 };
 
 /* bit_of past its caches: the segment of addr, searched, into its
@@ -331,10 +330,11 @@ static uint32_t seeds_begin(const struct census *c, unsigned t)
 
 /* One worker's closure: its run of the seeds, then what it found, in
  * order (the list grows as it goes). */
-static void *worker_run(void *arg)
+static void worker_run(void *ctx, unsigned part, unsigned nparts)
 {
-	struct worker *b = arg;
+	struct worker *b = &((struct worker *)ctx)[part];
 	struct census *c = b->c;
+	(void)nparts;
 	struct pca_target *target = b->objects->interp->target;
 	enum { PREFETCH_AHEAD = 8 };
 	uint32_t step = c->nworkers, end = seeds_begin(c, b->index + 1);
@@ -357,7 +357,6 @@ static void *worker_run(void *arg)
 		edge_start_set(b, b->processed);
 	if (!go_on)
 		__atomic_store_n(&c->stop, 1, __ATOMIC_RELAXED);
-	return NULL;
 }
 
 static void worker_init(struct worker *b, struct census *c, unsigned index)
@@ -378,67 +377,179 @@ static void worker_deinit(struct worker *b)
 	b->nedges = b->edges_capacity = b->edge_start_capacity = 0;
 }
 
-/* How many threads the closure gets: the CPUs this process may run on,
- * for a heap large enough to gain from them. */
-static unsigned census_threads(uint32_t nseeds)
-{
-	const char *env = getenv("PCA_THREADS");
-	if (env && *env) {
-		char *end;
-		long v = strtol(env, &end, 10);
-		if (!*end && v >= 1)
-			return v > MAX_WORKERS ? MAX_WORKERS : (unsigned)v;
-	}
-	if (nseeds < min_parallel_seeds)
-		return 1;
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) != 0)
-		return 1;
-	int n = CPU_COUNT(&set);
-	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
-}
+/* One end of the walk of a collector list. */
+struct list_end {
+	uint64_t node; /* the next node from this end */
+	uint64_t done; /* the last node this end processed (atomic: read by the other end) */
+	enum pca_field ahead, behind; /* the link followed, the link checked */
+	uint64_t tracked; /* objects this end added to the census */
+	bool cut;         /* stopped on a broken link */
+};
 
-/* One circular list with sentinel `head`. */
-static void walk_list(struct worker *b, uint64_t head, struct pca_warnings *w)
+/* A circular list with sentinel `head`, walked from both ends: from one
+ * end the walk is a serial pointer chase, one cache or TLB miss after
+ * another, while two ends are two independent chains of loads (on one
+ * thread, interleaved; or one thread each). */
+struct gc_list {
+	uint64_t head;
+	struct list_end end[2]; /* from the head's next, from its prev */
+};
+PCA_DEFINE_VECTOR(gc_list_vector, struct gc_list)
+
+/* One step from one end: the object of the end's next node joins the
+ * census if the node links back to the last node this end processed. False
+ * when this end is through: it met the other end (the node is the last one
+ * the other processed, other_done, or its object is claimed), or a broken
+ * link. Each end checks the links it crosses, so a broken link stops only
+ * the end that meets it: the other still gets up to it. Inline, on a copy
+ * of the end in registers: the walk is the census' serial part. */
+static inline __attribute__((always_inline)) bool list_end_step(struct worker *b, struct list_end *e,
+								 uint64_t other_done, bool threads, uint64_t steps)
 {
 	struct pca_interp *in = b->objects->interp;
 	const struct pca_layout *l = in->layout;
-	uint64_t gc_size = l->sizes[PCA_S_GC_HEAD];
-	uint64_t prev = head, node;
-	if (!pca_interp_read_field(in, head, PCA_F_GC_NEXT, &node)) {
+	uint64_t node = e->node, next, prev;
+	if (node == other_done)
+		return false;
+	/* both links, by constant fields (inline reads) */
+	if (steps > max_list_length || !node || !pca_interp_read_field(in, node, PCA_F_GC_NEXT, &next) ||
+	    !pca_interp_read_field(in, node, PCA_F_GC_PREV, &prev)) {
+		e->cut = true;
+		return false;
+	}
+	prev &= ~l->gc_prev_flag_mask;
+	bool forward = e->ahead == PCA_F_GC_NEXT;
+	if ((forward ? prev : next) != e->done) {
+		e->cut = true;
+		return false;
+	}
+	uint64_t obj = node + l->sizes[PCA_S_GC_HEAD], bit;
+	if (threads && (bit = bit_of(b, obj)) != UINT64_MAX && bit_is_set(b->c->bits, bit))
+		return false; /* the other end got here first */
+	e->tracked += offer(b, obj);
+	e->done = node;
+	e->node = forward ? next : prev;
+	return true;
+}
+
+/* Add the list with sentinel `head` to be walked. */
+static void add_list(struct worker *b, struct gc_list_vector *lists, uint64_t head, struct pca_warnings *w)
+{
+	struct pca_interp *in = b->objects->interp;
+	uint64_t next, prev;
+	if (!pca_interp_read_field(in, head, PCA_F_GC_NEXT, &next) ||
+	    !pca_interp_read_field(in, head, PCA_F_GC_PREV, &prev)) {
 		if (w) /* NULL: the census' second run */
 			pca_warnings_add(w, "a collector list head at 0x%llx is not in the core",
 					 (unsigned long long)head);
 		b->heap->lists_cut++;
 		return;
 	}
-	for (uint64_t steps = 0; node != head && !b->err; steps++) {
-		uint64_t back, next;
-		if (steps > max_list_length || !node ||
-		    !pca_interp_read_field(in, node, PCA_F_GC_PREV, &back) ||
-		    (back & ~l->gc_prev_flag_mask) != prev ||
-		    !pca_interp_read_field(in, node, PCA_F_GC_NEXT, &next)) {
-			b->heap->lists_cut++;
-			return;
-		}
-		if (offer(b, node + gc_size))
-			b->heap->gc_tracked++;
-		prev = node;
-		node = next;
-	}
+	struct gc_list g = {
+		.head = head,
+		.end = {{.node = next, .done = head, .ahead = PCA_F_GC_NEXT, .behind = PCA_F_GC_PREV},
+			{.node = prev & ~in->layout->gc_prev_flag_mask, .done = head, .ahead = PCA_F_GC_PREV,
+			 .behind = PCA_F_GC_NEXT}},
+	};
+	if (!gc_list_vector_append(lists, &g))
+		b->err = &pca_error_nomem;
 }
 
 /* Where the generations live: 3.6 the static `generations` array of
  * Modules/gcmodule.c; 3.7-3.8 _PyRuntime.gc; 3.9+ each interpreter's gc. */
-static void walk_state(struct worker *b, uint64_t generations, uint64_t permanent,
-		       struct pca_warnings *w)
+static void add_lists_of_state(struct worker *b, struct gc_list_vector *lists, uint64_t generations,
+			       uint64_t permanent, struct pca_warnings *w)
 {
 	const struct pca_layout *l = b->objects->interp->layout;
 	uint64_t gen_size = l->sizes[PCA_S_GC_GENERATION];
 	for (int g = 0; g < NUM_GENERATIONS; g++)
-		walk_list(b, generations + (uint64_t)g * gen_size, w);
+		add_list(b, lists, generations + (uint64_t)g * gen_size, w);
 	if (permanent)
-		walk_list(b, permanent, w);
+		add_list(b, lists, permanent, w);
+}
+
+struct list_walk {
+	struct worker *workers;
+	struct gc_list_vector *lists;
+};
+
+/* Part p of 2 walks every list from end p; one part walks both ends,
+ * interleaved. Two threads tell each other how far they got every
+ * `publish` steps only: a shared cache line written on every step cost more
+ * than the second thread saved. Meanwhile an end stops at the first object
+ * the other claimed. */
+static void walk_lists_part(void *ctx, unsigned part, unsigned nparts)
+{
+	enum { publish = 256 };
+	struct list_walk *lw = ctx;
+	struct worker *b = &lw->workers[part];
+	for (size_t i = 0; i < lw->lists->size; i++) {
+		struct list_end *shared = lw->lists->data[i].end;
+		if (nparts == 2) {
+			struct list_end me = shared[part];
+			uint64_t other_done = 0;
+			for (uint64_t steps = 0; !b->err; steps++) {
+				if (!(steps % publish)) {
+					__atomic_store_n(&shared[part].done, me.done, __ATOMIC_RELAXED);
+					other_done = __atomic_load_n(&shared[1 - part].done, __ATOMIC_RELAXED);
+				}
+				if (!list_end_step(b, &me, other_done, true, steps))
+					break;
+			}
+			shared[part] = me;
+			continue;
+		}
+		struct list_end e[2] = {shared[0], shared[1]};
+		bool on[2] = {true, true};
+		for (uint64_t steps = 0; (on[0] || on[1]) && !b->err; steps++) {
+			if (on[0])
+				on[0] = list_end_step(b, &e[0], e[1].done, false, steps);
+			if (on[1])
+				on[1] = list_end_step(b, &e[1], e[0].done, false, steps);
+		}
+		shared[0] = e[0];
+		shared[1] = e[1];
+	}
+}
+
+/* src's objects appended to dst. */
+static bool found_take(struct worker *b, struct found *dst, struct found *src)
+{
+	size_t big = 0;
+	for (uint32_t k = 0; k < src->count; k++) {
+		uint64_t size = big < src->nbig && src->big[big].id == k ? src->big[big++].size : src->size32[k];
+		if (!found_append(b, dst, src->addr[k], src->type[k], size))
+			return false;
+	}
+	found_deinit(src);
+	return true;
+}
+
+/* Walk the lists on `threads` threads (1 or 2): their objects end up in
+ * workers[0]'s found list, first. */
+static void walk_lists(struct census *c, struct worker *workers, struct gc_list_vector *lists, unsigned threads)
+{
+	unsigned n = threads >= 2 ? 2 : 1;
+	if (n == 2)
+		worker_init(&workers[1], c, 1);
+	struct list_walk lw = {workers, lists};
+	pca_parallel_run(n, walk_lists_part, &lw);
+	if (n == 2 && !workers[0].err && !workers[1].err)
+		found_take(&workers[0], &workers[0].found, &workers[1].found);
+	if (n == 2) {
+		workers[0].skipped += workers[1].skipped;
+		if (workers[1].err && !workers[0].err)
+			workers[0].err = workers[1].err;
+		else
+			pca_error_destroy(workers[1].err);
+		worker_deinit(&workers[1]);
+		workers[1].err = NULL;
+	}
+	for (size_t i = 0; i < lists->size; i++) {
+		const struct list_end *e = lists->data[i].end;
+		c->heap->gc_tracked += e[0].tracked + e[1].tracked;
+		c->heap->lists_cut += e[0].cut || e[1].cut;
+	}
 }
 
 /* The collector's state of one _gc_runtime_state at `state` (the
@@ -463,7 +574,9 @@ static void read_gc_state(struct worker *b, uint64_t state, enum pca_field enabl
 	}
 }
 
-static struct pca_error *walk_collector(struct worker *b, struct pca_warnings *w)
+/* The collector's lists, to be walked, and its state. */
+static struct pca_error *find_collector_lists(struct worker *b, struct gc_list_vector *lists,
+					      struct pca_warnings *w)
 {
 	struct pca_interp *in = b->objects->interp;
 	const struct pca_layout *l = in->layout;
@@ -475,7 +588,7 @@ static struct pca_error *walk_collector(struct worker *b, struct pca_warnings *w
 		if (err)
 			return err;
 		for (size_t n = 0; n < count; n++)
-			walk_state(b, interps[n] + pca_layout_offset(l, PCA_F_INTERP_GC_GENERATIONS),
+			add_lists_of_state(b, lists, interps[n] + pca_layout_offset(l, PCA_F_INTERP_GC_GENERATIONS),
 				   pca_layout_has(l, PCA_F_INTERP_GC_PERMANENT)
 					   ? interps[n] + pca_layout_offset(l, PCA_F_INTERP_GC_PERMANENT)
 					   : 0,
@@ -486,7 +599,7 @@ static struct pca_error *walk_collector(struct worker *b, struct pca_warnings *w
 		free(interps);
 	} else if (pca_layout_has(l, PCA_F_RUNTIME_GC_GENERATIONS) &&
 		   pca_symbols_lookup(in->symbols, "_PyRuntime", &addr)) {
-		walk_state(b, addr + pca_layout_offset(l, PCA_F_RUNTIME_GC_GENERATIONS),
+		add_lists_of_state(b, lists, addr + pca_layout_offset(l, PCA_F_RUNTIME_GC_GENERATIONS),
 			   pca_layout_has(l, PCA_F_RUNTIME_GC_PERMANENT)
 				   ? addr + pca_layout_offset(l, PCA_F_RUNTIME_GC_PERMANENT)
 				   : 0,
@@ -494,7 +607,7 @@ static struct pca_error *walk_collector(struct worker *b, struct pca_warnings *w
 		read_gc_state(b, addr, PCA_F_RUNTIME_GC_ENABLED,
 			      addr + pca_layout_offset(l, PCA_F_RUNTIME_GC_GENERATIONS));
 	} else if (pca_symbols_lookup(in->symbols, "generations", &addr)) {
-		walk_state(b, addr, 0, w);
+		add_lists_of_state(b, lists, addr, 0, w);
 		read_gc_state(b, 0, PCA_F_RUNTIME_GC_ENABLED, addr);
 		/* 3.6: Modules/gcmodule.c's static int enabled, beside it */
 		uint64_t enabled;
@@ -613,7 +726,12 @@ static struct pca_error *census_run(struct census *c, struct worker *workers, un
 	worker_init(w0, c, 0);
 	c->max_edges = census_max_edges(c);
 	c->max_visits = census_max_visits(c);
-	struct pca_error *err = walk_collector(w0, w);
+	struct gc_list_vector lists;
+	gc_list_vector_init(&lists);
+	struct pca_error *err = find_collector_lists(w0, &lists, w);
+	if (!err && !w0->err)
+		walk_lists(c, workers, &lists, threads ? threads : pca_parallel_threads(1, 0));
+	gc_list_vector_deinit(&lists);
 	/* Before any reference is followed: what Python classes' instances
 	 * refer to depends on it. */
 	if (!err && w && !c->objects->ol.subtype_traverse &&
@@ -630,27 +748,19 @@ static struct pca_error *census_run(struct census *c, struct worker *workers, un
 	c->seeds = w0->found;
 	memset(&w0->found, 0, sizeof(w0->found));
 	pca_objects_prepare_all(c->objects);
-	unsigned n = threads ? threads : census_threads(c->seeds.count);
+	unsigned n = threads ? threads : pca_parallel_threads(c->seeds.count, min_parallel_seeds);
 	if (c->dump_parents)
 		n = 1;
 	c->nworkers = n;
 	c->max_edges /= n;
 	c->max_visits /= n;
 	uint64_t refused = c->objects->types_refused;
-	unsigned started = 1;
-	for (; started < n; started++) {
-		worker_init(&workers[started], c, started);
-		if (pthread_create(&workers[started].thread, NULL, worker_run, &workers[started]) != 0) {
-			__atomic_store_n(&c->stop, 1, __ATOMIC_RELAXED);
-			break;
-		}
-	}
-	worker_run(w0);
-	for (unsigned i = 1; i < started; i++)
-		pthread_join(workers[i].thread, NULL);
+	for (unsigned i = 1; i < n; i++)
+		worker_init(&workers[i], c, i);
+	pca_parallel_run(n, worker_run, workers);
 	if (n == 1)
 		return w0->err;
-	bool gave_up = started < n || c->objects->types_refused != refused;
+	bool gave_up = c->objects->types_refused != refused;
 	for (unsigned i = 0; i < n; i++)
 		gave_up |= workers[i].err || workers[i].visits > c->max_visits || workers[i].edges_dropped;
 	if (gave_up) {
@@ -789,7 +899,6 @@ struct assemble_part {
 	enum assemble_step step;
 	uint32_t **ids;        /* by list (the seeds, then each worker's finds), by index */
 	const uint32_t *remap; /* old type index -> new */
-	pthread_t thread;
 };
 
 /* The p-th object worker t processed, by id. */
@@ -837,9 +946,10 @@ static void copy_edges(struct assemble_part *a)
 	b->edge_addr = b->edge_start = NULL;
 }
 
-PCA_POPCNT_CLONES static void *assemble_part_run(void *arg)
+PCA_POPCNT_CLONES static void assemble_part_run(void *ctx, unsigned part, unsigned nparts)
 {
-	struct assemble_part *a = arg;
+	struct assemble_part *a = &((struct assemble_part *)ctx)[part];
+	(void)nparts;
 	struct census *c = a->c;
 	struct pca_heap *h = c->heap;
 	const struct found *lists[2] = {&c->seeds, &a->b->found};
@@ -847,11 +957,11 @@ PCA_POPCNT_CLONES static void *assemble_part_run(void *arg)
 	uint32_t first[2] = {seeds_begin(c, a->t), 0}, end[2] = {seeds_begin(c, a->t + 1), a->b->found.count};
 	if (a->step == STEP_CONVERT) {
 		convert_edges(a);
-		return NULL;
+		return;
 	}
 	if (a->step == STEP_COPY) {
 		copy_edges(a);
-		return NULL;
+		return;
 	}
 	for (int r = 0; r < 2; r++) {
 		const struct found *f = lists[r];
@@ -874,22 +984,13 @@ PCA_POPCNT_CLONES static void *assemble_part_run(void *arg)
 			}
 		}
 	}
-	return NULL;
 }
 
 static void assemble_step_run(struct assemble_part *parts, unsigned n, enum assemble_step step)
 {
-	unsigned started = 1;
 	for (unsigned t = 0; t < n; t++)
 		parts[t].step = step;
-	for (; started < n; started++)
-		if (pthread_create(&parts[started].thread, NULL, assemble_part_run, &parts[started]) != 0)
-			break;
-	for (unsigned t = started; t < n; t++) /* a thread that could not start */
-		assemble_part_run(&parts[t]);
-	assemble_part_run(&parts[0]);
-	for (unsigned t = 1; t < started; t++)
-		pthread_join(parts[t].thread, NULL);
+	pca_parallel_run(n, assemble_part_run, parts);
 }
 
 /* The census' finds as struct pca_heap, by id: the collector's objects

@@ -478,6 +478,11 @@ static struct pca_type_info *register_type(struct pca_objects *o, uint64_t type_
 		info.name = type_name(o, type_addr, info.flags);
 		valid = info.name != NULL;
 	}
+	if (valid && o->registry_frozen) {
+		free(info.name);
+		o->types_frozen_out++;
+		return NULL;
+	}
 	uint32_t idx = UINT32_MAX;
 	if (valid) {
 		type_c_base(o, &info);
@@ -515,6 +520,15 @@ struct pca_type_info *pca_objects_type_slow(struct pca_objects *o, uint64_t type
 	*e = (struct pca_type_cache_entry){o->registry_version, type_addr, t};
 	pthread_mutex_unlock(&o->registry_lock);
 	return t;
+}
+
+void pca_objects_freeze_registry(struct pca_objects *o, bool frozen)
+{
+	pthread_mutex_lock(&o->registry_lock);
+	o->registry_frozen = frozen;
+	if (!frozen)
+		o->registry_version = __atomic_add_fetch(&registry_versions, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&o->registry_lock);
 }
 
 void pca_objects_prepare_all(struct pca_objects *o)

@@ -123,6 +123,10 @@ struct pca_objects {
 	 * (pca_objects_prepare) before it is returned, so that no thread
 	 * prepares it later while another reads it. */
 	bool prepare_on_register;
+	/* While set, a type not registered yet is not registered:
+	 * pca_objects_type returns NULL for it and counts it here. */
+	bool registry_frozen;
+	uint64_t types_frozen_out;
 };
 
 struct pca_error *pca_objects_init(struct pca_objects *o, struct pca_interp *interp);
@@ -158,6 +162,12 @@ static inline struct pca_type_info *pca_objects_type(struct pca_objects *o, uint
 /* From now on, types are prepared when registered, and those registered
  * so far are prepared now (before a parallel closure). */
 void pca_objects_prepare_all(struct pca_objects *o);
+/* Freeze (or thaw) the registry. A parallel pass whose threads could
+ * register types would number them in the order of the threads' timing;
+ * frozen, it cannot, and a pass that left a type out (types_frozen_out
+ * grew) runs again on one thread, thawed. Thawing forgets what each
+ * thread's cache learnt while frozen. */
+void pca_objects_freeze_registry(struct pca_objects *o, bool frozen);
 /* Order the registered types by address: the order in which a parallel
  * census meets them depends on its threads. *ret_remap[old index] = new
  * index (malloc'ed, ninfos entries); pointers to infos taken before are
