@@ -72,11 +72,12 @@ static void on_sigbus(int sig, siginfo_t *si, void *context)
 		uint64_t off = page - start;
 		if (off < atomic_load_explicit(&guards[i].shrunk_at, memory_order_relaxed))
 			atomic_store_explicit(&guards[i].shrunk_at, off, memory_order_relaxed);
-		/* The faulting thread's window is emptied, so that its next view
+		/* The faulting thread's windows are emptied, so that its next view
 		 * takes the slow path, which clips the segments. Another thread's
 		 * window (a census worker) may read the zero pages until it moves:
 		 * the result is partial either way (pca_target_shrunk). */
-		*(volatile uint64_t *)&pca_target_window.size = 0;
+		*(volatile uint64_t *)&pca_target_windows[0].size = 0;
+		*(volatile uint64_t *)&pca_target_windows[1].size = 0;
 		return;
 	}
 	/* Not a file of ours: the previous disposition decides (the access is
@@ -166,7 +167,7 @@ struct pca_target {
 	char fname[sizeof(((struct elf_prpsinfo *)0)->pr_fname) + 1]; /* NT_PRPSINFO, NUL-terminated */
 };
 
-_Thread_local struct pca_target_window pca_target_window;
+_Thread_local struct pca_target_window pca_target_windows[2];
 
 /* find_segment's caches, per thread like the window: the segment last
  * found, and the one last found in each 2 MiB granule of the address
@@ -182,12 +183,13 @@ static _Thread_local struct {
 	} granules[1024];
 } segment_cache;
 
-/* This thread's window, when it is into t: empty (t's segments changed, or
- * t goes away and another target may take its address). */
+/* This thread's windows into t: empty (t's segments changed, or t goes
+ * away and another target may take its address). */
 static void forget_window(const struct pca_target *t)
 {
-	if (pca_target_window.target == t)
-		*(volatile uint64_t *)&pca_target_window.size = 0;
+	for (int i = 0; i < 2; i++)
+		if (pca_target_windows[i].target == t)
+			*(volatile uint64_t *)&pca_target_windows[i].size = 0;
 }
 
 static bool own_segment(const struct pca_target *t, const struct segment *s)
@@ -683,7 +685,8 @@ const void *pca_target_view_slow(struct pca_target *t, uint64_t addr, size_t len
 	if (off > s->filesz || len > s->filesz - off)
 		return NULL;
 	/* clip_to_guards (in find_segment) has run: filesz is current */
-	pca_target_window = (struct pca_target_window){s->vaddr, s->filesz, s->data, t};
+	pca_target_windows[1] = pca_target_windows[0];
+	pca_target_windows[0] = (struct pca_target_window){s->vaddr, s->filesz, s->data, t};
 	return s->data + off;
 }
 

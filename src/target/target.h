@@ -70,27 +70,30 @@ bool pca_target_try_read(struct pca_target *t, uint64_t addr, void *buf, size_t 
 bool pca_target_try_read_u64(struct pca_target *t, uint64_t addr, uint64_t *ret);
 /* Pointer into the mapped core when [addr, addr+len) is saved contiguously, else NULL.
  * The hot path for walking many objects: no copy. Inline: a view inside
- * the segment of the previous one is one comparison; any other goes to
- * pca_target_view_slow (which moves the window). */
+ * the segment of one of the last two is a comparison or two; any other goes
+ * to pca_target_view_slow (which moves the windows). */
 const void *pca_target_view_slow(struct pca_target *t, uint64_t addr, size_t len);
-/* The saved bytes of the segment this thread's last view fell in, of
- * `target`. One per thread: a census reads the target from several
- * threads. Empty (size 0) until the first view and whenever the segments
- * change (a file that shrank, see core.c). */
+/* The saved bytes of the segments this thread's last two views fell in,
+ * of `target` (two: a census reads an object while it prefetches the one
+ * it reads next, often in another segment). One pair per thread: a census
+ * reads the target from several threads. Empty (size 0) until the first
+ * view and whenever the segments change (a file that shrank, see core.c). */
 struct pca_target_window {
 	uint64_t vaddr;
 	uint64_t size;
 	const uint8_t *data;
 	const struct pca_target *target;
 };
-extern _Thread_local struct pca_target_window pca_target_window;
+extern _Thread_local struct pca_target_window pca_target_windows[2];
 static inline __attribute__((always_inline)) const void *pca_target_view(struct pca_target *t, uint64_t addr,
 									 size_t len)
 {
-	const volatile struct pca_target_window *w = &pca_target_window;
-	uint64_t off = addr - w->vaddr, size = w->size;
-	if (off < size && len <= size - off && w->target == t)
-		return w->data + off;
+	for (int i = 0; i < 2; i++) {
+		const volatile struct pca_target_window *w = &pca_target_windows[i];
+		uint64_t off = addr - w->vaddr, size = w->size;
+		if (off < size && len <= size - off && w->target == t)
+			return w->data + off;
+	}
 	return pca_target_view_slow(t, addr, len);
 }
 /* Read a NUL-terminated string of at most max-1 bytes; false if unreadable or unterminated. */
