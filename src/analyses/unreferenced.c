@@ -28,6 +28,11 @@ struct candidate {
 PCA_DEFINE_VECTOR(candidate_vector, struct candidate)
 PCA_DEFINE_VECTOR(holder_vector, struct pca_unreferenced_holder)
 PCA_DEFINE_VECTOR(index_vector, uint32_t)
+struct block {
+	uint64_t addr;
+	uint32_t size;
+};
+PCA_DEFINE_VECTOR(block_vector, struct block)
 static inline size_t candidate_hash(uint64_t addr) { return pca_hash_u64(addr >> 3, 17); }
 /* address -> index + 1 into the candidates (0 is never an object address) */
 PCA_DEFINE_HASH_MAP(candidate_map, uint64_t, uint32_t, candidate_hash, 0)
@@ -41,6 +46,11 @@ struct scan {
 	bool nomem;
 	/* the segment of the last block (blocks come pool by pool) */
 	uint64_t seg_vaddr, seg_saved, seg_bit;
+	/* On a thread, with the registry frozen: the blocks during whose
+	 * check a type was left out (by this thread or, rarely, another: a
+	 * block checked again for nothing), to be checked again, thawed. */
+	bool watch;
+	struct block_vector left_out;
 };
 
 /* pca_heap_any_in for a block, the segment kept from the previous block's:
@@ -112,26 +122,41 @@ static bool fits_block(const struct scan *s, uint64_t block, uint32_t block_size
 	return true;
 }
 
-static bool check_block(void *ctx, uint64_t block, uint32_t block_size)
+/* The candidate a block holds, if any. */
+static bool block_candidate(struct scan *s, uint64_t block, uint32_t block_size, struct candidate *ret)
 {
-	struct scan *s = ctx;
-	s->checked++;
 	uint64_t addr, size;
 	struct pca_type_info *t;
 	uint32_t id;
 	/* Most blocks hold an object of the census: one look at the bitmap of
 	 * object starts, without touching the block. */
 	if (any_object_in(s, block, block_size))
-		return true;
+		return false;
 	if (!block_object(s, block, block_size, &addr, &t) || pca_heap_find(s->heap, addr, &id))
-		return true;
+		return false;
 	if (!pca_objects_sizeof(s->objects, addr, t, &size) || !fits_block(s, block, block_size, addr, t, size))
-		return true;
+		return false;
 	size_t idx = (size_t)(t - s->objects->infos);
 	if (idx >= s->capacity)
-		return true;
-	struct candidate c = {.addr = addr, .size = size, .type = (uint32_t)idx, .holder = -1};
-	if (!candidate_vector_append(&s->found, &c)) {
+		return false;
+	*ret = (struct candidate){.addr = addr, .size = size, .type = (uint32_t)idx, .holder = -1};
+	return true;
+}
+
+static bool check_block(void *ctx, uint64_t block, uint32_t block_size)
+{
+	struct scan *s = ctx;
+	uint64_t *left_out = &s->objects->types_frozen_out;
+	uint64_t before = s->watch ? __atomic_load_n(left_out, __ATOMIC_RELAXED) : 0;
+	struct candidate c;
+	bool found = block_candidate(s, block, block_size, &c);
+	if (s->watch && __atomic_load_n(left_out, __ATOMIC_RELAXED) != before) {
+		struct block b = {block, block_size};
+		s->nomem |= !block_vector_append(&s->left_out, &b);
+		return !s->nomem;
+	}
+	s->checked++;
+	if (found && !candidate_vector_append(&s->found, &c)) {
 		s->nomem = true;
 		return false;
 	}
@@ -157,48 +182,70 @@ static void scan_part_run(void *ctx, unsigned part, unsigned nparts)
 }
 
 /* Check every used block: on threads, each a run of pools, the candidates
- * joined in pool order (as one thread finds them). A block's type not
- * registered yet would get its number in the order of the threads' timing:
- * the registry is frozen meanwhile, and if that left a type out, the scan
- * runs again on one thread. Candidates keep their type as an index into
- * objects->infos (4 bytes). */
+ * joined in pool order (as one thread finds them). A type not registered
+ * yet would get its number in the order of the threads' timing: the
+ * registry is frozen meanwhile, and the blocks whose check left a type out
+ * are checked again afterwards, in address order, thawed. A block whose
+ * check left nothing out found what one thread would have found: a type
+ * that one thread would have registered before (at a lower block) is one
+ * such a block would have left out. Candidates keep their type as an index
+ * into objects->infos (4 bytes). */
 static struct pca_error *scan_blocks(struct pca_objects *objects,
 				     const struct pca_arenas *arenas, struct scan *s)
 {
 	unsigned n = pca_parallel_threads(arenas->npools, min_parallel_pools);
-	struct pca_error *err = NULL;
-	if (n > 1) {
-		struct scan_part parts[PCA_PARALLEL_MAX];
-		for (unsigned i = 0; i < n; i++) {
-			parts[i] = (struct scan_part){.s = *s, .arenas = arenas,
-						      .first = arenas->npools * i / n,
-						      .end = arenas->npools * (i + 1) / n};
-			candidate_vector_init(&parts[i].s.found);
-		}
-		uint64_t left_out = objects->types_frozen_out;
-		pca_objects_freeze_registry(objects, true);
-		pca_parallel_run(n, scan_part_run, parts);
-		pca_objects_freeze_registry(objects, false);
-		bool again = objects->types_frozen_out != left_out;
-		for (unsigned i = 0; i < n; i++) {
-			if (!err && !again) {
-				err = parts[i].err;
-				s->checked += parts[i].s.checked;
-				for (size_t k = 0; !err && k < parts[i].s.found.size; k++)
-					if (!candidate_vector_append(&s->found, &parts[i].s.found.data[k]))
-						err = &pca_error_nomem;
-			} else if (parts[i].err != err) {
-				pca_error_destroy(parts[i].err);
-			}
-			candidate_vector_deinit(&parts[i].s.found);
-		}
-		if (err || !again)
-			return err;
-		pca_log_timing("unreferenced: a block's type was new: the scan runs again on one thread\n");
+	if (n <= 1) {
+		struct pca_error *err = pca_arenas_for_each_used_block(objects->interp, arenas, check_block, s, NULL);
+		return err ? err : s->nomem ? &pca_error_nomem : NULL;
 	}
-	err = pca_arenas_for_each_used_block(objects->interp, arenas, check_block, s, NULL);
-	if (!err && s->nomem)
-		err = &pca_error_nomem;
+	struct scan_part parts[PCA_PARALLEL_MAX];
+	for (unsigned i = 0; i < n; i++) {
+		parts[i] = (struct scan_part){.s = *s, .arenas = arenas, .first = arenas->npools * i / n,
+					      .end = arenas->npools * (i + 1) / n};
+		parts[i].s.watch = true;
+		candidate_vector_init(&parts[i].s.found);
+		block_vector_init(&parts[i].s.left_out);
+	}
+	pca_objects_freeze_registry(objects, true);
+	pca_parallel_run(n, scan_part_run, parts);
+	pca_objects_freeze_registry(objects, false);
+	struct pca_error *err = NULL;
+	struct scan again = *s; /* the blocks checked again, thawed */
+	candidate_vector_init(&again.found);
+	for (unsigned i = 0; i < n; i++) {
+		if (!err) {
+			err = parts[i].err;
+			parts[i].err = NULL;
+			s->checked += parts[i].s.checked;
+			for (size_t k = 0; !err && k < parts[i].s.found.size; k++)
+				if (!candidate_vector_append(&s->found, &parts[i].s.found.data[k]))
+					err = &pca_error_nomem;
+			for (size_t k = 0; !err && k < parts[i].s.left_out.size; k++)
+				if (!check_block(&again, parts[i].s.left_out.data[k].addr, parts[i].s.left_out.data[k].size))
+					err = &pca_error_nomem;
+		}
+		pca_error_destroy(parts[i].err);
+		candidate_vector_deinit(&parts[i].s.found);
+		block_vector_deinit(&parts[i].s.left_out);
+	}
+	s->checked += again.checked;
+	if (!err && again.found.size) {
+		pca_log_timing("unreferenced: %zu candidates from blocks checked again (types new to the census)\n",
+			       again.found.size);
+		/* both in address order: merged */
+		struct candidate_vector merged;
+		candidate_vector_init(&merged);
+		size_t i = 0, j = 0;
+		while (!err && (i < s->found.size || j < again.found.size)) {
+			bool first = j == again.found.size ||
+				     (i < s->found.size && s->found.data[i].addr < again.found.data[j].addr);
+			if (!candidate_vector_append(&merged, first ? &s->found.data[i++] : &again.found.data[j++]))
+				err = &pca_error_nomem;
+		}
+		candidate_vector_deinit(&s->found);
+		s->found = merged;
+	}
+	candidate_vector_deinit(&again.found);
 	return err;
 }
 

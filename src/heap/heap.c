@@ -49,7 +49,7 @@ struct found {
 
 /* What the threads of a census share. The closure runs on several threads
  * (workers): each follows the references of its share of the seeds (the
- * collector's objects and the frames', found first on one thread), then
+ * collector's objects and the frames', found first), then
  * of the objects it found itself, in order. An object joins the census
  * once: its bit in `bits` is set with an atomic OR by the worker that
  * validated it first. Validation comes before the claim, so that a
@@ -402,7 +402,7 @@ PCA_DEFINE_VECTOR(gc_list_vector, struct gc_list)
  * the other processed, other_done, or its object is claimed), or a broken
  * link. Each end checks the links it crosses, so a broken link stops only
  * the end that meets it: the other still gets up to it. Inline, on a copy
- * of the end in registers: the walk is the census' serial part. */
+ * of the end in registers: the walk is the census' least parallel part. */
 static inline __attribute__((always_inline)) bool list_end_step(struct worker *b, struct list_end *e,
 								 uint64_t other_done, bool threads, uint64_t steps)
 {
@@ -712,9 +712,10 @@ static void census_reset(struct census *c, struct worker *workers)
 	c->stop = 0;
 }
 
-/* The census: the collector's lists and the running frames on this thread
- * (workers[0]), which become the seeds; then the closure on `threads`
- * threads (0: as many as census_threads says). *retry: a parallel closure
+/* The census: the collector's lists (on two threads when `threads` allows,
+ * one per end) and the running frames, which become the seeds; then the
+ * closure on `threads` threads (0: as many as pca_parallel_threads says).
+ * *retry: a parallel closure
  * gave up (out of memory, a budget, a type beyond the registry's
  * capacity), whose partial result would depend on the threads' timing:
  * run it again on one thread, whose result does not. */

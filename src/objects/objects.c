@@ -480,7 +480,8 @@ static struct pca_type_info *register_type(struct pca_objects *o, uint64_t type_
 	}
 	if (valid && o->registry_frozen) {
 		free(info.name);
-		o->types_frozen_out++;
+		/* atomic: threads of the frozen pass read it without the lock */
+		__atomic_add_fetch(&o->types_frozen_out, 1, __ATOMIC_RELAXED);
 		return NULL;
 	}
 	uint32_t idx = UINT32_MAX;
@@ -516,8 +517,11 @@ struct pca_type_info *pca_objects_type_slow(struct pca_objects *o, uint64_t type
 		return NULL;
 	struct pca_type_cache_entry *e = &pca_type_cache[(type_addr >> 4) % PCA_TYPE_CACHE_SIZE];
 	pthread_mutex_lock(&o->registry_lock);
+	uint64_t left_out = o->types_frozen_out;
 	struct pca_type_info *t = register_type(o, type_addr);
-	*e = (struct pca_type_cache_entry){o->registry_version, type_addr, t};
+	/* a type left out is asked for again (each time counted) */
+	if (o->types_frozen_out == left_out)
+		*e = (struct pca_type_cache_entry){o->registry_version, type_addr, t};
 	pthread_mutex_unlock(&o->registry_lock);
 	return t;
 }

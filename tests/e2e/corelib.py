@@ -401,6 +401,22 @@ def run_tool(argv, timeout=TOOL_TIMEOUT, env=None):
                    err.decode("utf-8", "replace"), seconds, timed_out)
 
 
+
+def threads_agree(tool, core):
+    """The parallel phases (the census, the unreferenced pass) run on
+    several threads on a large heap (PCA_THREADS sets how many): the report
+    must not depend on their number or timing. The address index checks
+    itself too. Returns the problems."""
+    runs = {}
+    for threads in ("1", "3"):
+        env = dict(os.environ, PCA_THREADS=threads, PCA_CHECK_INDEX="1")
+        runs[threads] = run_tool([tool, "--no-progress", "--json", "report", core], env=env)
+    one, three = runs["1"], runs["3"]
+    if (one.returncode, one.stdout) != (three.returncode, three.stdout):
+        return ["`report --json` differs between 1 and 3 threads (exit %s / %s); stderr: %s"
+                % (one.returncode, three.returncode, three.stderr[-500:])]
+    return []
+
 def add_matrix_arguments(ap):
     """--python (repeatable, or 'all') and --method abort|gcore|both."""
     ap.add_argument("--python", action="append", required=True,

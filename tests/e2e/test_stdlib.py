@@ -226,6 +226,9 @@ def run_scenario(args, program, name, env=None, type_table=None, external_table=
                         "the collector's verdict by type: %s"
                         % (want, totals.get("unreachable"),
                            json.dumps(truth["unreachable"]["types"], sort_keys=True)))
+    # C extensions' types that only unreferenced objects have: the block
+    # scan meets them on its threads
+    problems.extend(corelib.threads_agree(args.tool, core))
     if os.path.exists(dump):
         problems.extend(compare_external(dump, version, external_table))
     else:

@@ -257,21 +257,6 @@ def other_commands_exit_0(tool, core):
     return out
 
 
-def threads_agree(tool, core):
-    """The census runs on several threads on a large heap (PCA_THREADS sets
-    how many): the report must not depend on their number or timing. The
-    address index checks itself too."""
-    runs = {}
-    for threads in ("1", "3"):
-        env = dict(os.environ, PCA_THREADS=threads, PCA_CHECK_INDEX="1")
-        runs[threads] = corelib.run_tool([tool, "--no-progress", "--json", "report", core], env=env)
-    one, three = runs["1"], runs["3"]
-    if (one.returncode, one.stdout) != (three.returncode, three.stdout):
-        return ["`report --json` differs between 1 and 3 census threads (exit %s / %s); stderr: %s"
-                % (one.returncode, three.returncode, three.stderr[-500:])]
-    return []
-
-
 def run_one(tool, python, method, workdir, strict, truth_only):
     """One interpreter, one method. Returns 0 pass, 1 mismatch, 2 no core."""
     version, tag, rundir = corelib.run_names(python, method, workdir, "summary")
@@ -320,7 +305,7 @@ def run_one(tool, python, method, workdir, strict, truth_only):
         if not problems:
             problems.extend(other_commands_exit_0(tool, core))
         if not problems:
-            problems.extend(threads_agree(tool, core))
+            problems.extend(corelib.threads_agree(tool, core))
 
     if problems:
         print("FAIL %s (Python %s, %s; truth %s)" % (tag, version, method, facts))
