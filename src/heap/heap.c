@@ -892,7 +892,7 @@ static inline uint32_t census_id(const struct pca_heap *h, struct worker *w0, ui
  * the census' threads, each thread on its part: its run of the seeds and
  * its own finds (whose references it recorded). Every write goes to the
  * object's own id, so parts never write the same place. */
-enum assemble_step { STEP_IDS, STEP_CONVERT, STEP_COPY, STEP_ADDR, STEP_TYPE, STEP_SIZE };
+enum assemble_step { STEP_IDS, STEP_CONVERT, STEP_COPY, STEP_TYPE, STEP_SIZE };
 struct assemble_part {
 	struct census *c;
 	struct worker *b;
@@ -971,9 +971,6 @@ PCA_POPCNT_CLONES static void assemble_part_run(void *ctx, unsigned part, unsign
 			case STEP_IDS:
 				ids[r][k] = census_id(h, a->b, f->addr[k]);
 				break;
-			case STEP_ADDR:
-				h->addr[ids[r][k]] = f->addr[k];
-				break;
 			case STEP_TYPE:
 				h->type[ids[r][k]] = a->remap[f->type[k]];
 				break;
@@ -983,6 +980,34 @@ PCA_POPCNT_CLONES static void assemble_part_run(void *ctx, unsigned part, unsign
 			default:
 				break;
 			}
+		}
+	}
+}
+
+/* h->addr[id] for the objects whose bits are in part's share of the
+ * bitmap: ids follow addresses within each group, so the writes are two
+ * ascending runs. */
+PCA_POPCNT_CLONES static void addresses_part(void *ctx, unsigned part, unsigned nparts)
+{
+	struct pca_heap *h = ctx;
+	uint64_t total = h->seg_bit[h->nsegments];
+	uint64_t begin = total * part / nparts, stop = total * (part + 1) / nparts;
+	for (size_t seg = 0; seg < h->nsegments; seg++) {
+		if (h->seg_bit[seg + 1] <= begin || h->seg_bit[seg] >= stop)
+			continue;
+		uint64_t vaddr, saved, end = h->seg_bit[seg + 1] < stop ? h->seg_bit[seg + 1] : stop;
+		pca_target_segment(h->target, seg, &vaddr, &saved);
+		for (uint64_t bit = h->seg_bit[seg] > begin ? h->seg_bit[seg] : begin; bit < end;) {
+			uint64_t word = h->bits[bit / 64] >> (bit & 63);
+			if (!word) {
+				bit = (bit | 63) + 1;
+				continue;
+			}
+			bit += (uint64_t)__builtin_ctzll(word);
+			if (bit >= end)
+				break;
+			h->addr[id_of_bit(h, bit)] = vaddr + (bit - h->seg_bit[seg]) * 8;
+			bit++;
 		}
 	}
 }
@@ -1056,15 +1081,19 @@ static struct pca_error *assemble(struct census *c, struct worker *workers)
 		if (!err)
 			assemble_step_run(parts, nw, STEP_COPY);
 	}
+	/* Addresses come from the bitmaps: the lists' go first, and the
+	 * column is written in order, not scattered. */
+	for (size_t l = 0; l < nlists && !err; l++) {
+		free(lists[l]->addr);
+		lists[l]->addr = NULL;
+	}
 	if (!err) {
 		h->addr = malloc(((size_t)n ? n : 1) * sizeof(*h->addr));
 		err = h->addr ? NULL : &pca_error_nomem;
 		if (!err)
-			assemble_step_run(parts, nw, STEP_ADDR);
-		for (size_t l = 0; l < nlists && !err; l++) {
-			free(lists[l]->addr);
-			lists[l]->addr = NULL;
-		}
+			pca_parallel_run(nw, addresses_part, h);
+		for (size_t k = 0; !err && k < h->noutside; k++)
+			h->addr[h->outside_id[k]] = h->outside[k];
 	}
 	if (!err) {
 		h->type = malloc(((size_t)n ? n : 1) * sizeof(*h->type));
