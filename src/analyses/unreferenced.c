@@ -440,6 +440,7 @@ struct marking {
 	const struct pca_heap *heap;
 	const struct glance *g;
 	uint64_t *hit;
+	uint64_t type_off; /* of ob_type */
 };
 
 static void mark_id(const struct pca_heap *heap, uint64_t addr, uint64_t *hit)
@@ -449,52 +450,38 @@ static void mark_id(const struct pca_heap *heap, uint64_t addr, uint64_t *hit)
 		__atomic_fetch_or(&hit[id / 64], 1ull << (id & 63), __ATOMIC_RELAXED);
 }
 
-static void mark_part(void *ctx, unsigned part, unsigned nparts)
+static inline __attribute__((always_inline)) void mark_object(void *ctx, uint64_t addr, uint64_t bit)
 {
 	const struct marking *m = ctx;
 	const struct pca_heap *heap = m->heap;
 	struct pca_objects *o = m->e->objects;
 	struct pca_target *t = o->interp->target;
-	uint64_t type_off = pca_layout_offset(o->interp->layout, PCA_F_OB_TYPE);
-	uint64_t total = heap->seg_bit[heap->nsegments];
-	uint64_t begin = total * part / nparts, stop = total * (part + 1) / nparts;
-	for (size_t seg = 0; seg < heap->nsegments; seg++) {
-		uint64_t vaddr, saved, end = heap->seg_bit[seg + 1] < stop ? heap->seg_bit[seg + 1] : stop;
-		if (heap->seg_bit[seg + 1] <= begin || heap->seg_bit[seg] >= stop)
-			continue;
-		pca_target_segment(t, seg, &vaddr, &saved);
-		uint64_t bit = heap->seg_bit[seg] > begin ? heap->seg_bit[seg] : begin;
-		while (bit < end) {
-			uint64_t word = heap->bits[bit / 64] >> (bit & 63);
-			if (!word) {
-				bit = (bit | 63) + 1;
-				continue;
-			}
-			bit += (uint64_t)__builtin_ctzll(word);
-			if (bit >= end)
-				break;
-			uint64_t addr = vaddr + (bit - heap->seg_bit[seg]) * 8;
-			bit++;
-			const uint8_t *p = pca_target_view(t, addr, type_off + 8);
-			if (!p) {
-				mark_id(heap, addr, m->hit);
-				continue;
-			}
-			uint64_t type_addr;
-			memcpy(&type_addr, p + type_off, 8);
-			const struct pca_type_info *ti = pca_objects_type(o, type_addr);
-			if (!ti || ti->kind == PCA_KIND_MODULE) {
-				mark_id(heap, addr, m->hit);
-				continue;
-			}
-			uint64_t len = scans_fields(ti) ? field_scan_bytes(ti) : 0;
-			if (len < 8)
-				continue;
-			p = pca_target_view(t, addr, (size_t)len);
-			if (!p || words_hit(m->e, m->g, p, len / 8))
-				mark_id(heap, addr, m->hit);
-		}
+	uint64_t type_off = m->type_off;
+	(void)bit;
+	const uint8_t *p = pca_target_view(t, addr, type_off + 8);
+	if (!p) {
+		mark_id(heap, addr, m->hit);
+		return;
 	}
+	uint64_t type_addr;
+	memcpy(&type_addr, p + type_off, 8);
+	const struct pca_type_info *ti = pca_objects_type(o, type_addr);
+	if (!ti || ti->kind == PCA_KIND_MODULE) {
+		mark_id(heap, addr, m->hit);
+		return;
+	}
+	uint64_t len = scans_fields(ti) ? field_scan_bytes(ti) : 0;
+	if (len < 8)
+		return;
+	p = pca_target_view(t, addr, (size_t)len);
+	if (!p || words_hit(m->e, m->g, p, len / 8))
+		mark_id(heap, addr, m->hit);
+}
+
+static void mark_part(void *ctx, unsigned part, unsigned nparts)
+{
+	const struct marking *m = ctx;
+	pca_heap_for_each_in_share(m->heap, part, nparts, mark_object, ctx);
 }
 
 static void mark_census_hits(struct explain *e, const struct pca_heap *heap, uint64_t *hit)
@@ -505,7 +492,7 @@ static void mark_census_hits(struct explain *e, const struct pca_heap *heap, uin
 		return;
 	}
 	glance_init(g, e->c);
-	struct marking m = {e, heap, g, hit};
+	struct marking m = {e, heap, g, hit, pca_layout_offset(e->objects->interp->layout, PCA_F_OB_TYPE)};
 	/* frozen: a census object's type is registered (a lookup that fails
 	 * only marks the object) */
 	pca_objects_freeze_registry(e->objects, true);

@@ -984,32 +984,18 @@ PCA_POPCNT_CLONES static void assemble_part_run(void *ctx, unsigned part, unsign
 	}
 }
 
+static inline __attribute__((always_inline)) void set_address(void *ctx, uint64_t addr, uint64_t bit)
+{
+	struct pca_heap *h = ctx;
+	h->addr[id_of_bit(h, bit)] = addr;
+}
+
 /* h->addr[id] for the objects whose bits are in part's share of the
  * bitmap: ids follow addresses within each group, so the writes are two
  * ascending runs. */
 PCA_POPCNT_CLONES static void addresses_part(void *ctx, unsigned part, unsigned nparts)
 {
-	struct pca_heap *h = ctx;
-	uint64_t total = h->seg_bit[h->nsegments];
-	uint64_t begin = total * part / nparts, stop = total * (part + 1) / nparts;
-	for (size_t seg = 0; seg < h->nsegments; seg++) {
-		if (h->seg_bit[seg + 1] <= begin || h->seg_bit[seg] >= stop)
-			continue;
-		uint64_t vaddr, saved, end = h->seg_bit[seg + 1] < stop ? h->seg_bit[seg + 1] : stop;
-		pca_target_segment(h->target, seg, &vaddr, &saved);
-		for (uint64_t bit = h->seg_bit[seg] > begin ? h->seg_bit[seg] : begin; bit < end;) {
-			uint64_t word = h->bits[bit / 64] >> (bit & 63);
-			if (!word) {
-				bit = (bit | 63) + 1;
-				continue;
-			}
-			bit += (uint64_t)__builtin_ctzll(word);
-			if (bit >= end)
-				break;
-			h->addr[id_of_bit(h, bit)] = vaddr + (bit - h->seg_bit[seg]) * 8;
-			bit++;
-		}
-	}
+	pca_heap_for_each_in_share(ctx, part, nparts, set_address, ctx);
 }
 
 static void assemble_step_run(struct assemble_part *parts, unsigned n, enum assemble_step step)

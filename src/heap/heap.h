@@ -78,6 +78,36 @@ bool pca_heap_any_in(const struct pca_heap *h, uint64_t addr, uint64_t len);
 /* The id of the object that starts at addr. */
 bool pca_heap_find(const struct pca_heap *h, uint64_t addr, uint32_t *ret);
 
+/* Call visit(ctx, addr, bit) for each object that starts in share `part`
+ * of `nparts` of saved memory (split by h->bits), in address order: a pass
+ * over the objects split over threads (base/parallel.h). Inline, so that
+ * visit is inlined too. */
+static inline __attribute__((always_inline)) void
+pca_heap_for_each_in_share(const struct pca_heap *h, unsigned part, unsigned nparts,
+			   void (*visit)(void *ctx, uint64_t addr, uint64_t bit), void *ctx)
+{
+	uint64_t total = h->seg_bit[h->nsegments];
+	uint64_t begin = total * part / nparts, stop = total * (part + 1) / nparts;
+	for (size_t seg = 0; seg < h->nsegments; seg++) {
+		if (h->seg_bit[seg + 1] <= begin || h->seg_bit[seg] >= stop)
+			continue;
+		uint64_t vaddr, saved, end = h->seg_bit[seg + 1] < stop ? h->seg_bit[seg + 1] : stop;
+		pca_target_segment(h->target, seg, &vaddr, &saved);
+		for (uint64_t bit = h->seg_bit[seg] > begin ? h->seg_bit[seg] : begin; bit < end;) {
+			uint64_t word = h->bits[bit / 64] >> (bit & 63);
+			if (!word) {
+				bit = (bit | 63) + 1;
+				continue;
+			}
+			bit += (uint64_t)__builtin_ctzll(word);
+			if (bit >= end)
+				break;
+			visit(ctx, vaddr + (bit - h->seg_bit[seg]) * 8, bit);
+			bit++;
+		}
+	}
+}
+
 /* size32's mark of a size kept in `big`. */
 #define PCA_HEAP_BIG_SIZE UINT32_MAX
 uint64_t pca_heap_big_size(const struct pca_heap *h, uint32_t id);
