@@ -715,10 +715,9 @@ static void census_reset(struct census *c, struct worker *workers)
 /* The census: the collector's lists (on two threads when `threads` allows,
  * one per end) and the running frames, which become the seeds; then the
  * closure on `threads` threads (0: as many as pca_parallel_threads says).
- * *retry: a parallel closure
- * gave up (out of memory, a budget, a type beyond the registry's
- * capacity), whose partial result would depend on the threads' timing:
- * run it again on one thread, whose result does not. */
+ * *retry: a parallel closure gave up (out of memory, a budget, a type
+ * beyond the registry's capacity), whose partial result would depend on
+ * the threads' timing: run it again on one thread, whose result does not. */
 static struct pca_error *census_run(struct census *c, struct worker *workers, unsigned threads,
 				    struct pca_warnings *w, bool *retry, double *t_lists)
 {

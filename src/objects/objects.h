@@ -164,9 +164,10 @@ static inline struct pca_type_info *pca_objects_type(struct pca_objects *o, uint
 void pca_objects_prepare_all(struct pca_objects *o);
 /* Freeze (or thaw) the registry. A parallel pass whose threads could
  * register types would number them in the order of the threads' timing;
- * frozen, it cannot, and a pass that left a type out (types_frozen_out
- * grew) runs again on one thread, thawed. Thawing forgets what each
- * thread's cache learnt while frozen. */
+ * frozen, it cannot, and the work during which a type was left out
+ * (types_frozen_out grew) is done again afterwards on one thread, thawed
+ * (analyses/unreferenced.c). Thawing forgets what each thread's cache
+ * learnt while frozen. */
 void pca_objects_freeze_registry(struct pca_objects *o, bool frozen);
 /* Order the registered types by address: the order in which a parallel
  * census meets them depends on its threads. *ret_remap[old index] = new
