@@ -12,7 +12,8 @@
  * that lives as a bare pointer and count in a struct other layers read (the
  * data pointer and count keep their names; only a capacity is added), and
  * pca_array_resize() (PCA_ARRAY_RESIZE) an overflow-checked realloc to an
- * exact size for arrays that grow together under one capacity.
+ * exact size for arrays that grow together under one capacity, and
+ * pca_lower_bound_u64() the binary search of a sorted array of addresses.
  *
  * Not here: bounds checks on indexing (data[i] is a plain array), element
  * destructors (the owner frees what elements point to before _deinit), and
@@ -69,6 +70,20 @@ static inline bool pca_array_resize(void **data, size_t n, size_t elem_size)
 /* Typed wrappers: T **data. */
 #define PCA_ARRAY_RESIZE(data_ptr, n) \
 	pca_array_resize((void **)(data_ptr), (n), sizeof(**(data_ptr)))
+
+/* The first index i of the ascending a[0..n) with a[i] >= key (n if none). */
+static inline size_t pca_lower_bound_u64(const uint64_t *a, size_t n, uint64_t key)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
 #define PCA_VECTOR_GROW(data_ptr, capacity_ptr, needed, min_capacity)                        \
 	pca_vector_grow((void **)(data_ptr), (capacity_ptr), (needed), sizeof(**(data_ptr)), \
 			(min_capacity))

@@ -559,17 +559,10 @@ bool pca_arenas_find_pool(const struct pca_arenas *a, uint64_t addr, size_t *ret
 	if (!a->pool_size)
 		return false;
 	uint64_t pool = addr & ~(a->pool_size - 1);
-	size_t lo = 0, hi = a->npools;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (a->pools[mid] < pool)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == a->npools || a->pools[lo] != pool)
+	size_t i = pca_lower_bound_u64(a->pools, a->npools, pool);
+	if (i == a->npools || a->pools[i] != pool)
 		return false;
-	*ret = lo;
+	*ret = i;
 	return true;
 }
 

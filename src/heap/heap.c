@@ -785,15 +785,8 @@ static inline __attribute__((always_inline)) uint32_t id_of_bit(const struct pca
 /* Index of addr in the sorted h->outside, or noutside. */
 static size_t outside_index(const struct pca_heap *h, uint64_t addr)
 {
-	size_t lo = 0, hi = h->noutside;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (h->outside[mid] < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < h->noutside && h->outside[lo] == addr ? lo : h->noutside;
+	size_t i = pca_lower_bound_u64(h->outside, h->noutside, addr);
+	return i < h->noutside && h->outside[i] == addr ? i : h->noutside;
 }
 
 struct outside_object {
